@@ -1,0 +1,395 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"neosim/sim/fleet"
+)
+
+// Source produces jobs in non-decreasing submit order, pulled lazily: the
+// engine holds one pending arrival per source, never the whole workload.
+type Source interface {
+	// Name identifies the source in errors ("trace jobs.csv", "workload train").
+	Name() string
+	// Next fills spec with the next job and reports whether there was one.
+	// At the end or on an error it returns false; Err tells which.
+	Next(spec *JobSpec) bool
+	Err() error
+}
+
+// Allocator decides which queued jobs start where. It reads the View and
+// proposes starts and preemptions through the Plan, which the engine
+// validates and applies at once (so the View reflects each accepted step).
+type Allocator interface {
+	Name() string
+	Schedule(v *View, p *Plan)
+}
+
+// Pricer sets the price per GPU-hour of a job's run, in micro-dollars.
+type Pricer interface {
+	Name() string
+	// Price quotes job j's run on GPU type gpuType (a catalog index).
+	Price(v *View, j *Job, gpuType int) int64
+}
+
+// Observer receives the engine's notifications. Observers keep their own
+// state; a *Job passed to them is valid only during the call.
+type Observer interface {
+	JobStarted(j *Job)
+	// JobEnded is called once per job, when it reaches a terminal state.
+	JobEnded(j *Job)
+	Sampled(s *Sample)
+}
+
+// Sample is the fleet's state at one sampling instant.
+type Sample struct {
+	T         Time
+	GPUsTotal int64
+	// BusyMilli is the milli-GPU allocated to each segment's jobs.
+	BusyMilli [NumSegments]int64
+	// Queued is the number of jobs waiting, per segment.
+	Queued [NumSegments]int64
+}
+
+// Config holds the engine's settings. The zero value runs until every job
+// has ended, sampling every 5 simulated minutes.
+type Config struct {
+	// Horizon stops the run at this time; 0 runs until every job has ended.
+	Horizon Time
+	// SampleInterval is the metrics sampling period (default 5 minutes).
+	SampleInterval Time
+	// CheckInvariants runs Check after every event (tests; it is O(fleet)).
+	CheckInvariants bool
+	// Progress, if set, is called about every 65,536 events.
+	Progress func(now Time, events int64)
+}
+
+// Stats counts what a run did.
+type Stats struct {
+	Events int64
+	// Jobs counts jobs by segment and terminal state (after Run).
+	Jobs [NumSegments][NumStates]int64
+	End  Time // time of the last processed event (or the horizon)
+}
+
+// Engine is the discrete-event simulator: one event loop over a typed event
+// queue, a job table of reusable slots, the queue of waiting jobs, and the
+// fleet. It is single-threaded and deterministic: the same sources, policies
+// and config give the same sequence of events.
+type Engine struct {
+	cfg     Config
+	fleet   *fleet.Fleet
+	alloc   Allocator
+	pricer  Pricer
+	obs     []Observer
+	sources []Source
+	next    []JobSpec // each source's pending arrival
+	lastSub []Time    // each source's last submit time
+
+	events EventQueue
+	now    Time
+	jobs   []Job
+	free   []JobID
+	queue  []JobID // waiting jobs in queue order
+
+	busyMilli   [NumSegments]int64
+	queued      [NumSegments]int64
+	alive       int // jobs in the table
+	scheduleSet bool
+	stats       Stats
+	view        View
+	plan        Plan
+	err         error
+}
+
+// New makes an engine. Observers are called in the order given.
+func New(cfg Config, f *fleet.Fleet, alloc Allocator, pricer Pricer, sources []Source, obs ...Observer) *Engine {
+	if cfg.SampleInterval <= 0 {
+		cfg.SampleInterval = 5 * Minute
+	}
+	e := &Engine{cfg: cfg, fleet: f, alloc: alloc, pricer: pricer, sources: sources, obs: obs}
+	e.view = View{e: e}
+	e.plan = Plan{e: e}
+	return e
+}
+
+// Fleet returns the engine's fleet.
+func (e *Engine) Fleet() *fleet.Fleet { return e.fleet }
+
+// Stats returns the run's counters.
+func (e *Engine) Stats() *Stats { return &e.stats }
+
+// Run simulates until the horizon or until every job has ended. It returns
+// a source's error (bad input found mid-stream), which ends the run.
+func (e *Engine) Run() error {
+	e.next = make([]JobSpec, len(e.sources))
+	e.lastSub = make([]Time, len(e.sources))
+	for i := range e.sources {
+		e.pull(i)
+	}
+	if e.err != nil {
+		return e.err
+	}
+	e.events.Push(Event{At: 0}, KindSample)
+	for {
+		ev, ok := e.events.Pop()
+		if !ok {
+			break
+		}
+		if e.cfg.Horizon > 0 && ev.At > e.cfg.Horizon {
+			break
+		}
+		e.now = ev.At
+		e.stats.Events++
+		switch ev.Kind() {
+		case KindJobEnd:
+			e.jobEnd(JobID(ev.Ref), ev.Gen)
+		case KindAbandon:
+			e.abandon(JobID(ev.Ref), ev.Gen)
+		case KindArrival:
+			e.arrive(int(ev.Ref))
+		case KindSchedule:
+			e.scheduleSet = false
+			if len(e.queue) > 0 {
+				e.alloc.Schedule(&e.view, &e.plan)
+			}
+		case KindSample:
+			e.sample()
+		}
+		if e.err != nil {
+			return e.err
+		}
+		if e.cfg.CheckInvariants {
+			if err := e.Check(); err != nil {
+				panic(fmt.Sprintf("sim: invariant broken at t=%v after a %v event: %v", e.now, ev.Kind(), err))
+			}
+		}
+		if e.cfg.Progress != nil && e.stats.Events&0xffff == 0 {
+			e.cfg.Progress(e.now, e.stats.Events)
+		}
+	}
+	e.finish()
+	return e.err
+}
+
+// pull reads source i's next job and schedules its arrival.
+func (e *Engine) pull(i int) {
+	s := &e.next[i]
+	*s = JobSpec{}
+	if !e.sources[i].Next(s) {
+		if err := e.sources[i].Err(); err != nil {
+			e.err = fmt.Errorf("%s: %w", e.sources[i].Name(), err)
+		}
+		return
+	}
+	if s.Submit < e.lastSub[i] || s.Submit < e.now {
+		e.err = fmt.Errorf("%s: job %q submitted at %.6gs, before the previous job (%.6gs): sources must be sorted by submit time",
+			e.sources[i].Name(), s.ID, s.Submit.Seconds(), e.lastSub[i].Seconds())
+		return
+	}
+	e.lastSub[i] = s.Submit
+	e.events.Push(Event{At: s.Submit, Ref: int32(i)}, KindArrival)
+}
+
+func (e *Engine) newJob(spec *JobSpec) JobID {
+	var id JobID
+	if n := len(e.free); n > 0 {
+		id = e.free[n-1]
+		e.free = e.free[:n-1]
+	} else {
+		e.jobs = append(e.jobs, Job{})
+		id = JobID(len(e.jobs) - 1)
+	}
+	j := &e.jobs[id]
+	shares := j.Shares[:0]
+	gen := j.gen + 1
+	*j = Job{JobSpec: *spec, State: Queued, Type: -1, FirstStart: -1, End: -1, Remaining: spec.Work, Shares: shares, gen: gen, live: true}
+	if j.Milli == 0 {
+		j.Milli = fleet.FullGPU
+	}
+	e.alive++
+	return id
+}
+
+func (e *Engine) arrive(src int) {
+	id := e.newJob(&e.next[src])
+	e.pull(src)
+	j := &e.jobs[id]
+	if ok, reason := e.fleet.Fits(j.Demand()); !ok {
+		e.terminate(id, Rejected, reason)
+		return
+	}
+	e.enqueue(id)
+	if j.Patience > 0 {
+		e.events.Push(Event{At: e.now + j.Patience, Ref: int32(id), Gen: j.gen}, KindAbandon)
+	}
+}
+
+func (e *Engine) enqueue(id JobID) {
+	e.queue = append(e.queue, id)
+	e.queued[e.jobs[id].Segment]++
+	e.armSchedule()
+}
+
+// dequeue removes id from the queue; it is O(1) at the head.
+func (e *Engine) dequeue(id JobID) {
+	for i, q := range e.queue {
+		if q == id {
+			if i == 0 {
+				e.queue = e.queue[1:]
+			} else {
+				e.queue = append(e.queue[:i], e.queue[i+1:]...)
+			}
+			e.queued[e.jobs[id].Segment]--
+			return
+		}
+	}
+	panic("sim: dequeue of a job not in the queue")
+}
+
+func (e *Engine) armSchedule() {
+	if !e.scheduleSet {
+		e.scheduleSet = true
+		e.events.Push(Event{At: e.now}, KindSchedule)
+	}
+}
+
+// start runs job id on shares (already validated).
+func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
+	j := &e.jobs[id]
+	e.dequeue(id)
+	e.fleet.Allocate(shares)
+	j.Shares = append(j.Shares[:0], shares...)
+	j.State = Running
+	j.Type = typ
+	j.Start = e.now
+	if j.FirstStart < 0 {
+		j.FirstStart = e.now
+	}
+	j.gen++
+	j.speed = fleet.Catalog[typ].Speed
+	if e.pricer != nil && j.Segment.External() {
+		j.PriceMicroUSD = e.pricer.Price(&e.view, j, typ)
+	}
+	e.busyMilli[j.Segment] += int64(j.GPUs) * int64(j.Milli)
+	run := Time(math.Ceil(float64(j.Remaining) / j.speed))
+	e.events.Push(Event{At: e.now + run, Ref: int32(id), Gen: j.gen}, KindJobEnd)
+	for _, o := range e.obs {
+		o.JobStarted(j)
+	}
+}
+
+// stop ends job id's current run at now and frees its GPUs, crediting the
+// work done.
+func (e *Engine) stop(id JobID) {
+	j := &e.jobs[id]
+	ran := e.now - j.Start
+	j.RunTime += ran
+	j.milliTime += int64(j.GPUs) * int64(j.Milli) * int64(ran)
+	done := Time(math.Floor(float64(ran) * j.speed))
+	j.Remaining = max(0, j.Remaining-done)
+	e.fleet.Release(j.Shares)
+	e.busyMilli[j.Segment] -= int64(j.GPUs) * int64(j.Milli)
+	j.gen++
+}
+
+func (e *Engine) jobEnd(id JobID, gen uint32) {
+	j := &e.jobs[id]
+	if j.gen != gen || j.State != Running {
+		return // stale: the run was preempted or killed
+	}
+	e.stop(id)
+	e.armSchedule()
+	j.Remaining = 0
+	e.terminate(id, Completed, "")
+}
+
+func (e *Engine) abandon(id JobID, gen uint32) {
+	j := &e.jobs[id]
+	if j.gen != gen || !j.State.Waiting() {
+		return
+	}
+	e.dequeue(id)
+	e.terminate(id, Abandoned, "patience ran out")
+}
+
+// preempt stops a running job and puts it back at the tail of the queue with
+// its remaining work.
+func (e *Engine) preempt(id JobID) {
+	j := &e.jobs[id]
+	e.stop(id)
+	j.Preemptions++
+	j.State = Preempted
+	e.enqueue(id)
+}
+
+// terminate moves a job to a terminal state, tells the observers and frees
+// its slot.
+func (e *Engine) terminate(id JobID, s State, reason string) {
+	j := &e.jobs[id]
+	j.State = s
+	j.Reason = reason
+	j.End = e.now
+	e.stats.Jobs[j.Segment][s]++
+	for _, o := range e.obs {
+		o.JobEnded(j)
+	}
+	j.gen++
+	j.live = false
+	e.alive--
+	e.free = append(e.free, id)
+}
+
+func (e *Engine) sample() {
+	s := Sample{T: e.now, GPUsTotal: int64(e.fleet.GPUs()), BusyMilli: e.busyMilli, Queued: e.queued}
+	for _, o := range e.obs {
+		o.Sampled(&s)
+	}
+	next := e.now + e.cfg.SampleInterval
+	if e.cfg.Horizon > 0 {
+		if next <= e.cfg.Horizon {
+			e.events.Push(Event{At: next}, KindSample)
+		}
+		return
+	}
+	if e.events.Len() > 0 {
+		e.events.Push(Event{At: next}, KindSample)
+	}
+}
+
+// finish ends the run: at the horizon (or when no event is left) every job
+// still queued or running becomes unfinished.
+func (e *Engine) finish() {
+	if e.err != nil {
+		return
+	}
+	end := e.now
+	if e.cfg.Horizon > 0 {
+		end = e.cfg.Horizon
+	}
+	e.now = end
+	e.stats.End = end
+	reason := "the horizon came first"
+	if e.cfg.Horizon == 0 {
+		reason = "no event was left that could start it"
+	}
+	for id := range e.jobs {
+		if j := &e.jobs[id]; j.live && j.State == Running {
+			e.stop(JobID(id))
+		}
+	}
+	for _, id := range e.queue {
+		e.queued[e.jobs[id].Segment]--
+	}
+	e.queue = e.queue[:0]
+	for id := range e.jobs {
+		if e.jobs[id].live {
+			e.terminate(JobID(id), Unfinished, reason)
+		}
+	}
+}
+
+// ErrPlan is wrapped by the errors Plan returns for invalid proposals.
+var ErrPlan = errors.New("invalid plan")

@@ -1,0 +1,84 @@
+package fleet
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// GPUType describes one GPU model. Numbers carry their sources; the tags
+// follow ../shared/calibration/SOURCES.md: [V] verbatim from a source, [D]
+// derived, [U] unverified (an engineering assumption to replace when a
+// measurement or better source exists).
+type GPUType struct {
+	Name     string  // canonical name, e.g. "H100-SXM"
+	MemoryGB float64 // HBM per GPU
+	TDPW     float64 // board power limit, watts
+	IdleW    float64 // power at idle with no context, watts
+	// Speed is training throughput relative to an H100-SXM: a job whose trace
+	// says it ran d seconds on an H100 runs d/Speed seconds on this type.
+	Speed float64
+	// ListUSDPerHour is the default on-demand list price per GPU-hour.
+	ListUSDPerHour float64
+	// CapexUSD is the all-in capital cost per GPU (GPU, server share, fabric).
+	CapexUSD float64
+}
+
+// Catalog is the built-in GPU catalog, in the order placements try types.
+//
+// Sources (../shared/calibration/SOURCES.md):
+//   - TDP: §2 "TDP: H100 SXM / H200 / B200" 700/700/1,000 W [V]; A100-SXM4 400 W
+//     (§4 AcmeTrace row, "TDP 400 W") [V]; GB200 1,200 W per GPU [U] (§2, conflicting).
+//   - Idle power: §4 public nvidia-smi dumps: A100 54–65 W, H100 67–71 W, H200
+//     73–76 W, B200 136–144 W [V] (midpoints used); GB200 taken as B200 [U].
+//   - List price: §1b CoreWeave on-demand per GPU-hour, read 2026-09-20 [V]:
+//     A100 80GB 2.70, H100 6.155, H200 6.305, B200 8.60, GB200 10.50.
+//   - Capex: §2 H100 all-in 47k–52k (50k) [V]; H200 and B200 add the GPU price
+//     difference of the aiinframap estimates (+5k, +10k) to 50k [D]; GB200
+//     70k per GPU (≈5M per NVL72 rack) [U]; A100 25k [U].
+//   - Speed vs H100: A100 0.5, H200 1.2, B200 2.2, GB200 2.5 [U]: engineering
+//     assumptions for BF16 LLM training, to be replaced by calibration.
+//   - Memory: NVIDIA datasheets (A100 80 GB, H100 SXM 80 GB, H200 141 GB,
+//     B200 180 GB as in DGX B200, GB200 186 GB) [U].
+var Catalog = []GPUType{
+	{Name: "A100-80GB", MemoryGB: 80, TDPW: 400, IdleW: 60, Speed: 0.5, ListUSDPerHour: 2.70, CapexUSD: 25_000},
+	{Name: "H100-SXM", MemoryGB: 80, TDPW: 700, IdleW: 69, Speed: 1.0, ListUSDPerHour: 6.155, CapexUSD: 50_000},
+	{Name: "H200", MemoryGB: 141, TDPW: 700, IdleW: 75, Speed: 1.2, ListUSDPerHour: 6.305, CapexUSD: 55_000},
+	{Name: "B200", MemoryGB: 180, TDPW: 1000, IdleW: 140, Speed: 2.2, ListUSDPerHour: 8.60, CapexUSD: 60_000},
+	{Name: "GB200", MemoryGB: 186, TDPW: 1200, IdleW: 140, Speed: 2.5, ListUSDPerHour: 10.50, CapexUSD: 70_000},
+}
+
+// aliases maps accepted spellings (upper-cased) to catalog names.
+var aliases = map[string]string{
+	"A100": "A100-80GB", "A100-80G": "A100-80GB", "A100-SXM4-80GB": "A100-80GB",
+	"H100": "H100-SXM", "H100-80GB": "H100-SXM", "H100SXM": "H100-SXM",
+	"H200-SXM": "H200", "B200-SXM": "B200", "GB200-NVL72": "GB200",
+}
+
+// LookupType finds a catalog entry by name or alias, case-insensitively.
+func LookupType(name string) (int, bool) {
+	u := strings.ToUpper(strings.TrimSpace(name))
+	if a, ok := aliases[u]; ok {
+		u = a
+	}
+	for i, t := range Catalog {
+		if strings.ToUpper(t.Name) == u {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// TypeNames lists the catalog names and aliases for error messages.
+func TypeNames() string {
+	var names []string
+	for _, t := range Catalog {
+		names = append(names, t.Name)
+	}
+	var al []string
+	for a := range aliases {
+		al = append(al, a)
+	}
+	sort.Strings(al)
+	return fmt.Sprintf("%s (aliases: %s)", strings.Join(names, ", "), strings.Join(al, ", "))
+}

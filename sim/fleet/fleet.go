@@ -1,0 +1,556 @@
+package fleet
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// FullGPU is a whole GPU in milli-GPU units.
+const FullGPU = 1000
+
+// MaxGPUsPerNode bounds a node's GPU count (an allocation keeps a node's GPUs
+// in a 64-bit mask).
+const MaxGPUsPerNode = 64
+
+// AnyType in a Demand means the job runs on any GPU type.
+const AnyType = -1
+
+// Group is a homogeneous set of nodes, the unit a scenario or a --fleet spec
+// describes.
+type Group struct {
+	Nodes       int    `yaml:"nodes"`
+	GPUsPerNode int    `yaml:"gpus_per_node"`
+	Type        string `yaml:"type"`
+	Region      string `yaml:"region,omitempty"`     // default "region-1"
+	Datacenter  string `yaml:"datacenter,omitempty"` // default "dc-1"
+	// NodesPerRack is the rack / NVLink-domain size in nodes. Default: 18 for
+	// GB200 (an NVL72 rack of 18 four-GPU trays), else 4 (an air-cooled rack of
+	// four 8-GPU servers at ~40 kW; [U]).
+	NodesPerRack int `yaml:"nodes_per_rack,omitempty"`
+	// RacksPerCluster groups racks under one scale-out fabric. Default 32.
+	RacksPerCluster int `yaml:"racks_per_cluster,omitempty"`
+	// Names optionally names each node (imported node lists); len Nodes.
+	Names []string `yaml:"-"`
+}
+
+// ParseSpec reads a fleet spec: NODESxGPUSxTYPE groups joined by commas,
+// e.g. "64x1xH100" or "1000x8xH100,250x8xB200".
+func ParseSpec(spec string) ([]Group, error) {
+	var gs []Group
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		f := strings.Split(part, "x")
+		if len(f) != 3 {
+			return nil, fmt.Errorf("fleet spec %q: group %q is not NODESxGPUSxTYPE (example: 1000x8xH100)", spec, part)
+		}
+		nodes, err1 := strconv.Atoi(f[0])
+		gpus, err2 := strconv.Atoi(f[1])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("fleet spec %q: group %q: NODES and GPUS must be whole numbers (example: 1000x8xH100)", spec, part)
+		}
+		gs = append(gs, Group{Nodes: nodes, GPUsPerNode: gpus, Type: f[2]})
+	}
+	return gs, nil
+}
+
+// Fleet is the modeled GPU fleet: topology and free capacity. Its state is
+// struct-of-slices indexed by node number; nodes are ordered by GPU type
+// (catalog order), then as given, so each type owns one contiguous range of
+// nodes and first-fit follows the topology order.
+//
+// Invariants (Check verifies them):
+//   - 0 ≤ free milli of a GPU ≤ FullGPU;
+//   - per node, whole[n] is the number of GPUs with FullGPU free and the
+//     indexes hold whole[n], the node's largest free milli, and the node's GPU
+//     count when the node is entirely free;
+//   - per type, the counters equal the sums over its nodes.
+type Fleet struct {
+	nodeType []uint8
+	nodeGPUs []uint8
+	gpuOff   []int32  // first GPU of node n is gpuOff[n]; len nodes+1
+	gpuFree  []uint16 // free milli-GPU per GPU
+	whole    []uint8  // GPUs of the node with FullGPU free
+
+	nodeName    []string // nil unless imported
+	nodeRack    []int32
+	rackCluster []int32
+	clusterDC   []int32
+	dcRegion    []int32
+	dcNames     []string
+	regionNames []string
+
+	wholeIdx maxTree // whole[n]
+	milliIdx maxTree // max free milli over the node's GPUs
+	fullIdx  maxTree // nodeGPUs[n] if the node is entirely free, else 0
+
+	lo, hi       [8]int   // node range of each catalog type
+	totalGPUs    [8]int64 // GPUs of each type
+	freeWhole    [8]int64 // GPUs with FullGPU free
+	fullFreeGPUs [8]int64 // GPUs on entirely free nodes
+	types        []int    // catalog indexes present, in placement order
+}
+
+// New builds a fleet from groups. It returns an error naming the group for
+// impossible input (unknown type, no nodes, too many GPUs per node).
+func New(groups []Group) (*Fleet, error) {
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("fleet: no node groups (example: --fleet 64x8xH100)")
+	}
+	if len(Catalog) > len(Fleet{}.lo) {
+		panic("fleet: catalog larger than the per-type arrays")
+	}
+	type resolved struct {
+		g   Group
+		typ int
+		ord int
+	}
+	rs := make([]resolved, 0, len(groups))
+	var nodes, gpus int
+	for i, g := range groups {
+		t, ok := LookupType(g.Type)
+		if !ok {
+			return nil, fmt.Errorf("fleet: group %d: unknown GPU type %q; known: %s", i+1, g.Type, TypeNames())
+		}
+		if g.Nodes < 1 {
+			return nil, fmt.Errorf("fleet: group %d (%s): nodes must be ≥ 1, got %d", i+1, g.Type, g.Nodes)
+		}
+		if g.GPUsPerNode < 1 || g.GPUsPerNode > MaxGPUsPerNode {
+			return nil, fmt.Errorf("fleet: group %d (%s): GPUs per node must be 1..%d, got %d", i+1, g.Type, MaxGPUsPerNode, g.GPUsPerNode)
+		}
+		if g.Names != nil && len(g.Names) != g.Nodes {
+			return nil, fmt.Errorf("fleet: group %d: %d names for %d nodes", i+1, len(g.Names), g.Nodes)
+		}
+		if g.NodesPerRack < 0 || g.RacksPerCluster < 0 {
+			return nil, fmt.Errorf("fleet: group %d (%s): nodes_per_rack and racks_per_cluster must be ≥ 0", i+1, g.Type)
+		}
+		if g.Region == "" {
+			g.Region = "region-1"
+		}
+		if g.Datacenter == "" {
+			g.Datacenter = "dc-1"
+		}
+		if g.NodesPerRack == 0 {
+			g.NodesPerRack = 4
+			if Catalog[t].Name == "GB200" {
+				g.NodesPerRack = 18
+			}
+		}
+		if g.RacksPerCluster == 0 {
+			g.RacksPerCluster = 32
+		}
+		nodes += g.Nodes
+		gpus += g.Nodes * g.GPUsPerNode
+		rs = append(rs, resolved{g, t, i})
+	}
+	if gpus > 1<<31-1 {
+		return nil, fmt.Errorf("fleet: %d GPUs is more than this build supports (2^31-1)", gpus)
+	}
+	sort.SliceStable(rs, func(a, b int) bool { return rs[a].typ < rs[b].typ })
+
+	f := &Fleet{
+		nodeType: make([]uint8, nodes),
+		nodeGPUs: make([]uint8, nodes),
+		gpuOff:   make([]int32, nodes+1),
+		gpuFree:  make([]uint16, gpus),
+		whole:    make([]uint8, nodes),
+		nodeRack: make([]int32, nodes),
+		wholeIdx: newMaxTree(nodes),
+		milliIdx: newMaxTree(nodes),
+		fullIdx:  newMaxTree(nodes),
+	}
+	for i := range f.lo {
+		f.lo[i], f.hi[i] = -1, -1
+	}
+	regions := map[string]int32{}
+	dcs := map[string]int32{}
+	named := false
+	for _, r := range rs {
+		named = named || r.g.Names != nil
+	}
+	if named {
+		f.nodeName = make([]string, nodes)
+	}
+	n, gpu := 0, int32(0)
+	for ri, r := range rs {
+		g := r.g
+		reg, ok := regions[g.Region]
+		if !ok {
+			reg = int32(len(f.regionNames))
+			regions[g.Region] = reg
+			f.regionNames = append(f.regionNames, g.Region)
+		}
+		dcKey := g.Region + "/" + g.Datacenter
+		dc, ok := dcs[dcKey]
+		if !ok {
+			dc = int32(len(f.dcNames))
+			dcs[dcKey] = dc
+			f.dcNames = append(f.dcNames, g.Datacenter)
+			f.dcRegion = append(f.dcRegion, reg)
+		}
+		if f.lo[r.typ] < 0 {
+			f.lo[r.typ] = n
+			f.types = append(f.types, r.typ)
+		}
+		for k := 0; k < g.Nodes; k++ {
+			if k%g.NodesPerRack == 0 {
+				// A group starts new racks; racks start new clusters.
+				rack := int32(len(f.rackCluster))
+				if k%(g.NodesPerRack*g.RacksPerCluster) == 0 {
+					f.clusterDC = append(f.clusterDC, dc)
+				}
+				f.rackCluster = append(f.rackCluster, int32(len(f.clusterDC)-1))
+				_ = rack
+			}
+			f.nodeRack[n] = int32(len(f.rackCluster) - 1)
+			f.nodeType[n] = uint8(r.typ)
+			f.nodeGPUs[n] = uint8(g.GPUsPerNode)
+			f.gpuOff[n] = gpu
+			for j := 0; j < g.GPUsPerNode; j++ {
+				f.gpuFree[gpu] = FullGPU
+				gpu++
+			}
+			if g.Names != nil {
+				f.nodeName[n] = g.Names[k]
+			}
+			f.refresh(n)
+			n++
+		}
+		f.hi[r.typ] = n
+		_ = ri
+	}
+	f.gpuOff[nodes] = gpu
+	for n := range f.nodeType {
+		t := f.nodeType[n]
+		f.totalGPUs[t] += int64(f.nodeGPUs[n])
+	}
+	f.freeWhole = f.totalGPUs
+	f.fullFreeGPUs = f.totalGPUs
+	return f, nil
+}
+
+// refresh recomputes node n's aggregates and indexes from its GPUs.
+func (f *Fleet) refresh(n int) {
+	var w uint8
+	var m uint16
+	for g := f.gpuOff[n]; g < f.gpuOff[n]+int32(f.nodeGPUs[n]); g++ {
+		v := f.gpuFree[g]
+		if v == FullGPU {
+			w++
+		}
+		m = max(m, v)
+	}
+	f.whole[n] = w
+	f.wholeIdx.set(n, int32(w))
+	f.milliIdx.set(n, int32(m))
+	full := int32(0)
+	if w == f.nodeGPUs[n] {
+		full = int32(w)
+	}
+	f.fullIdx.set(n, full)
+}
+
+// Nodes returns the number of nodes.
+func (f *Fleet) Nodes() int { return len(f.nodeType) }
+
+// GPUs returns the number of GPUs.
+func (f *Fleet) GPUs() int { return len(f.gpuFree) }
+
+// Types returns the catalog indexes of the GPU types present, in the order
+// placements try them.
+func (f *Fleet) Types() []int { return f.types }
+
+// TypeGPUs returns the number of GPUs of catalog type t.
+func (f *Fleet) TypeGPUs(t int) int64 { return f.totalGPUs[t] }
+
+// FreeWholeGPUs returns how many GPUs of type t have nothing allocated.
+func (f *Fleet) FreeWholeGPUs(t int) int64 { return f.freeWhole[t] }
+
+// NodeType returns node n's catalog type index.
+func (f *Fleet) NodeType(n int32) int { return int(f.nodeType[n]) }
+
+// NodeGPUs returns node n's GPU count.
+func (f *Fleet) NodeGPUs(n int32) int { return int(f.nodeGPUs[n]) }
+
+// NodeFreeMilli returns the free milli-GPU of GPU j of node n.
+func (f *Fleet) NodeFreeMilli(n int32, j int) int { return int(f.gpuFree[f.gpuOff[n]+int32(j)]) }
+
+// NodeName returns node n's imported name, or "node-<n>".
+func (f *Fleet) NodeName(n int32) string {
+	if f.nodeName != nil && f.nodeName[n] != "" {
+		return f.nodeName[n]
+	}
+	return "node-" + strconv.Itoa(int(n))
+}
+
+// Rack returns node n's rack (NVLink domain) index.
+func (f *Fleet) Rack(n int32) int32 { return f.nodeRack[n] }
+
+// Racks returns the number of racks.
+func (f *Fleet) Racks() int { return len(f.rackCluster) }
+
+// Datacenter returns the name of node n's datacenter and its region.
+func (f *Fleet) Datacenter(n int32) (dc, region string) {
+	d := f.clusterDC[f.rackCluster[f.nodeRack[n]]]
+	return f.dcNames[d], f.regionNames[f.dcRegion[d]]
+}
+
+// Demand is what a job asks of the fleet: GPUs GPUs of one type, each a
+// Milli share (FullGPU for whole GPUs; a share below FullGPU is allowed only
+// for a single-GPU job).
+type Demand struct {
+	GPUs  int32
+	Milli uint16
+	Type  int8 // catalog index, or AnyType
+}
+
+// Share is the part of an allocation on one node: the GPUs in Mask (bit j is
+// the node's GPU j), each holding Milli.
+type Share struct {
+	Node  int32
+	Milli uint16
+	Mask  uint64
+}
+
+// GPUs returns the number of GPUs the share holds.
+func (s Share) GPUs() int { return bits.OnesCount64(s.Mask) }
+
+// Fits reports whether d could ever run on this fleet (with every GPU free),
+// and if not, why.
+func (f *Fleet) Fits(d Demand) (ok bool, reason string) {
+	if d.GPUs < 1 {
+		return false, "job asks for no GPUs"
+	}
+	if d.Milli < 1 || d.Milli > FullGPU {
+		return false, fmt.Sprintf("gpu_milli %d outside 1..1000", d.Milli)
+	}
+	if d.Milli < FullGPU && d.GPUs != 1 {
+		return false, fmt.Sprintf("a GPU share (gpu_milli %d) is only supported for single-GPU jobs; this job asks for %d GPUs", d.Milli, d.GPUs)
+	}
+	if d.Type != AnyType {
+		if int(d.Type) >= len(Catalog) || f.lo[d.Type] < 0 {
+			return false, fmt.Sprintf("needs GPU type %s; the fleet has none", typeName(int(d.Type)))
+		}
+		if int64(d.GPUs) > f.totalGPUs[d.Type] {
+			return false, fmt.Sprintf("needs %d %s GPUs; the fleet has %d", d.GPUs, Catalog[d.Type].Name, f.totalGPUs[d.Type])
+		}
+		return true, ""
+	}
+	var most int64
+	for _, t := range f.types {
+		most = max(most, f.totalGPUs[t])
+	}
+	if int64(d.GPUs) > most {
+		return false, fmt.Sprintf("needs %d GPUs of one type; the largest type in the fleet has %d", d.GPUs, most)
+	}
+	return true, ""
+}
+
+func typeName(t int) string {
+	if t >= 0 && t < len(Catalog) {
+		return Catalog[t].Name
+	}
+	return "#" + strconv.Itoa(t)
+}
+
+// FirstFit finds the first placement for d in node order, trying GPU types
+// in catalog order, without changing the fleet. A single-node job takes the
+// first node with enough free GPUs; a job larger than that takes whole free
+// nodes in order (gang placement across nodes never shares a node with
+// another job). It appends the shares to buf and returns them with the type.
+func (f *Fleet) FirstFit(d Demand, buf []Share) ([]Share, int, bool) {
+	if d.Type != AnyType {
+		s, ok := f.firstFitType(d, int(d.Type), buf)
+		return s, int(d.Type), ok
+	}
+	for _, t := range f.types {
+		if s, ok := f.firstFitType(d, t, buf); ok {
+			return s, t, true
+		}
+	}
+	return buf, -1, false
+}
+
+func (f *Fleet) firstFitType(d Demand, t int, buf []Share) ([]Share, bool) {
+	lo, hi := f.lo[t], f.hi[t]
+	if lo < 0 {
+		return buf, false
+	}
+	if d.Milli < FullGPU {
+		n := f.milliIdx.firstAtLeast(lo, hi, int32(d.Milli))
+		if n < 0 {
+			return buf, false
+		}
+		// Best fit among the node's GPUs: the fullest one that still fits,
+		// which keeps whole GPUs free for whole-GPU jobs.
+		best, bestFree := -1, uint16(FullGPU+1)
+		for j := 0; j < int(f.nodeGPUs[n]); j++ {
+			v := f.gpuFree[f.gpuOff[n]+int32(j)]
+			if v >= d.Milli && v < bestFree {
+				best, bestFree = j, v
+			}
+		}
+		return append(buf, Share{Node: int32(n), Milli: d.Milli, Mask: 1 << best}), true
+	}
+	if int64(d.GPUs) > f.freeWhole[t] {
+		return buf, false
+	}
+	if n := f.wholeIdx.firstAtLeast(lo, hi, d.GPUs); n >= 0 {
+		return append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: f.freeMask(n, int(d.GPUs))}), true
+	}
+	if int64(d.GPUs) > f.fullFreeGPUs[t] {
+		return buf, false
+	}
+	need := int(d.GPUs)
+	start := len(buf)
+	for n := lo; need > 0; n++ {
+		n = f.fullIdx.firstAtLeast(n, hi, 1)
+		if n < 0 {
+			return buf[:start], false // unreachable while counters are right
+		}
+		k := min(need, int(f.nodeGPUs[n]))
+		buf = append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: f.freeMask(n, k)})
+		need -= k
+	}
+	return buf, true
+}
+
+// freeMask returns a mask of the first k wholly free GPUs of node n.
+func (f *Fleet) freeMask(n, k int) uint64 {
+	var m uint64
+	base := f.gpuOff[n]
+	for j := 0; k > 0; j++ {
+		if f.gpuFree[base+int32(j)] == FullGPU {
+			m |= 1 << j
+			k--
+		}
+	}
+	return m
+}
+
+// Validate checks that shares are a placement of d that fits the free
+// capacity now: GPUs of one type satisfying d.Type, each GPU named once with
+// enough free milli, and exactly d.GPUs GPUs in all.
+func (f *Fleet) Validate(d Demand, shares []Share) error {
+	total := 0
+	typ := -1
+	for i, s := range shares {
+		if s.Node < 0 || int(s.Node) >= len(f.nodeType) {
+			return fmt.Errorf("share %d: node %d does not exist", i, s.Node)
+		}
+		t := int(f.nodeType[s.Node])
+		if typ >= 0 && t != typ {
+			return fmt.Errorf("share %d: mixes GPU types %s and %s", i, typeName(typ), typeName(t))
+		}
+		typ = t
+		if d.Type != AnyType && int(d.Type) != t {
+			return fmt.Errorf("share %d: node %d is %s; the job needs %s", i, s.Node, typeName(t), typeName(int(d.Type)))
+		}
+		if s.Milli != d.Milli {
+			return fmt.Errorf("share %d: holds %d milli per GPU; the job asks %d", i, s.Milli, d.Milli)
+		}
+		if s.Mask == 0 || bits.Len64(s.Mask) > int(f.nodeGPUs[s.Node]) {
+			return fmt.Errorf("share %d: GPU mask %#x outside node %d's %d GPUs", i, s.Mask, s.Node, f.nodeGPUs[s.Node])
+		}
+		for j := range shares[:i] {
+			if shares[j].Node == s.Node {
+				return fmt.Errorf("share %d: node %d appears twice", i, s.Node)
+			}
+		}
+		for m := s.Mask; m != 0; m &= m - 1 {
+			j := bits.TrailingZeros64(m)
+			if free := f.gpuFree[f.gpuOff[s.Node]+int32(j)]; free < s.Milli {
+				return fmt.Errorf("share %d: GPU %d of node %d has %d milli free; needs %d", i, j, s.Node, free, s.Milli)
+			}
+		}
+		total += s.GPUs()
+	}
+	if total != int(d.GPUs) {
+		return fmt.Errorf("placement holds %d GPUs; the job needs %d", total, d.GPUs)
+	}
+	return nil
+}
+
+// Allocate takes the shares' capacity. The shares must have passed Validate.
+func (f *Fleet) Allocate(shares []Share) { f.apply(shares, -1) }
+
+// Release returns the shares' capacity.
+func (f *Fleet) Release(shares []Share) { f.apply(shares, +1) }
+
+func (f *Fleet) apply(shares []Share, sign int) {
+	for _, s := range shares {
+		n := int(s.Node)
+		t := f.nodeType[n]
+		wasFull := f.whole[n] == f.nodeGPUs[n]
+		base := f.gpuOff[n]
+		for m := s.Mask; m != 0; m &= m - 1 {
+			g := base + int32(bits.TrailingZeros64(m))
+			before := f.gpuFree[g]
+			after := int(before) + sign*int(s.Milli)
+			if after < 0 || after > FullGPU {
+				panic(fmt.Sprintf("fleet: GPU %d of node %d would hold %d milli free", g-base, n, after))
+			}
+			f.gpuFree[g] = uint16(after)
+			if before == FullGPU {
+				f.freeWhole[t]--
+			}
+			if after == FullGPU {
+				f.freeWhole[t]++
+			}
+		}
+		f.refresh(n)
+		isFull := f.whole[n] == f.nodeGPUs[n]
+		if wasFull && !isFull {
+			f.fullFreeGPUs[t] -= int64(f.nodeGPUs[n])
+		} else if !wasFull && isFull {
+			f.fullFreeGPUs[t] += int64(f.nodeGPUs[n])
+		}
+	}
+}
+
+// UsedMilli returns the allocated milli-GPU summed over the fleet (for tests
+// and conservation checks; O(GPUs)).
+func (f *Fleet) UsedMilli() int64 {
+	var used int64
+	for _, v := range f.gpuFree {
+		used += int64(FullGPU - int(v))
+	}
+	return used
+}
+
+// Check verifies the fleet's invariants and returns the first violation.
+func (f *Fleet) Check() error {
+	var freeWhole, fullFree [8]int64
+	for n := range f.nodeType {
+		var w uint8
+		var m uint16
+		for g := f.gpuOff[n]; g < f.gpuOff[n+1]; g++ {
+			v := f.gpuFree[g]
+			if v > FullGPU {
+				return fmt.Errorf("fleet: GPU %d of node %d has %d milli free", g-f.gpuOff[n], n, v)
+			}
+			if v == FullGPU {
+				w++
+			}
+			m = max(m, v)
+		}
+		if f.whole[n] != w || f.wholeIdx.get(n) != int32(w) || f.milliIdx.get(n) != int32(m) {
+			return fmt.Errorf("fleet: node %d index out of date", n)
+		}
+		full := int32(0)
+		if w == f.nodeGPUs[n] {
+			full = int32(w)
+			fullFree[f.nodeType[n]] += int64(w)
+		}
+		if f.fullIdx.get(n) != full {
+			return fmt.Errorf("fleet: node %d full-node index out of date", n)
+		}
+		freeWhole[f.nodeType[n]] += int64(w)
+	}
+	if freeWhole != f.freeWhole || fullFree != f.fullFreeGPUs {
+		return fmt.Errorf("fleet: per-type free counters out of date")
+	}
+	return nil
+}

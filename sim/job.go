@@ -1,0 +1,152 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+
+	"neosim/sim/fleet"
+)
+
+// Segment is who a job is for: the company's own training, or one of the
+// neocloud's customer segments.
+type Segment uint8
+
+// Segments. Their names are part of the output schema.
+const (
+	SegInternal Segment = iota
+	SegOnDemand
+	SegSpot
+	SegReserved
+	SegServing
+	NumSegments
+)
+
+var segmentNames = [NumSegments]string{"internal", "on-demand", "spot", "reserved", "serving"}
+
+func (s Segment) String() string {
+	if s < NumSegments {
+		return segmentNames[s]
+	}
+	return "segment?"
+}
+
+// External reports whether the segment is an outside customer's.
+func (s Segment) External() bool { return s != SegInternal }
+
+// ParseSegment reads a segment name (case-insensitive; "" is internal).
+func ParseSegment(name string) (Segment, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		return SegInternal, nil
+	}
+	for i, s := range segmentNames {
+		if n == s || n == strings.ReplaceAll(s, "-", "_") {
+			return Segment(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown segment %q (segments: %s)", name, strings.Join(segmentNames[:], ", "))
+}
+
+// State is where a job is in its life. A job is in exactly one state.
+//
+//	Queued ──start──► Running ──work done──► Completed
+//	  │                 │  └──preempted──► Preempted (queued again, remaining work kept) ──start──► Running …
+//	  │                 └──failure──► Failed
+//	  ├──patience ran out──► Abandoned
+//	  └── (at arrival) cannot ever fit ──► Rejected
+//	Queued, Preempted or Running when the horizon comes ──► Unfinished
+type State uint8
+
+// Job states. Their names are part of the output schema.
+const (
+	Queued State = iota
+	Running
+	Preempted
+	Completed
+	Failed
+	Rejected
+	Abandoned
+	Unfinished
+	NumStates
+)
+
+var stateNames = [NumStates]string{"queued", "running", "preempted", "completed", "failed", "rejected", "abandoned", "unfinished"}
+
+func (s State) String() string {
+	if s < NumStates {
+		return stateNames[s]
+	}
+	return "state?"
+}
+
+// Terminal reports whether the job's life has ended.
+func (s State) Terminal() bool { return s >= Completed }
+
+// Waiting reports whether the job is in the queue.
+func (s State) Waiting() bool { return s == Queued || s == Preempted }
+
+// JobSpec is a job as a source describes it, before the simulation acts on it.
+type JobSpec struct {
+	ID       string
+	Submit   Time
+	GPUs     int32
+	Milli    uint16 // share of each GPU, 1..fleet.FullGPU
+	GPUType  int8   // catalog index of a required type, or fleet.AnyType
+	Tenant   string
+	Segment  Segment
+	Priority int32
+	Work     Time // run time on H100s if never interrupted
+	Patience Time // how long the customer waits in the queue; 0 = forever
+}
+
+// Demand returns what the job asks of the fleet.
+func (s *JobSpec) Demand() fleet.Demand {
+	return fleet.Demand{GPUs: s.GPUs, Milli: s.Milli, Type: s.GPUType}
+}
+
+// JobID identifies a job slot in the engine's job table while the job is
+// alive. Slots are reused after a job ends: keep the JobSpec.ID, not the
+// JobID, to refer to a job after its end.
+type JobID int32
+
+// Job is a job in the simulation. Policies and observers read it; only the
+// engine changes it.
+type Job struct {
+	JobSpec
+	State  State
+	Reason string // why a job was rejected, failed or is unfinished
+
+	Type        int   // catalog type it last ran on; -1 if never
+	FirstStart  Time  // -1 if never started
+	Start       Time  // start of the current run
+	End         Time  // when it reached a terminal state; -1 if it has not
+	Remaining   Time  // H100 work left
+	RunTime     Time  // time spent running, over all runs
+	Preemptions int32 // times it was preempted
+	Failures    int32 // times a failure killed it
+	// PriceMicroUSD is the price per GPU-hour of its current or last run, in
+	// micro-dollars (0 for internal work).
+	PriceMicroUSD int64
+	// MilliHours accumulates GPU-time held: Σ runs GPUs × Milli × run time,
+	// in milli-GPU-microseconds.
+	milliTime int64
+
+	Shares []fleet.Share // the placement of the current run
+	gen    uint32
+	speed  float64
+	live   bool // the slot holds a job that has not ended
+}
+
+// GPUHours returns the GPU-hours the job held, all runs together (a GPU
+// share counts as that fraction of a GPU).
+func (j *Job) GPUHours() float64 {
+	return float64(j.milliTime) / fleet.FullGPU / float64(Hour)
+}
+
+// Wait returns first start minus submit, or -1 if it never started.
+func (j *Job) Wait() Time {
+	if j.FirstStart < 0 {
+		return -1
+	}
+	return j.FirstStart - j.Submit
+}

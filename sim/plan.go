@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"fmt"
+	"math/bits"
+
+	"neosim/sim/fleet"
+)
+
+// View is the read-only window an Allocator or Pricer gets on the run.
+// Pointers it returns must not be modified.
+type View struct{ e *Engine }
+
+// Now returns the current simulated time.
+func (v *View) Now() Time { return v.e.now }
+
+// Fleet returns the fleet's read-only view.
+func (v *View) Fleet() fleet.View { return v.e.fleet }
+
+// Queue returns the waiting jobs in queue order (arrival order; a preempted
+// job goes back to the tail). The slice changes as the Plan starts jobs: an
+// allocator that starts jobs while iterating should iterate over a copy or
+// re-read Queue after each start.
+func (v *View) Queue() []JobID { return v.e.queue }
+
+// Job returns the job in slot id.
+func (v *View) Job(id JobID) *Job { return &v.e.jobs[id] }
+
+// Running calls fn for every running job, in slot order.
+func (v *View) Running(fn func(id JobID, j *Job)) {
+	for i := range v.e.jobs {
+		if j := &v.e.jobs[i]; j.live && j.State == Running {
+			fn(JobID(i), j)
+		}
+	}
+}
+
+// Plan is how an Allocator acts: each call is validated and applied at
+// once, or refused with an error wrapping ErrPlan (and nothing changes).
+type Plan struct{ e *Engine }
+
+// Start starts waiting job id on shares.
+func (p *Plan) Start(id JobID, shares []fleet.Share) error {
+	e := p.e
+	if int(id) < 0 || int(id) >= len(e.jobs) || !e.jobs[id].live {
+		return fmt.Errorf("%w: start: no job in slot %d", ErrPlan, id)
+	}
+	j := &e.jobs[id]
+	if !j.State.Waiting() {
+		return fmt.Errorf("%w: start: job %q is %v, not waiting", ErrPlan, j.ID, j.State)
+	}
+	if err := e.fleet.Validate(j.Demand(), shares); err != nil {
+		return fmt.Errorf("%w: start job %q: %v", ErrPlan, j.ID, err)
+	}
+	e.start(id, shares, e.fleet.NodeType(shares[0].Node))
+	return nil
+}
+
+// Preempt stops running job id now and returns it to the queue with its
+// remaining work.
+func (p *Plan) Preempt(id JobID) error {
+	e := p.e
+	if int(id) < 0 || int(id) >= len(e.jobs) || !e.jobs[id].live || e.jobs[id].State != Running {
+		return fmt.Errorf("%w: preempt: slot %d holds no running job", ErrPlan, id)
+	}
+	e.preempt(id)
+	return nil
+}
+
+// Check verifies the engine's invariants: the fleet's own, capacity
+// conservation (allocated milli-GPU equals the running jobs' holdings, per
+// segment too), every live job in exactly one place, and the queue counters.
+func (e *Engine) Check() error {
+	if err := e.fleet.Check(); err != nil {
+		return err
+	}
+	var busy, queued [NumSegments]int64
+	inQueue := make(map[JobID]bool, len(e.queue))
+	for _, id := range e.queue {
+		if inQueue[id] {
+			return fmt.Errorf("job slot %d is queued twice", id)
+		}
+		inQueue[id] = true
+		j := &e.jobs[id]
+		if !j.live || !j.State.Waiting() {
+			return fmt.Errorf("job %q is in the queue but %v", j.ID, j.State)
+		}
+		queued[j.Segment]++
+	}
+	held := make(map[[2]int64]int64)
+	for i := range e.jobs {
+		j := &e.jobs[i]
+		if !j.live {
+			continue
+		}
+		switch {
+		case j.State == Running:
+			busy[j.Segment] += int64(j.GPUs) * int64(j.Milli)
+			n := 0
+			for _, s := range j.Shares {
+				n += s.GPUs()
+				for m := s.Mask; m != 0; m &= m - 1 {
+					k := [2]int64{int64(s.Node), int64(bits.TrailingZeros64(m))}
+					held[k] += int64(s.Milli)
+					if held[k] > fleet.FullGPU {
+						return fmt.Errorf("GPU %d of node %d is held beyond its capacity (job %q)", k[1], k[0], j.ID)
+					}
+				}
+			}
+			if n != int(j.GPUs) {
+				return fmt.Errorf("running job %q holds %d GPUs, wants %d", j.ID, n, j.GPUs)
+			}
+		case j.State.Waiting():
+			if !inQueue[JobID(i)] {
+				return fmt.Errorf("job %q is %v but not in the queue", j.ID, j.State)
+			}
+		default:
+			return fmt.Errorf("live job %q is in state %v", j.ID, j.State)
+		}
+	}
+	if busy != e.busyMilli {
+		return fmt.Errorf("busy counters %v, running jobs hold %v", e.busyMilli, busy)
+	}
+	if queued != e.queued {
+		return fmt.Errorf("queued counters %v, queue holds %v", e.queued, queued)
+	}
+	var total int64
+	for _, b := range busy {
+		total += b
+	}
+	if used := e.fleet.UsedMilli(); used != total {
+		return fmt.Errorf("fleet has %d milli-GPU allocated, running jobs hold %d", used, total)
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package sim
+
+import "math/bits"
+
+// Kind says what an event does. Its numeric value is also its priority among
+// events at the same instant: lower kinds run first. Ends run before arrivals
+// so that capacity freed at t is visible to jobs arriving at t, and the
+// scheduling pass runs after both, once per instant that changed anything.
+type Kind uint8
+
+// Event kinds in priority order.
+const (
+	KindJobEnd   Kind = iota // a running job's work is done (Ref: job slot)
+	KindAbandon              // a queued job's patience runs out (Ref: job slot)
+	KindArrival              // a source's next job arrives (Ref: source index)
+	KindSchedule             // run the allocator over the queue
+	KindSample               // the metrics sampler ticks
+	numKinds
+)
+
+var kindNames = [...]string{"job-end", "abandon", "arrival", "schedule", "sample"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind?"
+}
+
+// Event is a small value scheduled on the EventQueue. Events are totally
+// ordered by (At, Kind, sequence number of the Push).
+type Event struct {
+	At  Time
+	key uint64 // Kind<<56 | sequence number, set by Push
+	Ref int32  // what the event is about: a job slot, a source index, …
+	Gen uint32 // lazy-cancellation stamp: the handler ignores a stale one
+}
+
+// Kind returns the event's kind.
+func (e Event) Kind() Kind { return Kind(e.key >> 56) }
+
+const seqMask = 1<<56 - 1
+
+// EventQueue is a monotone radix heap of Events (Ahuja, Mehlhorn, Orlin and
+// Tarjan, "Faster algorithms for the shortest path problem", JACM 1990).
+//
+// Simulated time never goes backwards, so every key pushed is ≥ the last key
+// popped; the heap exploits that: an event sits in bucket i where i is the
+// index of the highest bit in which its time differs from the last popped
+// time. Push is O(1); Pop redistributes one bucket into lower ones, so each
+// event moves at most 64 times and in practice a few. Events at the current
+// instant (bucket 0) are kept in a small binary heap by (Kind, sequence) to
+// keep the total order. There is no cancellation: handlers drop stale events
+// by comparing Gen with the entity's current stamp.
+//
+// The zero value is an empty queue at time 0. Once its buckets have grown,
+// Push and Pop do not allocate.
+type EventQueue struct {
+	last    uint64 // time of the last popped event
+	seq     uint64
+	n       int
+	buckets [65][]Event // buckets[0] is a binary heap ordered by key
+}
+
+// Len returns the number of pending events.
+func (q *EventQueue) Len() int { return q.n }
+
+// Now returns the time of the last popped event.
+func (q *EventQueue) Now() Time { return Time(q.last) }
+
+// Push schedules e with kind k. It panics if e.At is before the last popped
+// time: a discrete-event simulation never schedules in the past.
+func (q *EventQueue) Push(e Event, k Kind) {
+	if uint64(e.At) < q.last || e.At < 0 {
+		panic("sim: event scheduled in the past")
+	}
+	e.key = uint64(k)<<56 | q.seq&seqMask
+	q.seq++
+	q.n++
+	i := bits.Len64(uint64(e.At) ^ q.last)
+	if i == 0 {
+		q.pushNow(e)
+		return
+	}
+	q.buckets[i] = append(q.buckets[i], e)
+}
+
+// Pop removes and returns the earliest event. ok is false when the queue is
+// empty.
+func (q *EventQueue) Pop() (e Event, ok bool) {
+	if q.n == 0 {
+		return Event{}, false
+	}
+	if len(q.buckets[0]) == 0 {
+		q.refill()
+	}
+	q.n--
+	return q.popNow(), true
+}
+
+// PeekTime returns the time of the earliest event, or Forever if none.
+func (q *EventQueue) PeekTime() Time {
+	if q.n == 0 {
+		return Forever
+	}
+	if len(q.buckets[0]) == 0 {
+		q.refill()
+	}
+	return q.buckets[0][0].At
+}
+
+// refill moves the lowest non-empty bucket into lower buckets after
+// advancing last to its minimum time. Bucket 0 must be empty.
+func (q *EventQueue) refill() {
+	i := 1
+	for len(q.buckets[i]) == 0 {
+		i++
+	}
+	b := q.buckets[i]
+	m := uint64(b[0].At)
+	for _, e := range b[1:] {
+		if uint64(e.At) < m {
+			m = uint64(e.At)
+		}
+	}
+	q.last = m
+	for _, e := range b {
+		j := bits.Len64(uint64(e.At) ^ m)
+		if j == 0 {
+			q.pushNow(e)
+		} else {
+			q.buckets[j] = append(q.buckets[j], e)
+		}
+	}
+	q.buckets[i] = b[:0]
+}
+
+func (q *EventQueue) pushNow(e Event) {
+	h := append(q.buckets[0], e)
+	j := len(h) - 1
+	for j > 0 {
+		p := (j - 1) / 2
+		if h[p].key <= e.key {
+			break
+		}
+		h[j] = h[p]
+		j = p
+	}
+	h[j] = e
+	q.buckets[0] = h
+}
+
+func (q *EventQueue) popNow() Event {
+	h := q.buckets[0]
+	top := h[0]
+	n := len(h) - 1
+	x := h[n]
+	h = h[:n]
+	j := 0
+	for {
+		c := 2*j + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].key < h[c].key {
+			c++
+		}
+		if x.key <= h[c].key {
+			break
+		}
+		h[j] = h[c]
+		j = c
+	}
+	if n > 0 {
+		h[j] = x
+	}
+	q.buckets[0] = h
+	return top
+}
