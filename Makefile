@@ -1,0 +1,42 @@
+# neosim — the two commands a newcomer needs are `make run` and `make test`.
+GO       ?= go
+BIN      := bin/neosim
+READER   := tests/reader
+FUZZTIME ?= 30s
+
+.PHONY: build run test test-go test-reader bench fuzz lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/neosim
+
+# Simulate the embedded default scenario; output in results/runs/default-1/.
+run: build
+	./$(BIN) run
+
+# Every test: Go unit, statistical and end-to-end tests, then an independent
+# reader (nodejs-polars, not arrow-go) on the Arrow files of a fresh run.
+test: test-go test-reader
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-reader: build
+	cd $(READER) && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(READER)/run && ./$(BIN) run --quiet --horizon 2d --out $(READER)/run
+	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run node --test $(READER)/
+
+# Engine micro-benchmarks (hold model against a container/heap baseline) and
+# the whole-run benchmark (100,000 GPUs, 1,000,000 jobs, 30 days).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME) ./traces/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin $(READER)/run $(READER)/node_modules

@@ -1,0 +1,142 @@
+package fleet
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestMaxTreeMatchesScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{1, 2, 3, 7, 64, 100, 1000} {
+		m := newMaxTree(n)
+		vals := make([]int32, n)
+		for step := 0; step < 2000; step++ {
+			i := r.IntN(n)
+			vals[i] = int32(r.IntN(9))
+			m.set(i, vals[i])
+			lo, hi := r.IntN(n+1), r.IntN(n+1)
+			k := int32(r.IntN(10))
+			want := -1
+			for j := lo; j < hi; j++ {
+				if vals[j] >= k {
+					want = j
+					break
+				}
+			}
+			if got := m.firstAtLeast(lo, hi, k); got != want {
+				t.Fatalf("n=%d: firstAtLeast(%d,%d,%d) = %d, want %d", n, lo, hi, k, got, want)
+			}
+		}
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	g, err := ParseSpec("1000x8xH100,250x8xB200")
+	if err != nil || len(g) != 2 || g[0].Nodes != 1000 || g[1].Type != "B200" {
+		t.Fatalf("got %+v, %v", g, err)
+	}
+	for _, bad := range []string{"8xH100", "axbxH100", "1x8xH100,", ""} {
+		if _, err := ParseSpec(bad); err == nil {
+			t.Errorf("ParseSpec(%q) accepted", bad)
+		}
+	}
+	for _, tc := range []struct {
+		g    Group
+		want string
+	}{
+		{Group{Nodes: 1, GPUsPerNode: 8, Type: "V100"}, "unknown GPU type"},
+		{Group{Nodes: 0, GPUsPerNode: 8, Type: "H100"}, "nodes must be ≥ 1"},
+		{Group{Nodes: 1, GPUsPerNode: 65, Type: "H100"}, "GPUs per node"},
+	} {
+		if _, err := New([]Group{tc.g}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want %q", tc.g, err, tc.want)
+		}
+	}
+}
+
+// TestRandomAllocations allocates and releases random demands with
+// FirstFit and checks every placement and the invariants each step.
+func TestRandomAllocations(t *testing.T) {
+	f, err := New([]Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 4, GPUsPerNode: 2, Type: "H100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.TypeGPUs(1) != 48 || f.GPUs() != 60 {
+		t.Fatalf("H100 %d GPUs, total %d", f.TypeGPUs(1), f.GPUs())
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	var live [][]Share
+	var used int64
+	for step := 0; step < 5000; step++ {
+		if len(live) > 0 && r.IntN(3) == 0 {
+			k := r.IntN(len(live))
+			for _, s := range live[k] {
+				used -= int64(s.GPUs()) * int64(s.Milli)
+			}
+			f.Release(live[k])
+			live = append(live[:k], live[k+1:]...)
+		} else {
+			d := Demand{GPUs: int32([]int{1, 2, 3, 8, 12, 16}[r.IntN(6)]), Milli: FullGPU, Type: AnyType}
+			if r.IntN(4) == 0 {
+				d = Demand{GPUs: 1, Milli: uint16(100 + r.IntN(900)), Type: AnyType}
+			}
+			if r.IntN(5) == 0 {
+				d.Type = 3 // B200
+			}
+			shares, _, ok := f.FirstFit(d, nil)
+			if ok {
+				if err := f.Validate(d, shares); err != nil {
+					t.Fatalf("step %d: FirstFit proposed an invalid placement for %+v: %v", step, d, err)
+				}
+				f.Allocate(shares)
+				used += int64(d.GPUs) * int64(d.Milli)
+				live = append(live, shares)
+			}
+		}
+		if err := f.Check(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if f.UsedMilli() != used {
+			t.Fatalf("step %d: fleet has %d milli used, allocations hold %d", step, f.UsedMilli(), used)
+		}
+	}
+}
+
+func TestFits(t *testing.T) {
+	f, _ := New([]Group{{Nodes: 2, GPUsPerNode: 8, Type: "H100"}})
+	for _, tc := range []struct {
+		d    Demand
+		want string
+	}{
+		{Demand{GPUs: 17, Milli: FullGPU, Type: AnyType}, "needs 17 GPUs of one type; the largest type in the fleet has 16"},
+		{Demand{GPUs: 1, Milli: FullGPU, Type: 3}, "needs GPU type B200; the fleet has none"},
+		{Demand{GPUs: 2, Milli: 500, Type: AnyType}, "a GPU share (gpu_milli 500) is only supported for single-GPU jobs; this job asks for 2 GPUs"},
+		{Demand{GPUs: 16, Milli: FullGPU, Type: AnyType}, ""},
+	} {
+		ok, reason := f.Fits(tc.d)
+		if ok != (tc.want == "") || reason != tc.want {
+			t.Errorf("Fits(%+v) = %v %q, want %q", tc.d, ok, reason, tc.want)
+		}
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	f, _ := New([]Group{{Nodes: 2, GPUsPerNode: 8, Type: "H100"}})
+	d := Demand{GPUs: 2, Milli: FullGPU, Type: AnyType}
+	f.Allocate([]Share{{Node: 0, Milli: FullGPU, Mask: 1}})
+	for _, tc := range []struct {
+		s    []Share
+		want string
+	}{
+		{[]Share{{Node: 0, Milli: FullGPU, Mask: 3}}, "has 0 milli free"},
+		{[]Share{{Node: 5, Milli: FullGPU, Mask: 3}}, "does not exist"},
+		{[]Share{{Node: 1, Milli: FullGPU, Mask: 1}}, "holds 1 GPUs; the job needs 2"},
+		{[]Share{{Node: 1, Milli: FullGPU, Mask: 1 << 9}}, "outside node"},
+		{[]Share{{Node: 1, Milli: FullGPU, Mask: 1}, {Node: 1, Milli: FullGPU, Mask: 2}}, "appears twice"},
+	} {
+		if err := f.Validate(d, tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.s, err, tc.want)
+		}
+	}
+}

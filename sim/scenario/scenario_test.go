@@ -1,0 +1,61 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+
+	"neosim/sim"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	s := Default()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "default" || sim.Time(s.Horizon) != 30*sim.Day || len(s.Workloads) == 0 {
+		t.Errorf("unexpected default: %+v", s)
+	}
+	gpus := 0
+	for _, g := range s.Fleet.Groups {
+		gpus += g.Nodes * g.GPUsPerNode
+	}
+	if gpus != 10_000 {
+		t.Errorf("default fleet has %d GPUs, want 10,000", gpus)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	s := Default()
+	b, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Parse("round trip", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := s2.Marshal()
+	if string(b) != string(b2) {
+		t.Errorf("marshal → parse → marshal changed the scenario:\n%s\n---\n%s", b, b2)
+	}
+}
+
+func TestBadScenarios(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"nmae: x\n", "field nmae not found"},
+		{"horizon: 3 parsecs\n", "unknown unit"},
+		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: internal, rate_per_hour: 0, gpus: 'const:1', duration_s: 'exp:60'}]\nhorizon: 1d\n", "workloads[0]: rate_per_hour"},
+		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: moon, rate_per_hour: 1, gpus: 'const:1', duration_s: 'exp:60'}]\nhorizon: 1d\n", "workloads[0]: segment"},
+		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: internal, rate_per_hour: 1, gpus: 'zipf:1', duration_s: 'exp:60'}]\nhorizon: 1d\n", "unknown kind \"zipf\""},
+		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: internal, rate_per_hour: 1, gpus: 'const:1', duration_s: 'exp:60'}]\n", "needs a horizon or max_jobs"},
+		{"fleet: {spec: 8x8xH100, file: nodes.csv}\n", "exactly one of spec, file or groups"},
+	} {
+		s, err := Parse("t.yaml", []byte(tc.yaml))
+		if err == nil {
+			err = s.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got error %v, want one containing %q", tc.yaml, err, tc.want)
+		}
+	}
+}
