@@ -24,7 +24,7 @@ test-go:
 test-reader: build
 	cd $(READER) && npm ci --no-audit --no-fund --loglevel=error
 	rm -rf $(READER)/run && ./$(BIN) run --quiet --horizon 2d --out $(READER)/run
-	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run node --test $(READER)/
+	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run node --test $(READER)/read.test.mjs
 
 # Engine micro-benchmarks (hold model against a container/heap baseline) and
 # the whole-run benchmark (100,000 GPUs, 1,000,000 jobs, 30 days).

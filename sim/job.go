@@ -97,6 +97,9 @@ type JobSpec struct {
 	Priority int32
 	Work     Time // run time on H100s if never interrupted
 	Patience Time // how long the customer waits in the queue; 0 = forever
+	// Checkpoint is how often the job saves its state (0: never). Work since
+	// the last checkpoint is lost when a run is interrupted.
+	Checkpoint Time
 }
 
 // Demand returns what the job asks of the fleet.

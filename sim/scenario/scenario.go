@@ -155,9 +155,6 @@ func (s *Scenario) Validate() error {
 			return fmt.Errorf("scenario %s: workloads[%d]: name %q used twice", s.Name, i, w.Name)
 		}
 		names[w.Name] = true
-		if s.Horizon == 0 && w.MaxJobs == 0 {
-			return fmt.Errorf("scenario %s: workloads[%d] (%s): a generated workload needs a horizon or max_jobs, or the run never ends", s.Name, i, w.Name)
-		}
 	}
 	return nil
 }

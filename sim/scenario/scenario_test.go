@@ -47,7 +47,6 @@ func TestBadScenarios(t *testing.T) {
 		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: internal, rate_per_hour: 0, gpus: 'const:1', duration_s: 'exp:60'}]\nhorizon: 1d\n", "workloads[0]: rate_per_hour"},
 		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: moon, rate_per_hour: 1, gpus: 'const:1', duration_s: 'exp:60'}]\nhorizon: 1d\n", "workloads[0]: segment"},
 		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: internal, rate_per_hour: 1, gpus: 'zipf:1', duration_s: 'exp:60'}]\nhorizon: 1d\n", "unknown kind \"zipf\""},
-		{"fleet: {spec: 8x8xH100}\nworkloads: [{name: a, segment: internal, rate_per_hour: 1, gpus: 'const:1', duration_s: 'exp:60'}]\n", "needs a horizon or max_jobs"},
 		{"fleet: {spec: 8x8xH100, file: nodes.csv}\n", "exactly one of spec, file or groups"},
 	} {
 		s, err := Parse("t.yaml", []byte(tc.yaml))

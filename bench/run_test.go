@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"neosim/runner"
+	"neosim/sim/scenario"
+)
+
+// BenchmarkRun100k is the foundation's whole-run benchmark
+// (bench/scenarios/run-100k.yaml): 100,000 GPUs (12,500 nodes x 8 H100),
+// 1,000,000 jobs over 30 days, fifo, with every output file written. Each
+// iteration is one complete run: sources, engine, Arrow writers, commit.
+// It reports simulated events and jobs per wall second and the process's
+// peak RSS (which includes whatever ran before in the same process).
+func BenchmarkRun100k(b *testing.B) {
+	benchScenario(b, "run-100k.yaml")
+}
+
+func benchScenario(b *testing.B, file string) {
+	s, err := scenario.Load(filepath.Join("scenarios", file))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := b.TempDir()
+	var events, jobs int64
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := runner.Run(s, runner.Options{Out: out})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += res.Stats.Events
+		jobs += res.Summary.Jobs
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/sec, "events/s")
+	b.ReportMetric(float64(jobs)/sec, "jobs/s")
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+	}
+}

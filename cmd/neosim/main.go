@@ -1,0 +1,71 @@
+// Command neosim simulates a GPU fleet that trains its owner's models and
+// sells spare capacity as a cloud. Subcommands: run, policies, schema,
+// version. `neosim help` and `neosim run --help` explain each.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+const usage = `neosim simulates a GPU fleet that trains its owner's models and sells spare
+capacity as a cloud (on-demand, spot, reserved, serving), to compare
+allocation and pricing policies by margin and by delay to internal work.
+
+Usage:
+  neosim run [flags]       simulate a scenario and write Arrow output
+  neosim policies          list the registered allocators and pricers
+  neosim schema            print the output files' schemas (columns, types, units)
+  neosim version           print the version and the output schema version
+
+Start with:
+  neosim run                                   # the embedded default scenario
+  neosim run --fleet 64x8xH100 --trace jobs.csv --horizon 7d
+  neosim run --help                            # every flag, with examples
+
+Output goes to results/runs/<scenario>-<seed>/ (jobs.arrow, timeseries.arrow,
+summary.arrow, run.json); docs/output-schema.md describes every column.
+`
+
+// errUsage marks errors already explained by a usage message.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the command line args and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(args[1:], stdout, stderr)
+	case "policies":
+		err = cmdPolicies(args[1:], stdout)
+	case "schema":
+		err = cmdSchema(args[1:], stdout)
+	case "version", "--version":
+		err = cmdVersion(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "neosim: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "neosim %s: %s\n", args[0], strings.TrimSpace(err.Error()))
+		return 1
+	}
+}

@@ -1,0 +1,257 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"neosim/sim"
+)
+
+// SchemaVersion is the version of the output schema, stored in every .arrow
+// file's schema metadata under MetaSchemaVersion and in run.json. Adding a
+// column keeps it; renaming, removing or repurposing a column, or changing
+// its type or unit, bumps it.
+const SchemaVersion = "1"
+
+// Schema metadata keys of every .arrow file.
+const (
+	MetaSchemaVersion = "neosim.schema_version" // SchemaVersion
+	MetaFile          = "neosim.file"           // "jobs", "timeseries" or "summary"
+)
+
+// File names in a run folder.
+const (
+	JobsFile       = "jobs.arrow"
+	TimeseriesFile = "timeseries.arrow"
+	SummaryFile    = "summary.arrow"
+	RunFile        = "run.json"
+)
+
+// Column describes one column of an output file.
+type Column struct {
+	Name     string
+	Type     arrow.DataType
+	Nullable bool
+	Unit     string // "s", "GPUs", "USD", …; "" for names, counts and codes
+	Doc      string // one line; says what a null means when Nullable
+}
+
+// NamedSchema is one output file's schema with its column documentation.
+type NamedSchema struct {
+	Name    string // the MetaFile value: "jobs", "timeseries", "summary"
+	File    string // file name in the run folder, e.g. "jobs.arrow"
+	Doc     string // what a row is
+	Schema  *arrow.Schema
+	Columns []Column // in schema order
+}
+
+// Schemas returns the three .arrow files' schemas, in the order jobs,
+// timeseries, summary. The result is shared: do not modify it.
+func Schemas() []NamedSchema {
+	return []NamedSchema{jobsSchema, timeseriesSchema, summarySchema}
+}
+
+// FormatSchemas writes the schemas as text tables (for `neosim schema`).
+func FormatSchemas(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "output schema version %s (metadata key %s)\n", SchemaVersion, MetaSchemaVersion)
+	for _, s := range Schemas() {
+		fmt.Fprintf(tw, "\n%s: %s\n", s.File, s.Doc)
+		fmt.Fprintf(tw, "  column\ttype\tunit\tdescription\n")
+		for _, c := range s.Columns {
+			typ := c.Type.String()
+			if c.Nullable {
+				typ += "?"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, typ, c.Unit, c.Doc)
+		}
+	}
+	fmt.Fprintf(tw, "\n(type? = nullable)\n")
+	return tw.Flush()
+}
+
+func newSchema(name, file, doc string, cols []Column) NamedSchema {
+	fields := make([]arrow.Field, len(cols))
+	seen := make(map[string]bool, len(cols))
+	for i, c := range cols {
+		if seen[c.Name] {
+			panic("results: duplicate column " + c.Name + " in " + file)
+		}
+		seen[c.Name] = true
+		fields[i] = arrow.Field{Name: c.Name, Type: c.Type, Nullable: c.Nullable}
+	}
+	md := arrow.NewMetadata([]string{MetaSchemaVersion, MetaFile}, []string{SchemaVersion, name})
+	return NamedSchema{Name: name, File: file, Doc: doc, Schema: arrow.NewSchema(fields, &md), Columns: cols}
+}
+
+// colName turns a segment or state name into a column-name suffix
+// ("on-demand" → "on_demand").
+func colName(s string) string { return strings.ReplaceAll(s, "-", "_") }
+
+var (
+	utf8    = arrow.BinaryTypes.String
+	i32     = arrow.PrimitiveTypes.Int32
+	i64     = arrow.PrimitiveTypes.Int64
+	u64     = arrow.PrimitiveTypes.Uint64
+	f64     = arrow.PrimitiveTypes.Float64
+	segList = func() string {
+		var n []string
+		for s := sim.SegInternal; s < sim.NumSegments; s++ {
+			n = append(n, s.String())
+		}
+		return strings.Join(n, ", ")
+	}()
+	stateList = func() string {
+		var n []string
+		for s := sim.State(0); s < sim.NumStates; s++ {
+			n = append(n, s.String())
+		}
+		return strings.Join(n, ", ")
+	}()
+)
+
+// Column indexes of jobs.arrow, in schema order.
+const (
+	jcID = iota
+	jcSegment
+	jcTenant
+	jcGPUs
+	jcMilli
+	jcPriority
+	jcGPUType
+	jcSubmit
+	jcStart
+	jcEnd
+	jcWait
+	jcRun
+	jcWork
+	jcState
+	jcReason
+	jcPreemptions
+	jcFailures
+	jcGPUHours
+	jcPrice
+	jcRevenue
+	jcCount
+)
+
+var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs reached a terminal state", []Column{
+	jcID:          {"job_id", utf8, false, "", "the job's ID from its trace or generator"},
+	jcSegment:     {"segment", utf8, false, "", "who the job is for: " + segList},
+	jcTenant:      {"tenant", utf8, false, "", "team or customer; may be empty"},
+	jcGPUs:        {"gpus", i32, false, "GPUs", "GPUs requested"},
+	jcMilli:       {"gpu_milli", i32, false, "milli-GPU", "share of each GPU, 1..1000 (1000 = whole GPUs)"},
+	jcPriority:    {"priority", i32, false, "", "priority from the source (larger = more important)"},
+	jcGPUType:     {"gpu_type", utf8, true, "", "GPU type of its last run (catalog name); null if it never ran"},
+	jcSubmit:      {"submit_s", f64, false, "s", "submit time since the start of the run"},
+	jcStart:       {"start_s", f64, true, "s", "first start time; null if it never started"},
+	jcEnd:         {"end_s", f64, true, "s", "time it reached its terminal state; null if unfinished"},
+	jcWait:        {"wait_s", f64, true, "s", "first start minus submit; null if it never started"},
+	jcRun:         {"run_s", f64, false, "s", "time spent running, all runs together"},
+	jcWork:        {"work_s", f64, false, "s", "work requested, as run time on H100s if never interrupted"},
+	jcState:       {"state", utf8, false, "", "terminal state: completed, failed, rejected, abandoned or unfinished"},
+	jcReason:      {"reason", utf8, true, "", "why it was rejected, failed, abandoned or is unfinished; null if none"},
+	jcPreemptions: {"preemptions", i32, false, "", "times it was preempted"},
+	jcFailures:    {"failures", i32, false, "", "times a failure killed it"},
+	jcGPUHours:    {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},
+	jcPrice:       {"price_usd_per_gpu_hour", f64, false, "USD/GPU-h", "price per GPU-hour of its last run (the engine prices external jobs only)"},
+	jcRevenue:     {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_hour × gpu_hours; 0 for internal jobs (an estimate if the price changed between runs)"},
+})
+
+// Column indexes of timeseries.arrow: five fixed columns, then one busy and
+// one queued column per segment.
+const (
+	tcT = iota
+	tcGPUsTotal
+	tcBusy
+	tcUtil
+	tcQueued
+	tcBusySeg                                        // + segment
+	tcQueuedSeg = tcBusySeg + int(sim.NumSegments)   // + segment
+	tcCount     = tcQueuedSeg + int(sim.NumSegments) // number of columns
+)
+
+var timeseriesSchema = func() NamedSchema {
+	cols := []Column{
+		tcT:         {"t_s", f64, false, "s", "sample time since the start of the run"},
+		tcGPUsTotal: {"gpus_total", i64, false, "GPUs", "GPUs in the fleet"},
+		tcBusy:      {"busy_gpus", f64, false, "GPUs", "GPUs allocated to jobs, all segments (shares as fractions)"},
+		tcUtil:      {"utilization", f64, true, "", "busy_gpus / gpus_total; null if the fleet is empty"},
+		tcQueued:    {"queued_jobs", i64, false, "jobs", "jobs waiting in the queue, all segments"},
+	}
+	for s := sim.SegInternal; s < sim.NumSegments; s++ {
+		cols = append(cols, Column{"busy_gpus_" + colName(s.String()), f64, false, "GPUs", "GPUs allocated to " + s.String() + " jobs"})
+	}
+	for s := sim.SegInternal; s < sim.NumSegments; s++ {
+		cols = append(cols, Column{"queued_jobs_" + colName(s.String()), i64, false, "jobs", s.String() + " jobs waiting in the queue"})
+	}
+	if len(cols) != tcCount {
+		panic("results: timeseries column count")
+	}
+	return newSchema("timeseries", TimeseriesFile, "one row per metrics sample (every sampling interval of simulated time)", cols)
+}()
+
+// summaryColumn is a summary.arrow column and how to read its value from a
+// Summary: an int64, uint64, float64 (NaN = null) or string.
+type summaryColumn struct {
+	Column
+	val func(s *Summary) any
+}
+
+var summaryColumns = func() []summaryColumn {
+	c := []summaryColumn{
+		{Column{"scenario", utf8, false, "", "scenario name"}, func(s *Summary) any { return s.Scenario }},
+		{Column{"seed", u64, false, "", "root random seed"}, func(s *Summary) any { return s.Seed }},
+		{Column{"allocator", utf8, false, "", "allocation policy name"}, func(s *Summary) any { return s.Allocator }},
+		{Column{"pricer", utf8, false, "", "pricing policy name; empty if none"}, func(s *Summary) any { return s.Pricer }},
+		{Column{"horizon_s", f64, true, "s", "simulated horizon; null if the run went on until every job ended"}, func(s *Summary) any { return s.HorizonS }},
+		{Column{"end_s", f64, false, "s", "simulated time at the end of the run (the horizon, or the last event)"}, func(s *Summary) any { return s.EndS }},
+		{Column{"gpus_total", i64, false, "GPUs", "GPUs in the fleet"}, func(s *Summary) any { return s.GPUsTotal }},
+		{Column{"events", i64, false, "", "events the engine processed"}, func(s *Summary) any { return s.Events }},
+		{Column{"jobs_total", i64, false, "jobs", "jobs in jobs.arrow (every job that arrived)"}, func(s *Summary) any { return s.Jobs }},
+	}
+	for st := sim.State(0); st < sim.NumStates; st++ {
+		doc := "jobs that ended " + st.String()
+		if !st.Terminal() {
+			doc = "always 0: a non-terminal state, kept so the schema lists every state"
+		}
+		c = append(c, summaryColumn{Column{"jobs_" + colName(st.String()), i64, false, "jobs", doc},
+			func(s *Summary) any { return s.JobsByState[st] }})
+	}
+	c = append(c,
+		summaryColumn{Column{"gpu_hours", f64, false, "GPU-h", "GPU-hours held by all jobs (Σ jobs.gpu_hours)"}, func(s *Summary) any { return s.GPUHours }},
+		summaryColumn{Column{"utilization", f64, true, "", "gpu_hours / (gpus_total × end_s / 3600); null if that is 0"}, func(s *Summary) any { return s.Utilization }},
+		summaryColumn{Column{"external_revenue_usd", f64, false, "USD", "Σ jobs.revenue_usd of the external segments"}, func(s *Summary) any { return s.ExternalRevenueUSD }},
+	)
+	waitCols := func(suffix, who string, seg func(s *Summary) *WaitStats) {
+		c = append(c,
+			summaryColumn{Column{"wait_mean_s" + suffix, f64, true, "s", "mean wait of " + who + " that started; null if none did"}, func(s *Summary) any { return seg(s).MeanS }},
+			summaryColumn{Column{"wait_p50_s" + suffix, f64, true, "s", "median wait (empirical quantile) of " + who + " that started; null if none did"}, func(s *Summary) any { return seg(s).P50S }},
+			summaryColumn{Column{"wait_p95_s" + suffix, f64, true, "s", "95th-percentile wait of " + who + " that started; null if none did"}, func(s *Summary) any { return seg(s).P95S }},
+			summaryColumn{Column{"wait_p99_s" + suffix, f64, true, "s", "99th-percentile wait of " + who + " that started; null if none did"}, func(s *Summary) any { return seg(s).P99S }},
+		)
+	}
+	c = append(c, summaryColumn{Column{"jobs_started", i64, false, "jobs", "jobs that started at least once (the wait statistics' sample)"}, func(s *Summary) any { return s.Wait.Started }})
+	waitCols("", "all jobs", func(s *Summary) *WaitStats { return &s.Wait })
+	for seg := sim.SegInternal; seg < sim.NumSegments; seg++ {
+		n := colName(seg.String())
+		c = append(c,
+			summaryColumn{Column{"jobs_" + n, i64, false, "jobs", seg.String() + " jobs"}, func(s *Summary) any { return s.Segments[seg].Jobs }},
+			summaryColumn{Column{"jobs_started_" + n, i64, false, "jobs", seg.String() + " jobs that started at least once"}, func(s *Summary) any { return s.Segments[seg].Wait.Started }},
+		)
+		waitCols("_"+n, seg.String()+" jobs", func(s *Summary) *WaitStats { return &s.Segments[seg].Wait })
+	}
+	return c
+}()
+
+var summarySchema = func() NamedSchema {
+	cols := make([]Column, len(summaryColumns))
+	for i, c := range summaryColumns {
+		cols[i] = c.Column
+	}
+	return newSchema("summary", SummaryFile, "one row per run", cols)
+}()

@@ -1,0 +1,177 @@
+package results
+
+import (
+	"math"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"neosim/sim"
+)
+
+// Summary is a run's summary, the one row of summary.arrow. A float64 field
+// that is NaN is a null in the file (no value: no horizon, no job started).
+type Summary struct {
+	Scenario  string
+	Seed      uint64
+	Allocator string
+	Pricer    string
+	HorizonS  float64 // NaN: the run had no horizon
+	EndS      float64
+	GPUsTotal int64
+	Events    int64
+
+	Jobs        int64 // every job that arrived (the rows of jobs.arrow)
+	JobsByState [sim.NumStates]int64
+	GPUHours    float64
+	// Utilization is GPUHours / (GPUsTotal × EndS / 3600); NaN if that is 0.
+	Utilization        float64
+	ExternalRevenueUSD float64
+
+	Wait     WaitStats // over all jobs that started
+	Segments [sim.NumSegments]SegmentSummary
+}
+
+// SegmentSummary is one segment's part of a Summary.
+type SegmentSummary struct {
+	Jobs int64
+	Wait WaitStats
+}
+
+// WaitStats describes the waits (first start minus submit) of the jobs that
+// started. The quantiles are empirical: the smallest wait w such that at
+// least p × Started waits are ≤ w (gonum's stat.Quantile with
+// stat.Empirical), computed exactly over every wait, each rounded to float32
+// seconds (a relative error below 6e-8). All are NaN if Started is 0.
+type WaitStats struct {
+	Started int64
+	MeanS   float64
+	P50S    float64
+	P95S    float64
+	P99S    float64
+}
+
+// accumulator gathers the summary numbers as jobs end.
+type accumulator struct {
+	jobs       int64
+	byState    [sim.NumStates]int64
+	bySeg      [sim.NumSegments]int64
+	gpuHours   float64
+	extRevenue float64
+	waitSum    [sim.NumSegments]float64 // µs
+	waits      [sim.NumSegments][]float32
+}
+
+func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) {
+	a.jobs++
+	if j.State < sim.NumStates {
+		a.byState[j.State]++
+	}
+	seg := j.Segment
+	if seg >= sim.NumSegments {
+		return // not a valid segment: counted in jobs_total only
+	}
+	a.bySeg[seg]++
+	a.gpuHours += gpuHours
+	if seg.External() {
+		a.extRevenue += revenue
+	}
+	if wait >= 0 {
+		a.waitSum[seg] += float64(wait)
+		a.waits[seg] = append(a.waits[seg], float32(wait.Seconds()))
+	}
+}
+
+// summarize sorts the waits and computes the summary.
+func (a *accumulator) summarize(info RunInfo) Summary {
+	s := Summary{
+		Scenario: info.Scenario, Seed: info.Seed, Allocator: info.Allocator, Pricer: info.Pricer,
+		HorizonS: math.NaN(), EndS: info.End.Seconds(), GPUsTotal: info.GPUsTotal, Events: info.Events,
+		Jobs: a.jobs, JobsByState: a.byState, GPUHours: a.gpuHours, Utilization: math.NaN(),
+		ExternalRevenueUSD: a.extRevenue,
+	}
+	if info.Horizon > 0 {
+		s.HorizonS = info.Horizon.Seconds()
+	}
+	if capacity := float64(info.GPUsTotal) * info.End.Hours(); capacity > 0 {
+		s.Utilization = a.gpuHours / capacity
+	}
+	var all [][]float32
+	var sum float64
+	for seg := range sim.NumSegments {
+		w := a.waits[seg]
+		slices.Sort(w)
+		s.Segments[seg] = SegmentSummary{Jobs: a.bySeg[seg], Wait: waitStats(a.waitSum[seg], w)}
+		all = append(all, w)
+		sum += a.waitSum[seg]
+	}
+	s.Wait = mergedWaitStats(sum, all)
+	return s
+}
+
+func waitStats(sumMicros float64, sorted []float32) WaitStats {
+	return mergedWaitStats(sumMicros, [][]float32{sorted})
+}
+
+// mergedWaitStats computes WaitStats over the union of sorted slices without
+// merging them.
+func mergedWaitStats(sumMicros float64, sorted [][]float32) WaitStats {
+	n := 0
+	for _, s := range sorted {
+		n += len(s)
+	}
+	nan := math.NaN()
+	if n == 0 {
+		return WaitStats{MeanS: nan, P50S: nan, P95S: nan, P99S: nan}
+	}
+	// The ranks do not decrease with p, so one merge walk finds them all.
+	ps := [...]float64{0.5, 0.95, 0.99}
+	var q [len(ps)]float64
+	heads := make([]int, len(sorted))
+	popped := 0 // values taken from the heads so far
+	var last float32
+	for i, p := range ps {
+		for k := empiricalRank(p, n); popped <= k; popped++ {
+			best := -1
+			for s, h := range heads {
+				if h < len(sorted[s]) && (best < 0 || sorted[s][h] < sorted[best][heads[best]]) {
+					best = s
+				}
+			}
+			last = sorted[best][heads[best]]
+			heads[best]++
+		}
+		q[i] = float64(last)
+	}
+	return WaitStats{Started: int64(n), MeanS: sumMicros / float64(n) / float64(sim.Second), P50S: q[0], P95S: q[1], P99S: q[2]}
+}
+
+// empiricalRank is the 0-based rank of the p-quantile of n sorted values as
+// gonum's stat.Quantile(p, stat.Empirical, x, nil) defines it: the first i
+// with i+1 ≥ p·n.
+func empiricalRank(p float64, n int) int {
+	return max(0, int(math.Ceil(p*float64(n)))-1)
+}
+
+// appendSummary appends s as one row to b (built on summarySchema).
+func appendSummary(b *array.RecordBuilder, s *Summary) {
+	for i, c := range summaryColumns {
+		f := b.Field(i)
+		switch v := c.val(s).(type) {
+		case string:
+			f.(*array.StringBuilder).Append(v)
+		case int64:
+			f.(*array.Int64Builder).Append(v)
+		case uint64:
+			f.(*array.Uint64Builder).Append(v)
+		case float64:
+			if math.IsNaN(v) {
+				f.AppendNull()
+			} else {
+				f.(*array.Float64Builder).Append(v)
+			}
+		default:
+			panic("results: summary column " + c.Name + " has an unsupported value type")
+		}
+	}
+}

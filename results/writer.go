@@ -1,0 +1,406 @@
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"neosim/sim"
+	"neosim/sim/fleet"
+)
+
+// Writer writes a run's output files into one folder. It is a sim.Observer:
+// pass it to sim.New, run the engine, then call Commit (or Abort if the run
+// failed). A Writer is not safe for concurrent use; the engine calls it from
+// its one loop.
+type Writer struct {
+	dir     string
+	created []string // folders Create made, deepest first
+	mem     memory.Allocator
+	batch   int // rows per record batch (BatchRows; smaller in tests)
+
+	jobs *table // jobs.arrow
+	ts   *table // timeseries.arrow
+	sum  *table // summary.arrow, opened by Commit
+
+	// jobs.arrow builders, by column
+	jID, jSegment, jTenant, jGPUType, jState, jReason    *array.StringBuilder
+	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
+	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
+	jPrice, jRevenue                                     *array.Float64Builder
+
+	// timeseries.arrow builders
+	tT, tBusy, tUtil    *array.Float64Builder
+	tGPUsTotal, tQueued *array.Int64Builder
+	tBusySeg            [sim.NumSegments]*array.Float64Builder
+	tQueuedSeg          [sim.NumSegments]*array.Int64Builder
+	lastGPUsTotal       int64 // of the last sample
+
+	acc     accumulator
+	summary Summary
+	err     error // the first write error; later calls do nothing
+	state   writerState
+}
+
+type writerState uint8
+
+const (
+	open writerState = iota
+	committed
+	aborted
+)
+
+var _ sim.Observer = (*Writer)(nil)
+
+// ErrClosed is returned by Commit after Commit or Abort.
+var ErrClosed = errors.New("results: writer already committed or aborted")
+
+// Create makes dir (and its parents) if needed and opens the temporary
+// files. On error it leaves nothing behind: no file, and no folder it made.
+func Create(dir string) (*Writer, error) {
+	return create(dir, BatchRows)
+}
+
+func create(dir string, batch int) (w *Writer, err error) {
+	if dir == "" {
+		return nil, errors.New("results: empty output folder name")
+	}
+	dir = filepath.Clean(dir)
+	w = &Writer{dir: dir, mem: memory.NewGoAllocator(), batch: batch}
+	// Note the folders that do not exist yet, deepest first, to remove them
+	// on Abort.
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		w.created = append(w.created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		w.removeDirs()
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			w.Abort()
+			w = nil
+		}
+	}()
+	if w.jobs, err = openTable(dir, jobsSchema, w.mem, batch); err != nil {
+		return w, err
+	}
+	if w.ts, err = openTable(dir, timeseriesSchema, w.mem, 0); err != nil {
+		return w, err
+	}
+	jf := w.jobs.b.Fields()
+	str := func(i int) *array.StringBuilder { return jf[i].(*array.StringBuilder) }
+	i32 := func(i int) *array.Int32Builder { return jf[i].(*array.Int32Builder) }
+	f64 := func(i int) *array.Float64Builder { return jf[i].(*array.Float64Builder) }
+	w.jID, w.jSegment, w.jTenant, w.jGPUType, w.jState, w.jReason = str(jcID), str(jcSegment), str(jcTenant), str(jcGPUType), str(jcState), str(jcReason)
+	w.jGPUs, w.jMilli, w.jPriority, w.jPreemptions, w.jFailures = i32(jcGPUs), i32(jcMilli), i32(jcPriority), i32(jcPreemptions), i32(jcFailures)
+	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
+	w.jGPUHours, w.jPrice, w.jRevenue = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue)
+
+	tf := w.ts.b.Fields()
+	w.tT = tf[tcT].(*array.Float64Builder)
+	w.tGPUsTotal = tf[tcGPUsTotal].(*array.Int64Builder)
+	w.tBusy = tf[tcBusy].(*array.Float64Builder)
+	w.tUtil = tf[tcUtil].(*array.Float64Builder)
+	w.tQueued = tf[tcQueued].(*array.Int64Builder)
+	for s := range sim.NumSegments {
+		w.tBusySeg[s] = tf[tcBusySeg+int(s)].(*array.Float64Builder)
+		w.tQueuedSeg[s] = tf[tcQueuedSeg+int(s)].(*array.Int64Builder)
+	}
+	return w, nil
+}
+
+// Dir returns the output folder.
+func (w *Writer) Dir() string { return w.dir }
+
+// Err returns the first error met while writing batches, if any. Commit
+// returns it too; a caller may check it to stop a doomed run early.
+func (w *Writer) Err() error { return w.err }
+
+// JobStarted does nothing: jobs are written when they end.
+func (w *Writer) JobStarted(*sim.Job) {}
+
+// JobEnded appends the job's row to jobs.arrow and counts it in the summary.
+func (w *Writer) JobEnded(j *sim.Job) {
+	if w.state != open || w.err != nil {
+		return
+	}
+	gpuHours := j.GPUHours()
+	price := float64(j.PriceMicroUSD) / 1e6
+	revenue := price * gpuHours
+	if !j.Segment.External() {
+		revenue = 0
+	}
+
+	w.jID.Append(j.ID)
+	w.jSegment.Append(j.Segment.String())
+	w.jTenant.Append(j.Tenant)
+	w.jGPUs.Append(j.GPUs)
+	w.jMilli.Append(int32(j.Milli))
+	w.jPriority.Append(j.Priority)
+	if j.Type >= 0 && j.Type < len(fleet.Catalog) {
+		w.jGPUType.Append(fleet.Catalog[j.Type].Name)
+	} else {
+		w.jGPUType.AppendNull()
+	}
+	w.jSubmit.Append(j.Submit.Seconds())
+	wait := j.Wait()
+	if wait >= 0 {
+		w.jStart.Append(j.FirstStart.Seconds())
+		w.jWait.Append(wait.Seconds())
+	} else {
+		w.jStart.AppendNull()
+		w.jWait.AppendNull()
+	}
+	if j.State == sim.Unfinished || j.End < 0 {
+		w.jEnd.AppendNull()
+	} else {
+		w.jEnd.Append(j.End.Seconds())
+	}
+	w.jRun.Append(j.RunTime.Seconds())
+	w.jWork.Append(j.Work.Seconds())
+	w.jState.Append(j.State.String())
+	if j.Reason == "" {
+		w.jReason.AppendNull()
+	} else {
+		w.jReason.Append(j.Reason)
+	}
+	w.jPreemptions.Append(j.Preemptions)
+	w.jFailures.Append(j.Failures)
+	w.jGPUHours.Append(gpuHours)
+	w.jPrice.Append(price)
+	w.jRevenue.Append(revenue)
+
+	w.acc.add(j, wait, gpuHours, revenue)
+
+	w.jobs.rows++
+	if w.jobs.rows >= w.batch {
+		w.err = w.jobs.flush(false)
+	}
+}
+
+// Sampled appends a row to timeseries.arrow.
+func (w *Writer) Sampled(s *sim.Sample) {
+	if w.state != open || w.err != nil {
+		return
+	}
+	var busy, queued int64
+	for seg := range sim.NumSegments {
+		busy += s.BusyMilli[seg]
+		queued += s.Queued[seg]
+		w.tBusySeg[seg].Append(float64(s.BusyMilli[seg]) / fleet.FullGPU)
+		w.tQueuedSeg[seg].Append(s.Queued[seg])
+	}
+	w.tT.Append(s.T.Seconds())
+	w.tGPUsTotal.Append(s.GPUsTotal)
+	w.tBusy.Append(float64(busy) / fleet.FullGPU)
+	if s.GPUsTotal > 0 {
+		w.tUtil.Append(float64(busy) / fleet.FullGPU / float64(s.GPUsTotal))
+	} else {
+		w.tUtil.AppendNull()
+	}
+	w.tQueued.Append(queued)
+	w.lastGPUsTotal = s.GPUsTotal
+
+	w.ts.rows++
+	if w.ts.rows >= w.batch {
+		w.err = w.ts.flush(false)
+	}
+}
+
+// RunInfo is what the caller knows about a run that the writer does not
+// see through the Observer calls.
+type RunInfo struct {
+	Scenario  string
+	Seed      uint64
+	Allocator string
+	Pricer    string // "" if none
+	Horizon   sim.Time
+	End       sim.Time // sim.Stats.End
+	GPUsTotal int64    // 0: take it from the last sample
+	Events    int64    // sim.Stats.Events
+	// WallSeconds is the run's wall-clock time; it goes to run.json only.
+	WallSeconds float64
+	// Version is neosim's version string, for run.json.
+	Version string
+	// Resolved is the resolved scenario, marshalled into run.json with
+	// encoding/json (so it must be JSON-marshallable: no map[any]any).
+	Resolved any
+}
+
+// Commit writes the last batches, summary.arrow and run.json, and renames
+// every file into place, run.json last. On error it removes what it wrote
+// (as Abort does) and returns the error. Summary is valid after a
+// successful Commit.
+func (w *Writer) Commit(info RunInfo) error {
+	if w.state != open {
+		return ErrClosed
+	}
+	if err := w.commit(info); err != nil {
+		w.Abort()
+		return err
+	}
+	w.state = committed
+	w.release()
+	return nil
+}
+
+func (w *Writer) commit(info RunInfo) error {
+	if w.err != nil {
+		return w.err
+	}
+	if info.GPUsTotal == 0 {
+		info.GPUsTotal = w.lastGPUsTotal
+	}
+	w.summary = w.acc.summarize(info)
+	runJSON, err := marshalRun(&info)
+	if err != nil {
+		return err
+	}
+	if err := w.jobs.finish(); err != nil {
+		return err
+	}
+	if err := w.ts.finish(); err != nil {
+		return err
+	}
+	sum, err := openTable(w.dir, summarySchema, w.mem, 1)
+	if err != nil {
+		return err
+	}
+	w.sum = sum
+	appendSummary(sum.b, &w.summary)
+	sum.rows = 1
+	if err := sum.finish(); err != nil {
+		return err
+	}
+	runTmp := filepath.Join(w.dir, "."+RunFile+".tmp")
+	if err := writeFileSync(runTmp, runJSON); err != nil {
+		return err
+	}
+	// A folder with run.json holds a complete run: take the old run.json
+	// away before replacing the data files, and put the new one last.
+	runFinal := filepath.Join(w.dir, RunFile)
+	if err := os.Remove(runFinal); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("results: %w", err)
+	}
+	for _, t := range []*table{w.jobs, w.ts, sum} {
+		if err := os.Rename(t.tmp, t.final); err != nil {
+			return fmt.Errorf("results: %w", err)
+		}
+	}
+	if err := os.Rename(runTmp, runFinal); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	syncDir(w.dir)
+	return nil
+}
+
+// Abort removes the temporary files, and the folders Create made if they
+// are empty. It does nothing after Commit; it is safe to call twice.
+func (w *Writer) Abort() error {
+	if w.state != open {
+		return nil
+	}
+	w.state = aborted
+	for _, t := range []*table{w.jobs, w.ts, w.sum} {
+		if t != nil {
+			t.discard()
+		}
+	}
+	os.Remove(filepath.Join(w.dir, "."+RunFile+".tmp"))
+	w.release()
+	w.removeDirs()
+	return nil
+}
+
+func (w *Writer) removeDirs() {
+	for _, d := range w.created {
+		if os.Remove(d) != nil {
+			if _, err := os.Lstat(d); err == nil {
+				return // not empty: keep it and its parents
+			}
+		}
+	}
+}
+
+func (w *Writer) release() {
+	for _, t := range []*table{w.jobs, w.ts, w.sum} {
+		if t != nil {
+			t.release()
+		}
+	}
+}
+
+// Summary returns the run's summary numbers, as written to summary.arrow.
+// It is the zero Summary before a successful Commit.
+func (w *Writer) Summary() Summary { return w.summary }
+
+// runFile is run.json.
+type runFile struct {
+	SchemaVersion    string   `json:"schema_version"`
+	NeosimVersion    string   `json:"neosim_version"`
+	Scenario         string   `json:"scenario"`
+	Seed             uint64   `json:"seed"`
+	Allocator        string   `json:"allocator"`
+	Pricer           string   `json:"pricer"`
+	HorizonS         *float64 `json:"horizon_s"` // null: no horizon
+	EndS             float64  `json:"end_s"`
+	WallS            float64  `json:"wall_s"`
+	Events           int64    `json:"events"`
+	ResolvedScenario any      `json:"resolved_scenario"`
+}
+
+func marshalRun(info *RunInfo) ([]byte, error) {
+	r := runFile{
+		SchemaVersion: SchemaVersion, NeosimVersion: info.Version,
+		Scenario: info.Scenario, Seed: info.Seed, Allocator: info.Allocator, Pricer: info.Pricer,
+		EndS: info.End.Seconds(), WallS: info.WallSeconds, Events: info.Events,
+		ResolvedScenario: info.Resolved,
+	}
+	if info.Horizon > 0 {
+		h := info.Horizon.Seconds()
+		r.HorizonS = &h
+	}
+	b, err := json.MarshalIndent(&r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("results: run.json: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+func writeFileSync(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes the renames durable where the OS allows it (best effort).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

@@ -1,0 +1,177 @@
+// Package runner turns a resolved scenario into one simulation run: it
+// builds the fleet, the job sources (trace and generated workloads) and the
+// policies, runs the engine with the Arrow writers attached, and commits the
+// output files only when the run succeeded. The CLI and the benchmarks call
+// it; it holds the logic a test would want, so cmd stays thin.
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"neosim/policies"
+	"neosim/results"
+	"neosim/sim"
+	"neosim/sim/fleet"
+	"neosim/sim/scenario"
+	"neosim/traces"
+)
+
+// Version is neosim's version, recorded in run.json.
+const Version = "0.1.0"
+
+// Options are the run's settings besides the scenario.
+type Options struct {
+	// Out is the output directory; "" means results/runs/<scenario>-<seed>.
+	Out string
+	// Warn receives warnings (unknown trace columns, rejected jobs); nil
+	// discards them.
+	Warn io.Writer
+	// Progress, if set, is called about every 65,536 events.
+	Progress func(now, horizon sim.Time, events int64)
+	// CheckInvariants checks the engine's invariants after every event.
+	CheckInvariants bool
+}
+
+// Result is what a finished run reports.
+type Result struct {
+	Out     string
+	Summary results.Summary
+	Wall    time.Duration
+	Stats   sim.Stats
+}
+
+// DefaultOut returns the default output directory of a scenario.
+func DefaultOut(s *scenario.Scenario) string {
+	return filepath.Join("results", "runs", s.Name+"-"+strconv.FormatUint(s.Seed, 10))
+}
+
+// BuildFleet makes the scenario's fleet.
+func BuildFleet(s *scenario.Scenario) (*fleet.Fleet, error) {
+	groups := s.Fleet.Groups
+	switch {
+	case s.Fleet.Spec != "":
+		g, err := fleet.ParseSpec(s.Fleet.Spec)
+		if err != nil {
+			return nil, err
+		}
+		groups = g
+	case s.Fleet.File != "":
+		g, err := traces.ReadNodeList(s.Fleet.File)
+		if err != nil {
+			return nil, err
+		}
+		groups = g
+	}
+	return fleet.New(groups)
+}
+
+// Sources opens the scenario's job sources: the trace (if any) in place of
+// the internal workloads, then each workload the scenario keeps. The caller
+// closes the returned closers.
+func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, error) {
+	var srcs []sim.Source
+	var closers []io.Closer
+	if s.Trace != "" {
+		r, err := traces.Open(s.Trace, traces.Options{Warn: warn})
+		if err != nil {
+			return nil, nil, err
+		}
+		srcs = append(srcs, r)
+		closers = append(closers, r)
+	}
+	for i := range s.Workloads {
+		w := &s.Workloads[i]
+		seg, err := sim.ParseSegment(w.Segment)
+		if err != nil {
+			return nil, closers, fmt.Errorf("workloads[%d]: %w", i, err)
+		}
+		if (seg == sim.SegInternal && s.Trace != "") || (seg.External() && !s.ExternalOn()) {
+			continue
+		}
+		src, err := w.Source(s.Seed, sim.Time(s.Horizon))
+		if err != nil {
+			return nil, closers, err
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, closers, nil
+}
+
+// Run simulates the scenario and writes its output files. On any error no
+// output file is left behind.
+func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
+	s.EnsureDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Warn == nil {
+		opt.Warn = io.Discard
+	}
+	alloc, err := policies.Allocators.New(s.Allocator)
+	if err != nil {
+		return nil, err
+	}
+	pricer, err := policies.Pricers.New(s.Pricer)
+	if err != nil {
+		return nil, err
+	}
+	f, err := BuildFleet(s)
+	if err != nil {
+		return nil, err
+	}
+	srcs, closers, err := Sources(s, opt.Warn)
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	if len(srcs) == 0 {
+		return nil, errors.New("scenario " + s.Name + ": no job source (no trace, and every workload is turned off)")
+	}
+	out := opt.Out
+	if out == "" {
+		out = DefaultOut(s)
+	}
+	w, err := results.Create(out)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	horizon := sim.Time(s.Horizon)
+	cfg := sim.Config{Horizon: horizon, SampleInterval: sim.Time(s.SampleInterval), CheckInvariants: opt.CheckInvariants}
+	if opt.Progress != nil {
+		cfg.Progress = func(now sim.Time, events int64) { opt.Progress(now, horizon, events) }
+	}
+	e := sim.New(cfg, f, alloc, pricer, srcs, w)
+	start := time.Now()
+	if err := e.Run(); err != nil {
+		return nil, err
+	}
+	wall := time.Since(start)
+	st := *e.Stats()
+	info := results.RunInfo{
+		Scenario: s.Name, Seed: s.Seed, Allocator: alloc.Name(), Pricer: pricer.Name(),
+		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events,
+		WallSeconds: wall.Seconds(), Version: Version, Resolved: s,
+	}
+	if err := w.Commit(info); err != nil {
+		return nil, err
+	}
+	sum := w.Summary()
+	if n := sum.JobsByState[sim.Rejected]; n > 0 {
+		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of jobs.arrow)\n", n)
+	}
+	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st}, nil
+}

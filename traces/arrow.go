@@ -1,0 +1,369 @@
+package traces
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// batchRows is the number of rows per record batch read from Parquet and
+// written to Arrow and Parquet files.
+var batchRows = 1 << 16 // a variable so that tests can cross batch boundaries with few rows
+
+// batchSource yields record batches; a batch stays valid until the next
+// call to next, and the source owns it.
+type batchSource interface {
+	schema() *arrow.Schema
+	// use selects the schema fields that will be read (Parquet reads only
+	// those) and returns each one's position in the batches next returns.
+	use(fields []int) ([]int, error)
+	next() (arrow.RecordBatch, error) // nil, nil at the end
+	close() error
+}
+
+// arrowBackend reads rows out of record batches, one batch in memory at a
+// time.
+type arrowBackend struct {
+	loc  *loc
+	src  batchSource
+	cols [numCols]arrow.Array // the current batch's columns (nil: absent)
+	pick [numCols]int         // column of each canonical column in a batch
+	i, n int                  // next row of the current batch, its length
+	row  int64                // 1-based row of the last row returned
+}
+
+func (b *arrowBackend) columns() []string {
+	fs := b.src.schema().Fields()
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	return names
+}
+
+func (b *arrowBackend) bind(idx *[numCols]int) error {
+	var fields []int
+	fs := b.src.schema().Fields()
+	for c, i := range idx {
+		b.pick[c] = -1
+		if i < 0 {
+			continue
+		}
+		if err := checkArrowType(b.loc, col(c), fs[i].Type); err != nil {
+			return err
+		}
+		b.pick[c] = len(fields)
+		fields = append(fields, i)
+	}
+	pos, err := b.src.use(fields)
+	if err != nil {
+		return err
+	}
+	for c := range b.pick {
+		if b.pick[c] >= 0 {
+			b.pick[c] = pos[b.pick[c]]
+		}
+	}
+	return nil
+}
+
+// checkArrowType accepts any integer or floating-point type for a numeric
+// column and string types (plain, large, view or dictionary-encoded) for a
+// text column; job_id may also be an integer.
+func checkArrowType(l *loc, c col, t arrow.DataType) error {
+	numeric := isNumeric(t)
+	text := isText(t)
+	switch {
+	case colKinds[c] != kindString && numeric:
+		return nil
+	case colKinds[c] == kindString && text:
+		return nil
+	case c == cJobID && isInteger(t):
+		return nil
+	}
+	want := "a number (any integer or floating-point type)"
+	if colKinds[c] == kindString {
+		want = "a string"
+	}
+	return &Error{File: l.file, Field: colNames[c], Msg: fmt.Sprintf("column type %s cannot hold the field: it must be %s", t, want)}
+}
+
+func isInteger(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
+		return true
+	}
+	return false
+}
+
+func isNumeric(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64:
+		return true
+	}
+	return isInteger(t)
+}
+
+func isText(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return true
+	case arrow.DICTIONARY:
+		return isText(t.(*arrow.DictionaryType).ValueType)
+	}
+	return false
+}
+
+func (b *arrowBackend) next(row *[numCols]cell) (bool, error) {
+	for b.i >= b.n {
+		rec, err := b.src.next()
+		if err != nil {
+			return false, b.loc.errAt(b.row+1, "", "cannot read the record batch").wrap(err)
+		}
+		if rec == nil {
+			b.cols = [numCols]arrow.Array{}
+			return false, nil
+		}
+		for c, p := range b.pick {
+			b.cols[c] = nil
+			if p >= 0 {
+				b.cols[c] = rec.Column(p)
+			}
+		}
+		b.i, b.n = 0, int(rec.NumRows())
+	}
+	for c, a := range b.cols {
+		row[c] = arrowCell(a, b.i)
+	}
+	b.i++
+	b.row++
+	return true, nil
+}
+
+// arrowCell reads row i of a column. Strings alias the batch's buffers.
+func arrowCell(a arrow.Array, i int) cell {
+	if a == nil || a.IsNull(i) {
+		return cell{}
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return strCell(a.Value(i))
+	case *array.LargeString:
+		return strCell(a.Value(i))
+	case *array.StringView:
+		return strCell(a.Value(i))
+	case *array.Dictionary:
+		return arrowCell(a.Dictionary(), a.GetValueIndex(i))
+	case *array.Int8:
+		return cell{kind: cellInt, i: int64(a.Value(i))}
+	case *array.Int16:
+		return cell{kind: cellInt, i: int64(a.Value(i))}
+	case *array.Int32:
+		return cell{kind: cellInt, i: int64(a.Value(i))}
+	case *array.Int64:
+		return cell{kind: cellInt, i: a.Value(i)}
+	case *array.Uint8:
+		return cell{kind: cellInt, i: int64(a.Value(i))}
+	case *array.Uint16:
+		return cell{kind: cellInt, i: int64(a.Value(i))}
+	case *array.Uint32:
+		return cell{kind: cellInt, i: int64(a.Value(i))}
+	case *array.Uint64:
+		if v := a.Value(i); v <= math.MaxInt64 {
+			return cell{kind: cellInt, i: int64(v)}
+		} else {
+			return cell{kind: cellFloat, f: float64(v)}
+		}
+	case *array.Float16:
+		return cell{kind: cellFloat, f: float64(a.Value(i).Float32())}
+	case *array.Float32:
+		return cell{kind: cellFloat, f: float64(a.Value(i))}
+	case *array.Float64:
+		return cell{kind: cellFloat, f: a.Value(i)}
+	}
+	// checkArrowType admits only the types above.
+	panic(fmt.Sprintf("traces: unexpected Arrow array %T", a))
+}
+
+func strCell(s string) cell {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return cell{}
+	}
+	return cell{kind: cellStr, s: s}
+}
+
+func (b *arrowBackend) pos() int64  { return b.row }
+func (b *arrowBackend) shared() int { return -1 }
+func (b *arrowBackend) close() error {
+	b.cols = [numCols]arrow.Array{}
+	return b.src.close()
+}
+
+func (e *Error) wrap(err error) *Error {
+	e.Err = err
+	return e
+}
+
+// openIPC opens an Arrow IPC file; if it is not in the file format, or
+// stream is set, it reads the IPC stream format.
+func openIPC(l *loc, stream bool) (backend, error) {
+	f, err := os.Open(l.file)
+	if err != nil {
+		return nil, &Error{File: l.file, Msg: "cannot open", Err: unwrapPath(err)}
+	}
+	var src batchSource
+	if !stream {
+		fr, ferr := ipc.NewFileReader(f)
+		if ferr == nil {
+			src = &ipcFileSource{f: f, r: fr}
+		} else if _, err := f.Seek(0, io.SeekStart); err != nil {
+			f.Close()
+			return nil, &Error{File: l.file, Msg: "cannot read", Err: err}
+		} else if sr, serr := ipc.NewReader(bufio.NewReaderSize(f, 1<<16)); serr == nil {
+			src = &ipcStreamSource{f: f, r: sr}
+		} else {
+			f.Close()
+			return nil, &Error{File: l.file, Msg: "not an Arrow IPC file", Err: ferr}
+		}
+	} else {
+		sr, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<16))
+		if err != nil {
+			f.Close()
+			return nil, &Error{File: l.file, Msg: "not an Arrow IPC stream", Err: err}
+		}
+		src = &ipcStreamSource{f: f, r: sr}
+	}
+	return &arrowBackend{loc: l, src: src}, nil
+}
+
+type ipcFileSource struct {
+	f *os.File
+	r *ipc.FileReader
+	k int
+}
+
+func (s *ipcFileSource) schema() *arrow.Schema           { return s.r.Schema() }
+func (s *ipcFileSource) use(fields []int) ([]int, error) { return fields, nil }
+func (s *ipcFileSource) next() (arrow.RecordBatch, error) {
+	if s.k >= s.r.NumRecords() {
+		return nil, nil
+	}
+	rec, err := s.r.RecordBatch(s.k) // released by the reader at the next call
+	s.k++
+	return rec, err
+}
+func (s *ipcFileSource) close() error {
+	s.r.Close()
+	return s.f.Close()
+}
+
+type ipcStreamSource struct {
+	f *os.File
+	r *ipc.Reader
+}
+
+func (s *ipcStreamSource) schema() *arrow.Schema           { return s.r.Schema() }
+func (s *ipcStreamSource) use(fields []int) ([]int, error) { return fields, nil }
+func (s *ipcStreamSource) next() (arrow.RecordBatch, error) {
+	if s.r.Next() {
+		return s.r.RecordBatch(), nil
+	}
+	return nil, s.r.Err()
+}
+func (s *ipcStreamSource) close() error {
+	s.r.Release()
+	return s.f.Close()
+}
+
+// openParquet opens a Parquet file for reading batch by batch, buffering
+// pages rather than whole column chunks.
+func openParquet(l *loc) (backend, error) {
+	props := parquet.NewReaderProperties(nil)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = 1 << 18
+	pf, err := file.OpenParquetFile(l.file, false, file.WithReadProps(props))
+	if err != nil {
+		return nil, &Error{File: l.file, Msg: "not a readable Parquet file", Err: unwrapPath(err)}
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, nil)
+	if err != nil {
+		pf.Close()
+		return nil, &Error{File: l.file, Msg: "cannot map the Parquet schema to Arrow", Err: err}
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		pf.Close()
+		return nil, &Error{File: l.file, Msg: "cannot map the Parquet schema to Arrow", Err: err}
+	}
+	return &arrowBackend{loc: l, src: &parquetSource{loc: l, pf: pf, fr: fr, sc: sc}}, nil
+}
+
+type parquetSource struct {
+	loc *loc
+	pf  *file.Reader
+	fr  *pqarrow.FileReader
+	sc  *arrow.Schema
+	rr  pqarrow.RecordReader
+}
+
+func (s *parquetSource) schema() *arrow.Schema { return s.sc }
+
+func (s *parquetSource) use(fields []int) ([]int, error) {
+	leaves := make([]int, len(fields))
+	for k, i := range fields {
+		sf := s.fr.Manifest.Fields[i]
+		if !sf.IsLeaf() {
+			return nil, &Error{File: s.loc.file, Field: sf.Field.Name, Msg: "a nested column cannot hold the field"}
+		}
+		leaves[k] = sf.ColIndex
+	}
+	rr, err := s.fr.GetRecordReader(context.Background(), leaves, nil)
+	if err != nil {
+		return nil, &Error{File: s.loc.file, Msg: "cannot read the Parquet columns", Err: err}
+	}
+	s.rr = rr
+	// The record reader orders fields its own way: find them by name.
+	got := rr.Schema().Fields()
+	pos := make([]int, len(fields))
+	for k, i := range fields {
+		pos[k] = -1
+		for j, f := range got {
+			if f.Name == s.sc.Field(i).Name {
+				pos[k] = j
+			}
+		}
+		if pos[k] < 0 {
+			return nil, &Error{File: s.loc.file, Field: s.sc.Field(i).Name, Msg: "column missing from the Parquet reader's output (field " + strconv.Itoa(i) + ")"}
+		}
+	}
+	return pos, nil
+}
+
+func (s *parquetSource) next() (arrow.RecordBatch, error) {
+	if s.rr.Next() {
+		return s.rr.RecordBatch(), nil
+	}
+	return nil, s.rr.Err()
+}
+
+func (s *parquetSource) close() error {
+	if s.rr != nil {
+		s.rr.Release()
+		s.rr = nil
+	}
+	return s.pf.Close()
+}
