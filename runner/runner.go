@@ -84,6 +84,13 @@ func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, e
 		srcs = append(srcs, r)
 		closers = append(closers, r)
 	}
+	if s.Frontier != nil && s.Trace == "" {
+		src, err := s.Frontier.Source(s.Seed, sim.Time(s.Horizon))
+		if err != nil {
+			return nil, closers, fmt.Errorf("frontier: %w", err)
+		}
+		srcs = append(srcs, src)
+	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		seg, err := sim.ParseSegment(w.Segment)

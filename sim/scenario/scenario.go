@@ -62,8 +62,12 @@ type Scenario struct {
 	Allocator      string   `yaml:"allocator" json:"allocator"`
 	Pricer         string   `yaml:"pricer" json:"pricer"`
 	Fleet          Fleet    `yaml:"fleet" json:"fleet"`
-	// Trace is a canonical job trace that replaces the internal workloads.
+	// Trace is a canonical job trace that replaces the internal workloads
+	// (frontier and the internal-segment entries of workloads).
 	Trace string `yaml:"trace,omitempty" json:"trace,omitempty"`
+	// Frontier is the synthetic internal training mix of a frontier lab
+	// (docs/workloads.md); absent means none.
+	Frontier *workloads.Frontier `yaml:"frontier,omitempty" json:"frontier,omitempty"`
 	// External turns the synthetic external demand (every non-internal
 	// workload) on or off. Default on.
 	External  *bool               `yaml:"external,omitempty" json:"external,omitempty"`
@@ -122,6 +126,9 @@ func (s *Scenario) EnsureDefaults() {
 		t := true
 		s.External = &t
 	}
+	if s.Frontier != nil {
+		s.Frontier.EnsureDefaults()
+	}
 }
 
 // ExternalOn reports whether synthetic external demand is on.
@@ -144,6 +151,11 @@ func (s *Scenario) Validate() error {
 	}
 	if s.Horizon < 0 {
 		return fmt.Errorf("scenario %s: horizon: must be ≥ 0", s.Name)
+	}
+	if s.Frontier != nil {
+		if err := s.Frontier.Validate(); err != nil {
+			return fmt.Errorf("scenario %s: frontier: %v", s.Name, err)
+		}
 	}
 	names := map[string]bool{}
 	for i := range s.Workloads {
