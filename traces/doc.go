@@ -53,7 +53,7 @@
 // example `sort -t, -k2,2g` after the header, or any dataframe tool).
 //
 // Duplicate job_ids are errors. To stay bounded in memory the reader keeps
-// a 64-bit hash of each id (16 bytes per job in a map), not the ids; when
+// a 64-bit hash of each id (about 20 bytes per job in a map), not the ids; when
 // two hashes match it reads the earlier row again to tell a duplicate from
 // a hash collision, so the check is exact.
 //

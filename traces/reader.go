@@ -164,7 +164,7 @@ func (l *loc) errAt(line int64, field, format string, args ...any) *Error {
 
 // Reader streams the jobs of a canonical trace file. It implements
 // sim.Source. Memory stays bounded: one CSV record or one record batch of
-// 64Ki rows at a time, plus 16 bytes per job for the duplicate check.
+// 64Ki rows at a time, plus about 20 bytes per job for the duplicate check.
 type Reader struct {
 	loc
 	name   string
@@ -615,7 +615,7 @@ func (r *Reader) tenant() string {
 // checkUnique records id and rejects it if an earlier row had it. The table
 // keeps a 64-bit hash of each id, not the id: on a hash match the earlier
 // row is read again to tell a duplicate from a collision, so the check is
-// exact while costing 16 bytes per job.
+// exact while costing about 20 bytes per job.
 func (r *Reader) checkUnique(id string) error {
 	h := r.hash(id)
 	first, hit := r.seen[h]
