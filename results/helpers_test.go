@@ -126,7 +126,6 @@ func engineJobs(n int) []sim.JobSpec {
 			Tenant:   fmt.Sprintf("tenant-%d", i%3),
 			Segment:  seg,
 			Priority: int32(i % 2),
-			GPUType:  fleet.AnyType,
 			Work:     sim.Time(10+(i*37)%120) * sim.Minute,
 		}
 		if i%11 == 5 {

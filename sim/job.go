@@ -90,8 +90,8 @@ type JobSpec struct {
 	ID       string
 	Submit   Time
 	GPUs     int32
-	Milli    uint16 // share of each GPU, 1..fleet.FullGPU
-	GPUType  int8   // catalog index of a required type, or fleet.AnyType
+	Milli    uint16        // share of each GPU, 1..fleet.FullGPU
+	GPUTypes fleet.TypeSet // allowed GPU types; empty: any
 	Tenant   string
 	Segment  Segment
 	Priority int32
@@ -104,7 +104,7 @@ type JobSpec struct {
 
 // Demand returns what the job asks of the fleet.
 func (s *JobSpec) Demand() fleet.Demand {
-	return fleet.Demand{GPUs: s.GPUs, Milli: s.Milli, Type: s.GPUType}
+	return fleet.Demand{GPUs: s.GPUs, Milli: s.Milli, Types: s.GPUTypes}
 }
 
 // JobID identifies a job slot in the engine's job table while the job is

@@ -16,18 +16,18 @@ func ExampleOpen() {
 	defer r.Close()
 	var s sim.JobSpec
 	for r.Next(&s) {
-		fmt.Printf("%-11s at %-4v %2d GPUs × %4d milli, type %2d, %-8s %-9s for %v\n",
-			s.ID, s.Submit, s.GPUs, s.Milli, s.GPUType, s.Tenant, s.Segment, s.Work)
+		fmt.Printf("%-11s at %-4v %2d GPUs × %4d milli, type %-8q %-8s %-9s for %v\n",
+			s.ID, s.Submit, s.GPUs, s.Milli, s.GPUTypes, s.Tenant, s.Segment, s.Work)
 	}
 	if err := r.Err(); err != nil {
 		fmt.Println(err)
 	}
 	// Output:
-	// train-001   at 0s   64 GPUs × 1000 milli, type  1, research internal  for 1d
-	// train-002   at 30s   8 GPUs × 1000 milli, type -1, research internal  for 2h
-	// notebook-17 at 45.5s  1 GPUs ×  250 milli, type -1, acme     on-demand for 30m
-	// infer-3     at 1m    2 GPUs × 1000 milli, type  2, globex   serving   for 1h
-	// spot-9      at 1m   16 GPUs × 1000 milli, type -1, initech  spot      for 1h30m
+	// train-001   at 0s   64 GPUs × 1000 milli, type "H100-SXM" research internal  for 1d
+	// train-002   at 30s   8 GPUs × 1000 milli, type ""       research internal  for 2h
+	// notebook-17 at 45.5s  1 GPUs ×  250 milli, type ""       acme     on-demand for 30m
+	// infer-3     at 1m    2 GPUs × 1000 milli, type "H200"   globex   serving   for 1h
+	// spot-9      at 1m   16 GPUs × 1000 milli, type ""       initech  spot      for 1h30m
 }
 
 func ExampleReadNodeList() {

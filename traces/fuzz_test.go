@@ -40,7 +40,7 @@ func FuzzReadCSV(f *testing.F) {
 			// What Next returns must satisfy the canonical format.
 			if s.ID == "" || s.Submit < last || s.GPUs < 1 || s.Milli < 1 || s.Milli > fleet.FullGPU ||
 				s.Work < 1 || s.Patience < 0 || s.Segment >= sim.NumSegments ||
-				(s.GPUType != fleet.AnyType && (s.GPUType < 0 || int(s.GPUType) >= len(fleet.Catalog))) {
+				s.GPUTypes>>len(fleet.Catalog) != 0 {
 				t.Fatalf("invalid job accepted: %+v", s)
 			}
 			last = s.Submit

@@ -71,7 +71,6 @@ func genJobs(n int, seed uint64) []sim.JobSpec {
 			Submit:   t,
 			GPUs:     int32(1 << rng.IntN(10)),
 			Milli:    fleet.FullGPU,
-			GPUType:  fleet.AnyType,
 			Tenant:   testTenants[rng.IntN(len(testTenants))],
 			Segment:  sim.Segment(rng.IntN(int(sim.NumSegments))),
 			Priority: int32(rng.IntN(200) - 100),
@@ -83,7 +82,7 @@ func genJobs(n int, seed uint64) []sim.JobSpec {
 		case 2:
 			s.GPUs, s.Milli = 1, uint16(1+rng.IntN(fleet.FullGPU))
 		case 3:
-			s.GPUType = int8(rng.IntN(len(fleet.Catalog)))
+			s.GPUTypes = fleet.Only(rng.IntN(len(fleet.Catalog)))
 		case 4:
 			s.Patience = 1 + sim.Time(rng.Int64N(int64(sim.Day)))
 		case 5:

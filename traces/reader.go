@@ -182,7 +182,7 @@ type Reader struct {
 	collided map[string]int64 // ids whose hash collided with another id's
 
 	tenants  map[string]string
-	types    map[string]int8
+	types    map[string]fleet.TypeSet
 	segments map[string]sim.Segment
 
 	err  error
@@ -245,7 +245,7 @@ func (r *Reader) init(opts Options) error {
 	r.hash = func(id string) uint64 { return maphash.String(seed, id) }
 	r.seen = make(map[uint64]int64, 1024)
 	r.tenants = map[string]string{}
-	r.types = map[string]int8{}
+	r.types = map[string]fleet.TypeSet{}
 	r.segments = map[string]sim.Segment{}
 	return nil
 }
@@ -409,7 +409,7 @@ func (r *Reader) convert(s *sim.JobSpec) error {
 		Submit:   submit,
 		GPUs:     int32(gpus),
 		Milli:    uint16(milli),
-		GPUType:  typ,
+		GPUTypes: typ,
 		Tenant:   r.tenant(),
 		Segment:  seg,
 		Priority: int32(prio),
@@ -561,22 +561,22 @@ func (r *Reader) text(c col) (string, bool) {
 // rows does not allocate. They stop growing at maxCache distinct keys.
 const maxCache = 4096
 
-func (r *Reader) gpuType() (int8, error) {
+func (r *Reader) gpuType() (fleet.TypeSet, error) {
 	s, ok := r.text(cType)
-	if !ok || strings.EqualFold(s, "any") {
-		return fleet.AnyType, nil
+	if !ok {
+		return 0, nil
 	}
 	if t, ok := r.types[s]; ok {
 		return t, nil
 	}
-	t, ok := fleet.LookupType(s)
-	if !ok {
-		return 0, r.fieldErr(cType, "unknown GPU type %q; known: %s", s, fleet.TypeNames())
+	t, err := fleet.ParseTypeSet(s)
+	if err != nil {
+		return 0, r.fieldErr(cType, "%v", err)
 	}
 	if len(r.types) < maxCache {
-		r.types[strings.Clone(s)] = int8(t)
+		r.types[strings.Clone(s)] = t
 	}
-	return int8(t), nil
+	return t, nil
 }
 
 func (r *Reader) segment() (sim.Segment, error) {

@@ -147,10 +147,10 @@ func TestReadCSVDefaultsAndParsing(t *testing.T) {
 	h100, _ := fleet.LookupType("H100")
 	gb200, _ := fleet.LookupType("GB200")
 	want := []sim.JobSpec{
-		{ID: "a", Submit: 0, GPUs: 8, Milli: 1000, GPUType: fleet.AnyType, Tenant: "internal", Segment: sim.SegInternal, Work: sim.Hour},
-		{ID: "b", Submit: 1500 * sim.Millisecond, GPUs: 1, Milli: 250, GPUType: int8(h100), Tenant: "acme", Segment: sim.SegOnDemand, Priority: -3, Work: 1, Patience: sim.Minute},
-		{ID: "c", Submit: 1500 * sim.Millisecond, GPUs: 8, Milli: 1000, GPUType: fleet.AnyType, Tenant: "acme", Segment: sim.SegSpot, Priority: 7, Work: 1000 * sim.Second},
-		{ID: "17", Submit: 2 * sim.Second, GPUs: 1, Milli: 1, GPUType: int8(gb200), Tenant: "x", Segment: sim.SegOnDemand, Work: sim.Second},
+		{ID: "a", Submit: 0, GPUs: 8, Milli: 1000, Tenant: "internal", Segment: sim.SegInternal, Work: sim.Hour},
+		{ID: "b", Submit: 1500 * sim.Millisecond, GPUs: 1, Milli: 250, GPUTypes: fleet.Only(h100), Tenant: "acme", Segment: sim.SegOnDemand, Priority: -3, Work: 1, Patience: sim.Minute},
+		{ID: "c", Submit: 1500 * sim.Millisecond, GPUs: 8, Milli: 1000, Tenant: "acme", Segment: sim.SegSpot, Priority: 7, Work: 1000 * sim.Second},
+		{ID: "17", Submit: 2 * sim.Second, GPUs: 1, Milli: 1, GPUTypes: fleet.Only(gb200), Tenant: "x", Segment: sim.SegOnDemand, Work: sim.Second},
 	}
 	if !reflect.DeepEqual(jobs, want) {
 		t.Errorf("read\n%+v\nwant\n%+v", jobs, want)

@@ -90,7 +90,7 @@ func compareJobs(t *testing.T, got, want []sim.JobSpec) {
 }
 
 func TestWriterRejects(t *testing.T) {
-	good := sim.JobSpec{ID: "a", Submit: sim.Second, GPUs: 1, Milli: 1000, GPUType: -1, Work: 1}
+	good := sim.JobSpec{ID: "a", Submit: sim.Second, GPUs: 1, Milli: 1000, Work: 1}
 	tests := []struct {
 		name  string
 		edit  func(s *sim.JobSpec)
@@ -101,7 +101,7 @@ func TestWriterRejects(t *testing.T) {
 		{"no gpus", func(s *sim.JobSpec) { s.GPUs = 0 }, "gpus"},
 		{"no work", func(s *sim.JobSpec) { s.Work = 0 }, "duration_s"},
 		{"milli 0", func(s *sim.JobSpec) { s.Milli = 0 }, "gpu_milli"},
-		{"bad type", func(s *sim.JobSpec) { s.GPUType = 100 }, "gpu_type"},
+		{"bad type", func(s *sim.JobSpec) { s.GPUTypes = 1 << 15 }, "gpu_type"},
 		{"bad segment", func(s *sim.JobSpec) { s.Segment = sim.NumSegments }, "segment"},
 		{"negative patience", func(s *sim.JobSpec) { s.Patience = -1 }, "patience_s"},
 	}
@@ -223,8 +223,8 @@ func TestArrowColumnTypes(t *testing.T) {
 		b.Field(7).(*array.StringBuilder).AppendValues([]string{"bob", "eve"}, nil)
 	}
 	want := []sim.JobSpec{
-		{ID: "7", Submit: 10 * sim.Second, GPUs: 8, Milli: 1000, GPUType: -1, Tenant: "acme", Segment: sim.SegSpot, Priority: 5, Work: 500 * sim.Millisecond},
-		{ID: "8", Submit: 20 * sim.Second, GPUs: 1, Milli: 1000, GPUType: -1, Tenant: "internal", Segment: sim.SegInternal, Work: sim.Minute},
+		{ID: "7", Submit: 10 * sim.Second, GPUs: 8, Milli: 1000, Tenant: "acme", Segment: sim.SegSpot, Priority: 5, Work: 500 * sim.Millisecond},
+		{ID: "8", Submit: 20 * sim.Second, GPUs: 1, Milli: 1000, Tenant: "internal", Segment: sim.SegInternal, Work: sim.Minute},
 	}
 	for _, name := range []string{"typed.arrow", "typed.parquet"} {
 		t.Run(name, func(t *testing.T) {

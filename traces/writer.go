@@ -122,8 +122,8 @@ func checkSpec(s *sim.JobSpec, last sim.Time) (field, msg string) {
 		return "duration_s", sec(s.Work) + " is outside 0.000001..1e12"
 	case s.Milli < 1 || s.Milli > fleet.FullGPU:
 		return "gpu_milli", fmt.Sprintf("%d is outside 1..%d", s.Milli, fleet.FullGPU)
-	case s.GPUType != fleet.AnyType && (s.GPUType < 0 || int(s.GPUType) >= len(fleet.Catalog)):
-		return "gpu_type", fmt.Sprintf("catalog index %d does not exist", s.GPUType)
+	case s.GPUTypes>>len(fleet.Catalog) != 0:
+		return "gpu_type", fmt.Sprintf("type set %#x names types beyond the catalog", uint16(s.GPUTypes))
 	case s.Segment >= sim.NumSegments:
 		return "segment", fmt.Sprintf("segment %d does not exist", s.Segment)
 	case s.Patience < 0 || s.Patience > sim.FromSeconds(maxSeconds):
@@ -192,14 +192,6 @@ func Write(path string, jobs iter.Seq[sim.JobSpec]) error {
 	return w.Close()
 }
 
-// typeName is the canonical spelling of a gpu_type cell ("" for any).
-func typeName(t int8) string {
-	if t == fleet.AnyType {
-		return ""
-	}
-	return fleet.Catalog[t].Name
-}
-
 func secondsText(t sim.Time) string {
 	return strconv.FormatFloat(t.Seconds(), 'f', -1, 64)
 }
@@ -227,7 +219,7 @@ func (e *csvEncoder) write(s *sim.JobSpec) error {
 		cGPUs:     strconv.Itoa(int(s.GPUs)),
 		cDuration: secondsText(s.Work),
 		cMilli:    strconv.Itoa(int(s.Milli)),
-		cType:     typeName(s.GPUType),
+		cType:     s.GPUTypes.String(),
 		cTenant:   s.Tenant,
 		cSegment:  s.Segment.String(),
 		cPriority: strconv.Itoa(int(s.Priority)),
@@ -279,10 +271,10 @@ func (bb *batchBuilder) write(s *sim.JobSpec) error {
 	b.Field(int(cGPUs)).(*array.Int32Builder).Append(s.GPUs)
 	b.Field(int(cDuration)).(*array.Float64Builder).Append(s.Work.Seconds())
 	b.Field(int(cMilli)).(*array.Int16Builder).Append(int16(s.Milli))
-	if s.GPUType == fleet.AnyType {
+	if s.GPUTypes == 0 {
 		b.Field(int(cType)).(*array.StringBuilder).AppendNull()
 	} else {
-		b.Field(int(cType)).(*array.StringBuilder).Append(typeName(s.GPUType))
+		b.Field(int(cType)).(*array.StringBuilder).Append(s.GPUTypes.String())
 	}
 	b.Field(int(cTenant)).(*array.StringBuilder).Append(s.Tenant)
 	b.Field(int(cSegment)).(*array.StringBuilder).Append(s.Segment.String())

@@ -264,10 +264,8 @@ func (f *Frontier) Validate() error {
 		case c.CheckpointMinGPUs < 0:
 			return fmt.Errorf("%s: must be ≥ 0, got %d", field("checkpoint_min_gpus"), c.CheckpointMinGPUs)
 		}
-		if c.GPUType != "" {
-			if _, ok := fleet.LookupType(c.GPUType); !ok {
-				return fmt.Errorf("%s: unknown %q; known: %s", field("gpu_type"), c.GPUType, fleet.TypeNames())
-			}
+		if _, err := fleet.ParseTypeSet(c.GPUType); err != nil {
+			return fmt.Errorf("%s: %v", field("gpu_type"), err)
 		}
 		seen[c.Name] = true
 	}
@@ -393,7 +391,7 @@ func (f *Frontier) Source(seed uint64, until sim.Time) (sim.Source, error) {
 		k := &s.classes[i]
 		comp := g.Name + "/" + c.Name
 		*k = frontierClass{
-			gpus: c.GPUs, dur: c.Duration, prio: c.Priority, typ: int8(fleet.AnyType), tenant: c.Tenant,
+			gpus: c.GPUs, dur: c.Duration, prio: c.Priority, tenant: c.Tenant,
 			prefix:  c.Name + "-",
 			shapes:  sim.Stream(seed, comp, 0),
 			arrive:  sim.Stream(seed, comp, 1),
@@ -405,10 +403,7 @@ func (f *Frontier) Source(seed uint64, until sim.Time) (sim.Source, error) {
 		if k.tenant == "" {
 			k.tenant = c.Name
 		}
-		if c.GPUType != "" {
-			t, _ := fleet.LookupType(c.GPUType)
-			k.typ = int8(t)
-		}
+		k.types, _ = fleet.ParseTypeSet(c.GPUType)
 		k.next = s.advance(k, 0)
 	}
 	return s, nil
@@ -430,7 +425,7 @@ type frontierSource struct {
 type frontierClass struct {
 	gpus, dur Dist
 	prio      int32
-	typ       int8
+	types     fleet.TypeSet
 	tenant    string
 	prefix    string // "<class>-"
 	shapes    *rand.Rand
@@ -502,7 +497,7 @@ func (s *frontierSource) Next(j *sim.JobSpec) bool {
 		Submit:   at,
 		GPUs:     gpus,
 		Milli:    fleet.FullGPU,
-		GPUType:  k.typ,
+		GPUTypes: k.types,
 		Tenant:   k.tenant,
 		Segment:  sim.SegInternal,
 		Priority: k.prio,

@@ -277,7 +277,7 @@ func TestFrontierDeterminism(t *testing.T) {
 		}
 		ids[j.ID] = true
 		if j.GPUs < 1 || j.Work <= 0 || j.Segment != sim.SegInternal || j.Milli != fleet.FullGPU ||
-			j.GPUType != fleet.AnyType || j.Tenant != className(j.ID) || j.Checkpoint < 0 {
+			j.GPUTypes != 0 || j.Tenant != className(j.ID) || j.Checkpoint < 0 {
 			t.Fatalf("bad job %+v", j)
 		}
 	}
@@ -413,7 +413,7 @@ func TestFrontierValidate(t *testing.T) {
 		{func(f *Frontier) { f.Classes[0].Duration = Dist{} }, "classes[0].duration_s: required"},
 		{func(f *Frontier) { f.Classes[2].CheckpointCostS = -1 }, "classes[2].checkpoint_cost_s: must be ≥ 0"},
 		{func(f *Frontier) { f.Classes[2].CheckpointMinGPUs = -1 }, "classes[2].checkpoint_min_gpus: must be ≥ 0"},
-		{func(f *Frontier) { f.Classes[3].GPUType = "Z9000" }, `classes[3].gpu_type: unknown "Z9000"`},
+		{func(f *Frontier) { f.Classes[3].GPUType = "Z9000" }, `classes[3].gpu_type: unknown GPU type "Z9000"`},
 	} {
 		f := &Frontier{}
 		f.EnsureDefaults()

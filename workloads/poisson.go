@@ -20,9 +20,9 @@ type Poisson struct {
 	Segment     string  `yaml:"segment" json:"segment"`
 	Tenant      string  `yaml:"tenant,omitempty" json:"tenant,omitempty"`
 	RatePerHour float64 `yaml:"rate_per_hour" json:"rate_per_hour"`
-	GPUs        Dist    `yaml:"gpus" json:"gpus"`             // rounded to a whole number ≥ 1
-	Duration    Dist    `yaml:"duration_s" json:"duration_s"` // seconds on an H100
-	GPUType     string  `yaml:"gpu_type,omitempty" json:"gpu_type,omitempty"`
+	GPUs        Dist    `yaml:"gpus" json:"gpus"`                               // rounded to a whole number ≥ 1
+	Duration    Dist    `yaml:"duration_s" json:"duration_s"`                   // seconds on an H100
+	GPUType     string  `yaml:"gpu_type,omitempty" json:"gpu_type,omitempty"`   // "H100" or "H100|H200"; empty: any
 	GPUMilli    int     `yaml:"gpu_milli,omitempty" json:"gpu_milli,omitempty"` // default 1000
 	Priority    int32   `yaml:"priority,omitempty" json:"priority,omitempty"`
 	Patience    *Dist   `yaml:"patience_s,omitempty" json:"patience_s,omitempty"` // seconds; none = waits forever
@@ -48,10 +48,8 @@ func (w *Poisson) Validate() error {
 	if w.Duration.String() == "" {
 		return fmt.Errorf("duration_s: required (a distribution, e.g. \"lognormal:3600:1.2\")")
 	}
-	if w.GPUType != "" {
-		if _, ok := fleet.LookupType(w.GPUType); !ok {
-			return fmt.Errorf("gpu_type: unknown %q; known: %s", w.GPUType, fleet.TypeNames())
-		}
+	if _, err := fleet.ParseTypeSet(w.GPUType); err != nil {
+		return fmt.Errorf("gpu_type: %v", err)
 	}
 	if w.GPUMilli < 0 || w.GPUMilli > fleet.FullGPU {
 		return fmt.Errorf("gpu_milli: must be 1..1000, got %d", w.GPUMilli)
@@ -73,11 +71,7 @@ func (w *Poisson) Source(seed uint64, until sim.Time) (sim.Source, error) {
 		return nil, fmt.Errorf("workload %q: needs a horizon or max_jobs, or it never ends", w.Name)
 	}
 	seg, _ := sim.ParseSegment(w.Segment)
-	typ := int8(fleet.AnyType)
-	if w.GPUType != "" {
-		t, _ := fleet.LookupType(w.GPUType)
-		typ = int8(t)
-	}
+	types, _ := fleet.ParseTypeSet(w.GPUType)
 	milli := uint16(fleet.FullGPU)
 	if w.GPUMilli > 0 {
 		milli = uint16(w.GPUMilli)
@@ -89,7 +83,7 @@ func (w *Poisson) Source(seed uint64, until sim.Time) (sim.Source, error) {
 	if until <= 0 {
 		until = sim.Forever
 	}
-	return &poissonSource{w: w, rng: sim.Stream(seed, "workload/"+w.Name, 0), seg: seg, typ: typ,
+	return &poissonSource{w: w, rng: sim.Stream(seed, "workload/"+w.Name, 0), seg: seg, types: types,
 		milli: milli, tenant: tenant, until: until, meanGap: 3600 / w.RatePerHour}, nil
 }
 
@@ -97,7 +91,7 @@ type poissonSource struct {
 	w       *Poisson
 	rng     *rand.Rand
 	seg     sim.Segment
-	typ     int8
+	types   fleet.TypeSet
 	milli   uint16
 	tenant  string
 	until   sim.Time
@@ -134,7 +128,7 @@ func (s *poissonSource) Next(j *sim.JobSpec) bool {
 		Submit:   at,
 		GPUs:     int32(max(1, math.Round(gpus))),
 		Milli:    s.milli,
-		GPUType:  s.typ,
+		GPUTypes: s.types,
 		Tenant:   s.tenant,
 		Segment:  s.seg,
 		Priority: s.w.Priority,

@@ -82,3 +82,46 @@ func TypeNames() string {
 	sort.Strings(al)
 	return fmt.Sprintf("%s (aliases: %s)", strings.Join(names, ", "), strings.Join(al, ", "))
 }
+
+// TypeSet is a set of catalog types: bit t stands for Catalog[t]. The empty
+// set means any type. A job's GPU-type constraint is a TypeSet, so a trace
+// can allow several models ("V100M16|V100M32").
+type TypeSet uint16
+
+// Only returns the set holding catalog type t alone.
+func Only(t int) TypeSet { return 1 << t }
+
+// Has reports whether the set allows type t (the empty set allows all).
+func (s TypeSet) Has(t int) bool { return s == 0 || s&(1<<t) != 0 }
+
+// ParseTypeSet reads GPU type names separated by '|' ("H100|B200"); "" and
+// "any" mean any type.
+func ParseTypeSet(names string) (TypeSet, error) {
+	names = strings.TrimSpace(names)
+	if names == "" || strings.EqualFold(names, "any") {
+		return 0, nil
+	}
+	var s TypeSet
+	for _, n := range strings.Split(names, "|") {
+		t, ok := LookupType(n)
+		if !ok {
+			return 0, fmt.Errorf("unknown GPU type %q; known: %s", strings.TrimSpace(n), TypeNames())
+		}
+		s |= Only(t)
+	}
+	return s, nil
+}
+
+// String returns the set's type names joined by '|', or "" for any type.
+func (s TypeSet) String() string {
+	if s == 0 {
+		return ""
+	}
+	var names []string
+	for t := range Catalog {
+		if s&Only(t) != 0 {
+			names = append(names, Catalog[t].Name)
+		}
+	}
+	return strings.Join(names, "|")
+}

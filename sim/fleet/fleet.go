@@ -15,9 +15,6 @@ const FullGPU = 1000
 // in a 64-bit mask).
 const MaxGPUsPerNode = 64
 
-// AnyType in a Demand means the job runs on any GPU type.
-const AnyType = -1
-
 // Group is a homogeneous set of nodes, the unit a scenario or a --fleet spec
 // describes.
 type Group struct {
@@ -99,7 +96,7 @@ func New(groups []Group) (*Fleet, error) {
 	if len(groups) == 0 {
 		return nil, fmt.Errorf("fleet: no node groups (example: --fleet 64x8xH100)")
 	}
-	if len(Catalog) > len(Fleet{}.lo) {
+	if len(Catalog) > len(Fleet{}.lo) || len(Catalog) > 16 {
 		panic("fleet: catalog larger than the per-type arrays")
 	}
 	type resolved struct {
@@ -297,13 +294,13 @@ func (f *Fleet) Datacenter(n int32) (dc, region string) {
 	return f.dcNames[d], f.regionNames[f.dcRegion[d]]
 }
 
-// Demand is what a job asks of the fleet: GPUs GPUs of one type, each a
-// Milli share (FullGPU for whole GPUs; a share below FullGPU is allowed only
-// for a single-GPU job).
+// Demand is what a job asks of the fleet: GPUs GPUs of one type in Types
+// (empty: any type), each a Milli share (FullGPU for whole GPUs; a share
+// below FullGPU is allowed only for a single-GPU job).
 type Demand struct {
 	GPUs  int32
 	Milli uint16
-	Type  int8 // catalog index, or AnyType
+	Types TypeSet
 }
 
 // Share is the part of an allocation on one node: the GPUs in Mask (bit j is
@@ -329,18 +326,19 @@ func (f *Fleet) Fits(d Demand) (ok bool, reason string) {
 	if d.Milli < FullGPU && d.GPUs != 1 {
 		return false, fmt.Sprintf("a GPU share (gpu_milli %d) is only supported for single-GPU jobs; this job asks for %d GPUs", d.Milli, d.GPUs)
 	}
-	if d.Type != AnyType {
-		if int(d.Type) >= len(Catalog) || f.lo[d.Type] < 0 {
-			return false, fmt.Sprintf("needs GPU type %s; the fleet has none", typeName(int(d.Type)))
-		}
-		if int64(d.GPUs) > f.totalGPUs[d.Type] {
-			return false, fmt.Sprintf("needs %d %s GPUs; the fleet has %d", d.GPUs, Catalog[d.Type].Name, f.totalGPUs[d.Type])
-		}
-		return true, ""
-	}
 	var most int64
+	present := false
 	for _, t := range f.types {
-		most = max(most, f.totalGPUs[t])
+		if d.Types.Has(t) {
+			present = true
+			most = max(most, f.totalGPUs[t])
+		}
+	}
+	if !present {
+		return false, fmt.Sprintf("needs GPU type %s; the fleet has none", d.Types)
+	}
+	if int64(d.GPUs) > most && d.Types != 0 {
+		return false, fmt.Sprintf("needs %d GPUs of type %s; the fleet has %d", d.GPUs, d.Types, most)
 	}
 	if int64(d.GPUs) > most {
 		return false, fmt.Sprintf("needs %d GPUs of one type; the largest type in the fleet has %d", d.GPUs, most)
@@ -361,11 +359,10 @@ func typeName(t int) string {
 // nodes in order (gang placement across nodes never shares a node with
 // another job). It appends the shares to buf and returns them with the type.
 func (f *Fleet) FirstFit(d Demand, buf []Share) ([]Share, int, bool) {
-	if d.Type != AnyType {
-		s, ok := f.firstFitType(d, int(d.Type), buf)
-		return s, int(d.Type), ok
-	}
 	for _, t := range f.types {
+		if !d.Types.Has(t) {
+			continue
+		}
 		if s, ok := f.firstFitType(d, t, buf); ok {
 			return s, t, true
 		}
@@ -431,7 +428,7 @@ func (f *Fleet) freeMask(n, k int) uint64 {
 }
 
 // Validate checks that shares are a placement of d that fits the free
-// capacity now: GPUs of one type satisfying d.Type, each GPU named once with
+// capacity now: GPUs of one type in d.Types, each GPU named once with
 // enough free milli, and exactly d.GPUs GPUs in all.
 func (f *Fleet) Validate(d Demand, shares []Share) error {
 	total := 0
@@ -445,8 +442,8 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 			return fmt.Errorf("share %d: mixes GPU types %s and %s", i, typeName(typ), typeName(t))
 		}
 		typ = t
-		if d.Type != AnyType && int(d.Type) != t {
-			return fmt.Errorf("share %d: node %d is %s; the job needs %s", i, s.Node, typeName(t), typeName(int(d.Type)))
+		if !d.Types.Has(t) {
+			return fmt.Errorf("share %d: node %d is %s; the job needs %s", i, s.Node, typeName(t), d.Types)
 		}
 		if s.Milli != d.Milli {
 			return fmt.Errorf("share %d: holds %d milli per GPU; the job asks %d", i, s.Milli, d.Milli)

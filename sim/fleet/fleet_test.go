@@ -77,12 +77,12 @@ func TestRandomAllocations(t *testing.T) {
 			f.Release(live[k])
 			live = append(live[:k], live[k+1:]...)
 		} else {
-			d := Demand{GPUs: int32([]int{1, 2, 3, 8, 12, 16}[r.IntN(6)]), Milli: FullGPU, Type: AnyType}
+			d := Demand{GPUs: int32([]int{1, 2, 3, 8, 12, 16}[r.IntN(6)]), Milli: FullGPU}
 			if r.IntN(4) == 0 {
-				d = Demand{GPUs: 1, Milli: uint16(100 + r.IntN(900)), Type: AnyType}
+				d = Demand{GPUs: 1, Milli: uint16(100 + r.IntN(900))}
 			}
 			if r.IntN(5) == 0 {
-				d.Type = 3 // B200
+				d.Types = Only(3) // B200
 			}
 			shares, _, ok := f.FirstFit(d, nil)
 			if ok {
@@ -109,10 +109,10 @@ func TestFits(t *testing.T) {
 		d    Demand
 		want string
 	}{
-		{Demand{GPUs: 17, Milli: FullGPU, Type: AnyType}, "needs 17 GPUs of one type; the largest type in the fleet has 16"},
-		{Demand{GPUs: 1, Milli: FullGPU, Type: 3}, "needs GPU type B200; the fleet has none"},
-		{Demand{GPUs: 2, Milli: 500, Type: AnyType}, "a GPU share (gpu_milli 500) is only supported for single-GPU jobs; this job asks for 2 GPUs"},
-		{Demand{GPUs: 16, Milli: FullGPU, Type: AnyType}, ""},
+		{Demand{GPUs: 17, Milli: FullGPU}, "needs 17 GPUs of one type; the largest type in the fleet has 16"},
+		{Demand{GPUs: 1, Milli: FullGPU, Types: Only(3)}, "needs GPU type B200; the fleet has none"},
+		{Demand{GPUs: 2, Milli: 500}, "a GPU share (gpu_milli 500) is only supported for single-GPU jobs; this job asks for 2 GPUs"},
+		{Demand{GPUs: 16, Milli: FullGPU}, ""},
 	} {
 		ok, reason := f.Fits(tc.d)
 		if ok != (tc.want == "") || reason != tc.want {
@@ -123,7 +123,7 @@ func TestFits(t *testing.T) {
 
 func TestValidateRejects(t *testing.T) {
 	f, _ := New([]Group{{Nodes: 2, GPUsPerNode: 8, Type: "H100"}})
-	d := Demand{GPUs: 2, Milli: FullGPU, Type: AnyType}
+	d := Demand{GPUs: 2, Milli: FullGPU}
 	f.Allocate([]Share{{Node: 0, Milli: FullGPU, Mask: 1}})
 	for _, tc := range []struct {
 		s    []Share
