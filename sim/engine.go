@@ -16,6 +16,9 @@ type Source interface {
 	// Next fills spec with the next job and reports whether there was one.
 	// At the end or on an error it returns false; Err tells which.
 	Next(spec *JobSpec) bool
+	// Err returns the error that stopped Next, or nil at a clean end. The
+	// error is shown to the user as is, so it names the input (file, line,
+	// field) itself.
 	Err() error
 }
 
@@ -179,9 +182,7 @@ func (e *Engine) pull(i int) {
 	s := &e.next[i]
 	*s = JobSpec{}
 	if !e.sources[i].Next(s) {
-		if err := e.sources[i].Err(); err != nil {
-			e.err = fmt.Errorf("%s: %w", e.sources[i].Name(), err)
-		}
+		e.err = e.sources[i].Err()
 		return
 	}
 	if s.Submit < e.lastSub[i] || s.Submit < e.now {
