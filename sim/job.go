@@ -100,6 +100,15 @@ type JobSpec struct {
 	// Checkpoint is how often the job saves its state (0: never). Work since
 	// the last checkpoint is lost when a run is interrupted.
 	Checkpoint Time
+	// QoS is the trace's quality-of-service class, kept as given (openb:
+	// LS, BE, Burstable, Guaranteed); "" if none.
+	QoS string
+	// CPUMilli and MemoryMiB are the job's host CPU (milli-cores) and memory
+	// requests where the trace gives them; 0 if not. The fleet does not
+	// model them yet: they are carried for trace conversion and placement
+	// experiments.
+	CPUMilli  int32
+	MemoryMiB int32
 }
 
 // Demand returns what the job asks of the fleet.

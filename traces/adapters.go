@@ -1,0 +1,151 @@
+package traces
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"neosim/sim"
+)
+
+// Source is an open job trace: a sim.Source the caller closes.
+type Source interface {
+	sim.Source
+	io.Closer
+}
+
+// Adapter reads one kind of job trace: the canonical format, or a public
+// trace's own format (philly, openb, …). Each adapter registers itself from
+// its file's init function.
+type Adapter struct {
+	Name string // the --trace-format name
+	Doc  string // one line for --help
+	// Detect reports whether a CSV header (names trimmed and lower-cased)
+	// is this adapter's. Nil: never auto-detected.
+	Detect func(header []string) bool
+	Open   func(path string, opts Options) (Source, error)
+}
+
+var adapters = map[string]Adapter{}
+
+// Register adds an adapter. Registering a name twice panics.
+func Register(a Adapter) {
+	if _, dup := adapters[a.Name]; dup {
+		panic("traces: adapter " + a.Name + " registered twice")
+	}
+	adapters[a.Name] = a
+}
+
+// Adapters returns the registered adapters sorted by name.
+func Adapters() []Adapter {
+	out := make([]Adapter, 0, len(adapters))
+	for _, a := range adapters {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func adapterNames() string {
+	var names []string
+	for _, a := range Adapters() {
+		names = append(names, a.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func init() {
+	Register(Adapter{
+		Name: "canonical",
+		Doc:  "neosim's own format: CSV, Arrow IPC or Parquet with job_id, submit_s, gpus, duration_s, …",
+		Detect: func(h []string) bool {
+			return hasAll(h, "job_id", "submit_s", "gpus", "duration_s")
+		},
+		Open: func(path string, opts Options) (Source, error) { return Open(path, opts) },
+	})
+}
+
+// hasAll reports whether header holds every name.
+func hasAll(header []string, names ...string) bool {
+	for _, n := range names {
+		found := false
+		for _, h := range header {
+			if h == n {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// OpenAs opens a job trace with the named adapter; "" or "auto" detects it
+// from the file: Arrow and Parquet files are canonical, a CSV file is
+// whichever adapter recognizes its header. It returns the adapter's name so
+// callers can say what they detected.
+func OpenAs(path, format string, opts Options) (Source, string, error) {
+	if format == "" || format == "auto" {
+		f, err := Detect(path)
+		if err != nil {
+			return nil, "", err
+		}
+		format = f
+	}
+	a, ok := adapters[format]
+	if !ok {
+		return nil, "", fmt.Errorf("traces: unknown trace format %q (formats: auto, %s)", format, adapterNames())
+	}
+	src, err := a.Open(path, opts)
+	return src, format, err
+}
+
+// Detect names the adapter for a trace file (see OpenAs).
+func Detect(path string) (string, error) {
+	switch FormatOf(path) {
+	case FormatArrow, FormatArrowStream, FormatParquet:
+		return "canonical", nil
+	case FormatCSV:
+	default:
+		return "", &Error{File: path, Msg: fmt.Sprintf("cannot detect the trace format of %q (extensions: %s)", path, extensions)}
+	}
+	header, err := readCSVHeader(path)
+	if err != nil {
+		return "", err
+	}
+	var hits []string
+	for _, a := range Adapters() {
+		if a.Detect != nil && a.Detect(header) {
+			hits = append(hits, a.Name)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		return "", &Error{File: path, Line: 1, Msg: fmt.Sprintf("no trace format recognizes this header (%s); formats: %s", strings.Join(header, ", "), adapterNames())}
+	default:
+		return "", &Error{File: path, Line: 1, Msg: fmt.Sprintf("header fits several formats (%s): pick one with --trace-format", strings.Join(hits, ", "))}
+	}
+}
+
+// readCSVHeader returns the first record of a CSV file (or .csv.gz),
+// names trimmed and lower-cased.
+func readCSVHeader(path string) ([]string, error) {
+	var l loc
+	l.file = path
+	b, err := openCSVFile(&l)
+	if err != nil {
+		return nil, err
+	}
+	defer b.close()
+	cols := b.columns()
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = strings.ToLower(strings.TrimSpace(c))
+	}
+	return out, nil
+}
