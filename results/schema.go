@@ -136,30 +136,32 @@ const (
 	jcGPUHours
 	jcPrice
 	jcRevenue
+	jcLostGPUHours
 	jcCount
 )
 
 var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs reached a terminal state", []Column{
-	jcID:          {"job_id", utf8, false, "", "the job's ID from its trace or generator"},
-	jcSegment:     {"segment", utf8, false, "", "who the job is for: " + segList},
-	jcTenant:      {"tenant", utf8, false, "", "team or customer; may be empty"},
-	jcGPUs:        {"gpus", i32, false, "GPUs", "GPUs requested"},
-	jcMilli:       {"gpu_milli", i32, false, "milli-GPU", "share of each GPU, 1..1000 (1000 = whole GPUs)"},
-	jcPriority:    {"priority", i32, false, "", "priority from the source (larger = more important)"},
-	jcGPUType:     {"gpu_type", utf8, true, "", "GPU type of its last run (catalog name); null if it never ran"},
-	jcSubmit:      {"submit_s", f64, false, "s", "submit time since the start of the run"},
-	jcStart:       {"start_s", f64, true, "s", "first start time; null if it never started"},
-	jcEnd:         {"end_s", f64, true, "s", "time it reached its terminal state; null if unfinished"},
-	jcWait:        {"wait_s", f64, true, "s", "first start minus submit; null if it never started"},
-	jcRun:         {"run_s", f64, false, "s", "time spent running, all runs together"},
-	jcWork:        {"work_s", f64, false, "s", "work requested, as run time on H100s if never interrupted"},
-	jcState:       {"state", utf8, false, "", "terminal state: completed, failed, rejected, abandoned or unfinished"},
-	jcReason:      {"reason", utf8, true, "", "why it was rejected, failed, abandoned or is unfinished; null if none"},
-	jcPreemptions: {"preemptions", i32, false, "", "times it was preempted"},
-	jcFailures:    {"failures", i32, false, "", "times a failure killed it"},
-	jcGPUHours:    {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},
-	jcPrice:       {"price_usd_per_gpu_hour", f64, false, "USD/GPU-h", "price per GPU-hour of its last run (the engine prices external jobs only)"},
-	jcRevenue:     {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_hour × gpu_hours; 0 for internal jobs (an estimate if the price changed between runs)"},
+	jcID:           {"job_id", utf8, false, "", "the job's ID from its trace or generator"},
+	jcSegment:      {"segment", utf8, false, "", "who the job is for: " + segList},
+	jcTenant:       {"tenant", utf8, false, "", "team or customer; may be empty"},
+	jcGPUs:         {"gpus", i32, false, "GPUs", "GPUs requested"},
+	jcMilli:        {"gpu_milli", i32, false, "milli-GPU", "share of each GPU, 1..1000 (1000 = whole GPUs)"},
+	jcPriority:     {"priority", i32, false, "", "priority from the source (larger = more important)"},
+	jcGPUType:      {"gpu_type", utf8, true, "", "GPU type of its last run (catalog name); null if it never ran"},
+	jcSubmit:       {"submit_s", f64, false, "s", "submit time since the start of the run"},
+	jcStart:        {"start_s", f64, true, "s", "first start time; null if it never started"},
+	jcEnd:          {"end_s", f64, true, "s", "time it reached its terminal state; null if unfinished"},
+	jcWait:         {"wait_s", f64, true, "s", "first start minus submit; null if it never started"},
+	jcRun:          {"run_s", f64, false, "s", "time spent running, all runs together"},
+	jcWork:         {"work_s", f64, false, "s", "work requested, as run time on H100s if never interrupted"},
+	jcState:        {"state", utf8, false, "", "terminal state: completed, failed, rejected, abandoned or unfinished"},
+	jcReason:       {"reason", utf8, true, "", "why it was rejected, failed, abandoned or is unfinished; null if none"},
+	jcPreemptions:  {"preemptions", i32, false, "", "times it was preempted"},
+	jcFailures:     {"failures", i32, false, "", "times a failure killed it"},
+	jcGPUHours:     {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},
+	jcPrice:        {"price_usd_per_gpu_hour", f64, false, "USD/GPU-h", "price per GPU-hour of its last run (the engine prices external jobs only)"},
+	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_hour × gpu_hours; 0 for internal jobs (an estimate if the price changed between runs)"},
+	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
 })
 
 // Column indexes of timeseries.arrow: five fixed columns, then one busy and
@@ -226,6 +228,10 @@ var summaryColumns = func() []summaryColumn {
 		summaryColumn{Column{"gpu_hours", f64, false, "GPU-h", "GPU-hours held by all jobs (Σ jobs.gpu_hours)"}, func(s *Summary) any { return s.GPUHours }},
 		summaryColumn{Column{"utilization", f64, true, "", "gpu_hours / (gpus_total × end_s / 3600); null if that is 0"}, func(s *Summary) any { return s.Utilization }},
 		summaryColumn{Column{"external_revenue_usd", f64, false, "USD", "Σ jobs.revenue_usd of the external segments"}, func(s *Summary) any { return s.ExternalRevenueUSD }},
+		summaryColumn{Column{"lost_gpu_hours", f64, false, "GPU-h", "Σ jobs.lost_gpu_hours: GPU-hours lost to preemptions and failures"}, func(s *Summary) any { return s.LostGPUHours }},
+		summaryColumn{Column{"preemptions", i64, false, "", "Σ jobs.preemptions"}, func(s *Summary) any { return s.Preemptions }},
+		summaryColumn{Column{"job_failures", i64, false, "", "Σ jobs.failures: job runs killed by node failures"}, func(s *Summary) any { return s.JobFailures }},
+		summaryColumn{Column{"node_failures", i64, false, "", "node failures during the run (each takes a node out of service until repaired)"}, func(s *Summary) any { return s.NodeFailures }},
 	)
 	waitCols := func(suffix, who string, seg func(s *Summary) *WaitStats) {
 		c = append(c,

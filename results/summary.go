@@ -27,6 +27,10 @@ type Summary struct {
 	// Utilization is GPUHours / (GPUsTotal × EndS / 3600); NaN if that is 0.
 	Utilization        float64
 	ExternalRevenueUSD float64
+	LostGPUHours       float64 // Σ jobs' lost GPU-hours (preemptions, failures)
+	Preemptions        int64   // Σ jobs' preemptions
+	JobFailures        int64   // Σ jobs' runs killed by failures
+	NodeFailures       int64   // RunInfo.NodeFailures
 
 	Wait     WaitStats // over all jobs that started
 	Segments [sim.NumSegments]SegmentSummary
@@ -57,6 +61,9 @@ type accumulator struct {
 	byState    [sim.NumStates]int64
 	bySeg      [sim.NumSegments]int64
 	gpuHours   float64
+	lost       float64
+	preempts   int64
+	failures   int64
 	extRevenue float64
 	waitSum    [sim.NumSegments]float64 // µs
 	waits      [sim.NumSegments][]float32
@@ -73,6 +80,9 @@ func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) 
 	}
 	a.bySeg[seg]++
 	a.gpuHours += gpuHours
+	a.lost += j.LostGPUHours()
+	a.preempts += int64(j.Preemptions)
+	a.failures += int64(j.Failures)
 	if seg.External() {
 		a.extRevenue += revenue
 	}
@@ -88,7 +98,8 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 		Scenario: info.Scenario, Seed: info.Seed, Allocator: info.Allocator, Pricer: info.Pricer,
 		HorizonS: math.NaN(), EndS: info.End.Seconds(), GPUsTotal: info.GPUsTotal, Events: info.Events,
 		Jobs: a.jobs, JobsByState: a.byState, GPUHours: a.gpuHours, Utilization: math.NaN(),
-		ExternalRevenueUSD: a.extRevenue,
+		ExternalRevenueUSD: a.extRevenue, LostGPUHours: a.lost, Preemptions: a.preempts,
+		JobFailures: a.failures, NodeFailures: info.NodeFailures,
 	}
 	if info.Horizon > 0 {
 		s.HorizonS = info.Horizon.Seconds()

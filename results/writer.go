@@ -32,7 +32,7 @@ type Writer struct {
 	jID, jSegment, jTenant, jGPUType, jState, jReason    *array.StringBuilder
 	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
 	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
-	jPrice, jRevenue                                     *array.Float64Builder
+	jPrice, jRevenue, jLost                              *array.Float64Builder
 
 	// timeseries.arrow builders
 	tT, tBusy, tUtil    *array.Float64Builder
@@ -106,7 +106,7 @@ func create(dir string, batch int) (w *Writer, err error) {
 	w.jID, w.jSegment, w.jTenant, w.jGPUType, w.jState, w.jReason = str(jcID), str(jcSegment), str(jcTenant), str(jcGPUType), str(jcState), str(jcReason)
 	w.jGPUs, w.jMilli, w.jPriority, w.jPreemptions, w.jFailures = i32(jcGPUs), i32(jcMilli), i32(jcPriority), i32(jcPreemptions), i32(jcFailures)
 	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
-	w.jGPUHours, w.jPrice, w.jRevenue = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue)
+	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
 
 	tf := w.ts.b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
@@ -181,6 +181,7 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	w.jGPUHours.Append(gpuHours)
 	w.jPrice.Append(price)
 	w.jRevenue.Append(revenue)
+	w.jLost.Append(j.LostGPUHours())
 
 	w.acc.add(j, wait, gpuHours, revenue)
 
@@ -230,6 +231,8 @@ type RunInfo struct {
 	End       sim.Time // sim.Stats.End
 	GPUsTotal int64    // 0: take it from the last sample
 	Events    int64    // sim.Stats.Events
+	// NodeFailures is sim.Stats.Failures.
+	NodeFailures int64
 	// WallSeconds is the run's wall-clock time; it goes to run.json only.
 	WallSeconds float64
 	// Version is neosim's version string, for run.json.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -50,8 +51,9 @@ func DefaultOut(s *scenario.Scenario) string {
 	return filepath.Join("results", "runs", s.Name+"-"+strconv.FormatUint(s.Seed, 10))
 }
 
-// BuildFleet makes the scenario's fleet.
-func BuildFleet(s *scenario.Scenario) (*fleet.Fleet, error) {
+// BuildFleet makes the scenario's fleet. Notes about an imported node list
+// (skipped nodes, assumed models) go to warn.
+func BuildFleet(s *scenario.Scenario, warn io.Writer) (*fleet.Fleet, error) {
 	groups := s.Fleet.Groups
 	switch {
 	case s.Fleet.Spec != "":
@@ -61,9 +63,12 @@ func BuildFleet(s *scenario.Scenario) (*fleet.Fleet, error) {
 		}
 		groups = g
 	case s.Fleet.File != "":
-		g, err := traces.ReadNodeList(s.Fleet.File)
+		g, format, err := traces.ReadFleet(s.Fleet.File, s.Fleet.Format, traces.Options{Warn: warn, Models: s.GPUModels})
 		if err != nil {
 			return nil, err
+		}
+		if s.Fleet.Format == "" || s.Fleet.Format == "auto" {
+			fmt.Fprintf(warn, "neosim: fleet %s: %s node list\n", s.Fleet.File, format)
 		}
 		groups = g
 	}
@@ -77,9 +82,12 @@ func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, e
 	var srcs []sim.Source
 	var closers []io.Closer
 	if s.Trace != "" {
-		r, err := traces.Open(s.Trace, traces.Options{Warn: warn})
+		r, format, err := traces.OpenAs(s.Trace, s.TraceFormat, traces.Options{Warn: warn, Models: s.GPUModels})
 		if err != nil {
 			return nil, nil, err
+		}
+		if s.TraceFormat == "" || s.TraceFormat == "auto" {
+			fmt.Fprintf(warn, "neosim: trace %s: %s format\n", s.Trace, format)
 		}
 		srcs = append(srcs, r)
 		closers = append(closers, r)
@@ -127,7 +135,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := BuildFleet(s)
+	f, err := BuildFleet(s, opt.Warn)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +165,14 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		}
 	}()
 	horizon := sim.Time(s.Horizon)
-	cfg := sim.Config{Horizon: horizon, SampleInterval: sim.Time(s.SampleInterval), CheckInvariants: opt.CheckInvariants}
+	cfg := sim.Config{Horizon: horizon, SampleInterval: sim.Time(s.SampleInterval), CheckInvariants: opt.CheckInvariants,
+		RestartOverhead: sim.Time(s.RestartOverhead), Seed: s.Seed}
+	if fl := s.Failures; fl != nil && fl.Enabled {
+		repair := *fl.Repair
+		cfg.Failures = &sim.Failures{PerGPUHour: fl.PerGPUHour, Repair: func(r *rand.Rand) sim.Time {
+			return sim.FromSeconds(repair.Sample(r))
+		}}
+	}
 	if opt.Progress != nil {
 		cfg.Progress = func(now sim.Time, events int64) { opt.Progress(now, horizon, events) }
 	}
@@ -170,7 +185,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	st := *e.Stats()
 	info := results.RunInfo{
 		Scenario: s.Name, Seed: s.Seed, Allocator: alloc.Name(), Pricer: pricer.Name(),
-		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events,
+		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events, NodeFailures: st.Failures,
 		WallSeconds: wall.Seconds(), Version: Version, Resolved: s,
 	}
 	if err := w.Commit(info); err != nil {

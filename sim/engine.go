@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"neosim/sim/fleet"
 )
@@ -67,6 +68,26 @@ type Config struct {
 	CheckInvariants bool
 	// Progress, if set, is called about every 65,536 events.
 	Progress func(now Time, events int64)
+	// RestartOverhead is the wall time a job spends at the start of every
+	// run after an interruption (preemption or failure) before it makes
+	// progress again: loading its checkpoint, re-forming its gang. It is
+	// lost time, counted in the job's lost GPU-hours.
+	RestartOverhead Time
+	// Failures, if set, fails nodes at random; see Failures.
+	Failures *Failures
+	// Seed seeds the engine's own random streams (failures).
+	Seed uint64
+}
+
+// Failures is the failure model: GPUs fail as a Poisson process at
+// PerGPUHour failures per GPU-hour; a failure takes the GPU's node out of
+// service for a repair time drawn by Repair, and kills the jobs running on
+// it, which go back to the queue and restart from their last checkpoint.
+// Failure times, nodes and repair times come from the engine's own stream,
+// so every policy run with a seed sees the same failures.
+type Failures struct {
+	PerGPUHour float64
+	Repair     func(r *rand.Rand) Time
 }
 
 // Stats counts what a run did.
@@ -75,6 +96,8 @@ type Stats struct {
 	// Jobs counts jobs by segment and terminal state (after Run).
 	Jobs [NumSegments][NumStates]int64
 	End  Time // time of the last processed event (or the horizon)
+	// Failures counts node failures; Preemptions counts preemptions.
+	Failures, Preemptions int64
 }
 
 // Engine is the discrete-event simulator: one event loop over a typed event
@@ -97,9 +120,13 @@ type Engine struct {
 	free   []JobID
 	queue  []JobID // waiting jobs in queue order
 
+	nodeJobs [][]JobID // jobs running on each node
+	failRNG  *rand.Rand
+
 	busyMilli   [NumSegments]int64
 	queued      [NumSegments]int64
 	alive       int // jobs in the table
+	sourcesLeft int // sources not yet exhausted
 	scheduleSet bool
 	stats       Stats
 	view        View
@@ -129,6 +156,7 @@ func (e *Engine) Stats() *Stats { return &e.stats }
 func (e *Engine) Run() error {
 	e.next = make([]JobSpec, len(e.sources))
 	e.lastSub = make([]Time, len(e.sources))
+	e.sourcesLeft = len(e.sources)
 	for i := range e.sources {
 		e.pull(i)
 	}
@@ -136,6 +164,11 @@ func (e *Engine) Run() error {
 		return e.err
 	}
 	e.events.Push(Event{At: 0}, KindSample)
+	e.nodeJobs = make([][]JobID, e.fleet.Nodes())
+	if f := e.cfg.Failures; f != nil && f.PerGPUHour > 0 {
+		e.failRNG = Stream(e.cfg.Seed, "failures", 0)
+		e.scheduleFailure()
+	}
 	for {
 		ev, ok := e.events.Pop()
 		if !ok {
@@ -144,11 +177,21 @@ func (e *Engine) Run() error {
 		if e.cfg.Horizon > 0 && ev.At > e.cfg.Horizon {
 			break
 		}
+		if e.cfg.Horizon == 0 && e.alive == 0 && e.sourcesLeft == 0 {
+			break // every job has ended; failures and samples alone go on forever
+		}
 		e.now = ev.At
 		e.stats.Events++
 		switch ev.Kind() {
 		case KindJobEnd:
 			e.jobEnd(JobID(ev.Ref), ev.Gen)
+		case KindNoticeEnd:
+			e.noticeEnd(JobID(ev.Ref), ev.Gen)
+		case KindFailure:
+			e.fail()
+		case KindRepair:
+			e.fleet.SetUp(ev.Ref)
+			e.armSchedule()
 		case KindAbandon:
 			e.abandon(JobID(ev.Ref), ev.Gen)
 		case KindArrival:
@@ -183,6 +226,7 @@ func (e *Engine) pull(i int) {
 	*s = JobSpec{}
 	if !e.sources[i].Next(s) {
 		e.err = e.sources[i].Err()
+		e.sourcesLeft--
 		return
 	}
 	if s.Submit < e.lastSub[i] || s.Submit < e.now {
@@ -275,24 +319,59 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
 		j.PriceMicroUSD = e.pricer.Price(&e.view, j, typ)
 	}
 	e.busyMilli[j.Segment] += int64(j.GPUs) * int64(j.Milli)
-	run := Time(math.Ceil(float64(j.Remaining) / j.speed))
+	for _, sh := range shares {
+		e.nodeJobs[sh.Node] = append(e.nodeJobs[sh.Node], id)
+	}
+	j.noticeAt = -1
+	j.overhead = 0
+	if j.restarts > 0 {
+		j.overhead = e.cfg.RestartOverhead
+	}
+	run := j.overhead + Time(math.Ceil(float64(j.Remaining)/j.speed))
 	e.events.Push(Event{At: e.now + run, Ref: int32(id), Gen: j.gen}, KindJobEnd)
 	for _, o := range e.obs {
 		o.JobStarted(j)
 	}
 }
 
-// stop ends job id's current run at now and frees its GPUs, crediting the
-// work done.
-func (e *Engine) stop(id JobID) {
+// stop ends job id's current run at now and frees its GPUs. A run that
+// completes keeps all its work; an interrupted one (interrupted = true)
+// keeps only the work up to its last checkpoint (none if the job never
+// checkpoints) and must pay the restart overhead in its next run. Time held
+// but not kept (work since the checkpoint, overhead) is lost time.
+func (e *Engine) stop(id JobID, interrupted bool) {
 	j := &e.jobs[id]
 	ran := e.now - j.Start
 	j.RunTime += ran
-	j.milliTime += int64(j.GPUs) * int64(j.Milli) * int64(ran)
-	done := Time(math.Floor(float64(ran) * j.speed))
-	j.Remaining = max(0, j.Remaining-done)
+	milli := int64(j.GPUs) * int64(j.Milli)
+	j.milliTime += milli * int64(ran)
+	productive := max(0, ran-j.overhead)
+	kept := productive
+	if interrupted {
+		kept = 0
+		if j.Checkpoint > 0 {
+			kept = productive / j.Checkpoint * j.Checkpoint
+		}
+		j.restarts++
+	}
+	j.lostMilliTime += milli * int64(ran-kept)
+	if interrupted || kept < productive {
+		j.Remaining = max(0, j.Remaining-Time(math.Floor(float64(kept)*j.speed)))
+	} else {
+		j.Remaining = 0
+	}
 	e.fleet.Release(j.Shares)
-	e.busyMilli[j.Segment] -= int64(j.GPUs) * int64(j.Milli)
+	for _, sh := range j.Shares {
+		nj := e.nodeJobs[sh.Node]
+		for k, other := range nj {
+			if other == id {
+				nj[k] = nj[len(nj)-1]
+				e.nodeJobs[sh.Node] = nj[:len(nj)-1]
+				break
+			}
+		}
+	}
+	e.busyMilli[j.Segment] -= milli
 	j.gen++
 }
 
@@ -301,9 +380,8 @@ func (e *Engine) jobEnd(id JobID, gen uint32) {
 	if j.gen != gen || j.State != Running {
 		return // stale: the run was preempted or killed
 	}
-	e.stop(id)
+	e.stop(id, false)
 	e.armSchedule()
-	j.Remaining = 0
 	e.terminate(id, Completed, "")
 }
 
@@ -316,14 +394,66 @@ func (e *Engine) abandon(id JobID, gen uint32) {
 	e.terminate(id, Abandoned, "patience ran out")
 }
 
-// preempt stops a running job and puts it back at the tail of the queue with
-// its remaining work.
+// preempt asks running job id to stop: at once if the job has no notice
+// period, else when its notice runs out (it keeps running meanwhile). The
+// job then goes back to the tail of the queue with its remaining work, less
+// what it loses since its last checkpoint.
 func (e *Engine) preempt(id JobID) {
 	j := &e.jobs[id]
-	e.stop(id)
+	if j.noticeAt >= 0 {
+		return // already under notice
+	}
 	j.Preemptions++
-	j.State = Preempted
+	e.stats.Preemptions++
+	if j.Notice > 0 {
+		j.noticeAt = e.now + j.Notice
+		e.events.Push(Event{At: j.noticeAt, Ref: int32(id), Gen: j.gen}, KindNoticeEnd)
+		return
+	}
+	e.interrupt(id, Preempted)
+}
+
+func (e *Engine) noticeEnd(id JobID, gen uint32) {
+	j := &e.jobs[id]
+	if j.gen != gen || j.State != Running {
+		return // it completed during its notice
+	}
+	e.interrupt(id, Preempted)
+}
+
+// interrupt stops a running job and queues it again in state s (Preempted,
+// or Queued after a failure).
+func (e *Engine) interrupt(id JobID, s State) {
+	e.stop(id, true)
+	e.jobs[id].State = s
 	e.enqueue(id)
+}
+
+func (e *Engine) scheduleFailure() {
+	rate := e.cfg.Failures.PerGPUHour * float64(e.fleet.GPUs()) // per hour
+	gap := Time(e.failRNG.ExpFloat64() / rate * float64(Hour))
+	e.events.Push(Event{At: e.now + max(gap, 1)}, KindFailure)
+}
+
+// fail fails a GPU chosen uniformly: its node goes down, its jobs restart
+// from their checkpoints, and the repair is scheduled. A GPU of a node that
+// is already down changes nothing. Three draws per failure, always.
+func (e *Engine) fail() {
+	g := e.failRNG.IntN(e.fleet.GPUs())
+	repair := e.cfg.Failures.Repair(e.failRNG)
+	e.scheduleFailure()
+	n := e.fleet.NodeOfGPU(g)
+	if e.fleet.Down(n) {
+		return
+	}
+	e.stats.Failures++
+	for len(e.nodeJobs[n]) > 0 {
+		id := e.nodeJobs[n][0]
+		e.jobs[id].Failures++
+		e.interrupt(id, Queued)
+	}
+	e.fleet.SetDown(n)
+	e.events.Push(Event{At: e.now + max(repair, 1), Ref: n}, KindRepair)
 }
 
 // terminate moves a job to a terminal state, tells the observers and frees
@@ -355,7 +485,7 @@ func (e *Engine) sample() {
 		}
 		return
 	}
-	if e.events.Len() > 0 {
+	if e.alive > 0 || e.sourcesLeft > 0 {
 		e.events.Push(Event{At: next}, KindSample)
 	}
 }
@@ -378,7 +508,7 @@ func (e *Engine) finish() {
 	}
 	for id := range e.jobs {
 		if j := &e.jobs[id]; j.live && j.State == Running {
-			e.stop(JobID(id))
+			e.stop(JobID(id), false)
 		}
 	}
 	for _, id := range e.queue {

@@ -23,6 +23,7 @@ type waits struct {
 	workHours    float64 // Σ gpus × H100 work of completed jobs
 	order        []string
 	end          sim.Time
+	lostHours    float64
 }
 
 func (w *waits) JobStarted(*sim.Job) {}
@@ -37,9 +38,10 @@ func (w *waits) JobEnded(j *sim.Job) {
 		w.sumWait += j.Wait().Seconds()
 	}
 	if j.State == sim.Completed {
-		w.gpuHours += j.GPUHours()
+		w.gpuHours += j.GPUHours() - j.LostGPUHours()
 		w.workHours += float64(j.GPUs) * float64(j.Milli) / 1000 * j.Work.Hours()
 	}
+	w.lostHours += j.LostGPUHours()
 	if w.order != nil {
 		w.order = append(w.order, fmt.Sprintf("%s %v %d %d", j.ID, j.State, j.FirstStart, j.End))
 	}
@@ -138,8 +140,10 @@ func TestErlangC(t *testing.T) {
 }
 
 // TestConservation runs a mixed workload (multi-node gangs, GPU shares, type
-// constraints, patience, random preemptions) with the invariants checked
-// after every event, and checks that completed jobs' GPU-hours equal their
+// constraints, patience, random preemptions with and without notice,
+// checkpoints, node failures and repairs, restart overheads) with the
+// invariants checked after every event, and checks that completed jobs'
+// GPU-hours, less the GPU-hours they lost to interruptions, equal their
 // work on an H100-only fleet.
 func TestConservation(t *testing.T) {
 	f, err := fleet.New([]fleet.Group{{Nodes: 6, GPUsPerNode: 8, Type: "H100"}, {Nodes: 5, GPUsPerNode: 4, Type: "H100", Datacenter: "b"}})
@@ -148,8 +152,8 @@ func TestConservation(t *testing.T) {
 	}
 	ws := []workloads.Poisson{
 		{Name: "small", Segment: "internal", RatePerHour: 20, GPUs: mustDist(t, "choice:1=4,2=1,4=1,8=1"), Duration: mustDist(t, "exp:3600")},
-		{Name: "gang", Segment: "internal", RatePerHour: 0.5, GPUs: mustDist(t, "choice:12=1,16=1,40=1"), Duration: mustDist(t, "exp:7200")},
-		{Name: "share", Segment: "spot", RatePerHour: 10, GPUs: mustDist(t, "const:1"), GPUMilli: 300, Duration: mustDist(t, "exp:1800")},
+		{Name: "gang", Segment: "internal", RatePerHour: 0.5, GPUs: mustDist(t, "choice:12=1,16=1,40=1"), Duration: mustDist(t, "exp:7200"), CheckpointS: 600},
+		{Name: "share", Segment: "spot", RatePerHour: 10, GPUs: mustDist(t, "const:1"), GPUMilli: 300, Duration: mustDist(t, "exp:1800"), CheckpointS: 300, NoticeS: 120},
 		{Name: "od", Segment: "on-demand", RatePerHour: 5, GPUs: mustDist(t, "const:8"), Duration: mustDist(t, "exp:3600"), Patience: ptr(mustDist(t, "exp:1800"))},
 		{Name: "huge", Segment: "internal", RatePerHour: 0.5, GPUs: mustDist(t, "const:100"), Duration: mustDist(t, "exp:60")},
 	}
@@ -163,9 +167,14 @@ func TestConservation(t *testing.T) {
 	}
 	obs := &waits{}
 	alloc := &chaos{rng: rand.New(rand.NewPCG(1, 2))}
-	e := sim.New(sim.Config{CheckInvariants: true, SampleInterval: 10 * sim.Minute}, f, alloc, &policies.Flat{}, srcs, obs)
+	cfg := sim.Config{CheckInvariants: true, SampleInterval: 10 * sim.Minute, RestartOverhead: 5 * sim.Minute, Seed: 3,
+		Failures: &sim.Failures{PerGPUHour: 2e-3, Repair: func(r *rand.Rand) sim.Time { return sim.Time(r.ExpFloat64() * float64(2*sim.Hour)) }}}
+	e := sim.New(cfg, f, alloc, &policies.Flat{}, srcs, obs)
 	if err := e.Run(); err != nil {
 		t.Fatal(err)
+	}
+	if e.Stats().Failures == 0 || obs.lostHours == 0 {
+		t.Fatalf("no failures (%d) or no lost work (%v)", e.Stats().Failures, obs.lostHours)
 	}
 	if alloc.preempted == 0 || obs.ended[sim.Abandoned] == 0 || obs.ended[sim.Rejected] == 0 || obs.ended[sim.Completed] == 0 {
 		t.Fatalf("the run did not exercise preemption, abandonment, rejection and completion: %v, %d preemptions", obs.ended, alloc.preempted)
@@ -197,12 +206,12 @@ func (c *chaos) Schedule(v *sim.View, p *sim.Plan) {
 	if c.rng.IntN(10) == 0 {
 		var victim sim.JobID = -1
 		v.Running(func(id sim.JobID, j *sim.Job) {
-			if victim < 0 && c.rng.IntN(3) == 0 {
+			if victim < 0 && !j.Preempting() && c.rng.IntN(3) == 0 {
 				victim = id
 			}
 		})
 		if victim >= 0 {
-			if err := p.Preempt(victim); err != nil {
+			if err := p.Preempt(victim); err != nil && !v.Job(victim).Preempting() {
 				panic(err)
 			}
 			c.preempted++
@@ -230,5 +239,77 @@ func TestDeterminism(t *testing.T) {
 	}
 	if fmt.Sprint(a) == fmt.Sprint(c) {
 		t.Error("different seeds, same run")
+	}
+}
+
+// listSource replays fixed jobs.
+type listSource struct {
+	jobs []sim.JobSpec
+	i    int
+}
+
+func (s *listSource) Name() string { return "list" }
+func (s *listSource) Err() error   { return nil }
+func (s *listSource) Next(j *sim.JobSpec) bool {
+	if s.i >= len(s.jobs) {
+		return false
+	}
+	*j = s.jobs[s.i]
+	s.i++
+	return true
+}
+
+// preemptSpot is FIFO that, when the head is internal and does not fit,
+// preempts a spot job for it.
+type preemptSpot struct{ policies.FIFO }
+
+func (a *preemptSpot) Schedule(v *sim.View, p *sim.Plan) {
+	if q := v.Queue(); len(q) > 0 && v.Job(q[0]).Segment == sim.SegInternal {
+		if _, _, ok := v.Fleet().FirstFit(v.Job(q[0]).Demand(), nil); !ok {
+			v.Running(func(id sim.JobID, j *sim.Job) {
+				if j.Segment == sim.SegSpot && !j.Preempting() {
+					p.Preempt(id)
+				}
+			})
+		}
+	}
+	a.FIFO.Schedule(v, p)
+}
+
+type ends map[string]sim.Job
+
+func (e ends) JobStarted(*sim.Job) {}
+func (e ends) JobEnded(j *sim.Job) { e[j.ID] = *j }
+func (e ends) Sampled(*sim.Sample) {}
+
+// TestSpotPreemptionLosesWorkSinceCheckpoint: a spot job preempted with
+// notice keeps running through its notice, then loses exactly the work since
+// its last checkpoint, and pays the restart overhead when it runs again.
+func TestSpotPreemptionLosesWorkSinceCheckpoint(t *testing.T) {
+	for _, overhead := range []sim.Time{0, 60 * sim.Second} {
+		f, _ := fleet.New([]fleet.Group{{Nodes: 1, GPUsPerNode: 1, Type: "H100"}})
+		src := &listSource{jobs: []sim.JobSpec{
+			{ID: "spot", Submit: 0, GPUs: 1, Milli: 1000, Segment: sim.SegSpot, Work: 3600 * sim.Second, Checkpoint: 300 * sim.Second, Notice: 120 * sim.Second},
+			{ID: "train", Submit: 1000 * sim.Second, GPUs: 1, Milli: 1000, Segment: sim.SegInternal, Work: 500 * sim.Second},
+		}}
+		got := ends{}
+		e := sim.New(sim.Config{CheckInvariants: true, RestartOverhead: overhead}, f, &preemptSpot{}, &policies.Flat{}, []sim.Source{src}, got)
+		if err := e.Run(); err != nil {
+			t.Fatal(err)
+		}
+		spot, train := got["spot"], got["train"]
+		// The notice runs 1000 s → 1120 s; checkpoints at 300, 600, 900 s;
+		// 220 s are lost; 2,700 s of work remain.
+		if train.FirstStart != 1120*sim.Second || train.End != 1620*sim.Second {
+			t.Errorf("overhead %v: train ran %v–%v, want 1120s–1620s", overhead, train.FirstStart, train.End)
+		}
+		wantEnd := 1620*sim.Second + overhead + 2700*sim.Second
+		wantLost := (220*sim.Second + overhead).Hours()
+		if spot.State != sim.Completed || spot.End != wantEnd || spot.Preemptions != 1 {
+			t.Errorf("overhead %v: spot %v at %v with %d preemptions, want completed at %v with 1", overhead, spot.State, spot.End, spot.Preemptions, wantEnd)
+		}
+		if math.Abs(spot.LostGPUHours()-wantLost) > 1e-12 || spot.RunTime != 1120*sim.Second+overhead+2700*sim.Second {
+			t.Errorf("overhead %v: spot lost %.6f GPU-h over %v run, want %.6f over %v", overhead, spot.LostGPUHours(), spot.RunTime, wantLost, 1120*sim.Second+overhead+2700*sim.Second)
+		}
 	}
 }

@@ -100,6 +100,9 @@ type JobSpec struct {
 	// Checkpoint is how often the job saves its state (0: never). Work since
 	// the last checkpoint is lost when a run is interrupted.
 	Checkpoint Time
+	// Notice is the warning a job gets before a preemption takes effect
+	// (spot: 120 s on AWS, 30 s on GCP); it keeps running meanwhile. 0: at once.
+	Notice Time
 	// QoS is the trace's quality-of-service class, kept as given (openb:
 	// LS, BE, Burstable, Guaranteed); "" if none.
 	QoS string
@@ -142,11 +145,17 @@ type Job struct {
 	// MilliHours accumulates GPU-time held: Σ runs GPUs × Milli × run time,
 	// in milli-GPU-microseconds.
 	milliTime int64
+	// lostMilliTime is the part of milliTime that did not advance the job:
+	// work since the last checkpoint of interrupted runs, restart overheads.
+	lostMilliTime int64
 
-	Shares []fleet.Share // the placement of the current run
-	gen    uint32
-	speed  float64
-	live   bool // the slot holds a job that has not ended
+	Shares   []fleet.Share // the placement of the current run
+	gen      uint32
+	speed    float64
+	restarts int32 // interruptions so far: each later run pays the restart overhead
+	overhead Time  // restart overhead at the start of the current run
+	noticeAt Time  // when the current run's preemption notice ends; -1 if none
+	live     bool  // the slot holds a job that has not ended
 }
 
 // GPUHours returns the GPU-hours the job held, all runs together (a GPU
@@ -154,6 +163,15 @@ type Job struct {
 func (j *Job) GPUHours() float64 {
 	return float64(j.milliTime) / fleet.FullGPU / float64(Hour)
 }
+
+// LostGPUHours returns the GPU-hours the job held without progress: work
+// since the last checkpoint of interrupted runs, and restart overheads.
+func (j *Job) LostGPUHours() float64 {
+	return float64(j.lostMilliTime) / fleet.FullGPU / float64(Hour)
+}
+
+// Preempting reports whether the job is running under a preemption notice.
+func (j *Job) Preempting() bool { return j.State == Running && j.noticeAt >= 0 }
 
 // Wait returns first start minus submit, or -1 if it never started.
 func (j *Job) Wait() Time {

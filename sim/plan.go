@@ -124,6 +124,32 @@ func (e *Engine) Check() error {
 	if queued != e.queued {
 		return fmt.Errorf("queued counters %v, queue holds %v", e.queued, queued)
 	}
+	pairs := 0
+	for n, ids := range e.nodeJobs {
+		if len(ids) > 0 && e.fleet.Down(int32(n)) {
+			return fmt.Errorf("node %d is down but runs %d jobs", n, len(ids))
+		}
+		for _, id := range ids {
+			j := &e.jobs[id]
+			on := false
+			for _, sh := range j.Shares {
+				on = on || int(sh.Node) == n
+			}
+			if !j.live || j.State != Running || !on {
+				return fmt.Errorf("node %d lists job %q (%v), which does not run there", n, j.ID, j.State)
+			}
+			pairs++
+		}
+	}
+	var shares int
+	for i := range e.jobs {
+		if j := &e.jobs[i]; j.live && j.State == Running {
+			shares += len(j.Shares)
+		}
+	}
+	if e.nodeJobs != nil && pairs != shares {
+		return fmt.Errorf("node index lists %d job placements, running jobs have %d", pairs, shares)
+	}
 	var total int64
 	for _, b := range busy {
 		total += b

@@ -126,6 +126,13 @@ func Detect(path string) (string, error) {
 	case 1:
 		return hits[0], nil
 	case 0:
+		// A header with some canonical columns is a canonical trace with a
+		// mistake, which the canonical reader names precisely.
+		for _, c := range Columns()[:4] {
+			if hasAll(header, c) {
+				return "canonical", nil
+			}
+		}
 		return "", &Error{File: path, Line: 1, Msg: fmt.Sprintf("no trace format recognizes this header (%s); formats: %s", strings.Join(header, ", "), adapterNames())}
 	default:
 		return "", &Error{File: path, Line: 1, Msg: fmt.Sprintf("header fits several formats (%s): pick one with --trace-format", strings.Join(hits, ", "))}

@@ -38,10 +38,80 @@ type batchSource interface {
 type arrowBackend struct {
 	loc  *loc
 	src  batchSource
-	cols [numCols]arrow.Array // the current batch's columns (nil: absent)
-	pick [numCols]int         // column of each canonical column in a batch
-	i, n int                  // next row of the current batch, its length
-	row  int64                // 1-based row of the last row returned
+	cols [numCols]colView // the current batch's columns
+	pick [numCols]int     // column of each canonical column in a batch
+	i, n int              // next row of the current batch, its length
+	row  int64            // 1-based row of the last row returned
+}
+
+// colView reads a column of the current batch. Its type is resolved once
+// per batch, so that reading a cell is an index into a typed slice rather
+// than a type switch on an interface.
+type colView struct {
+	kind  viewKind
+	nulls bool        // the column has nulls: check each cell
+	arr   arrow.Array // nil: the column is absent
+	i64   []int64
+	i32   []int32
+	i16   []int16
+	f64   []float64
+	str   *array.String
+}
+
+type viewKind uint8
+
+const (
+	viewAbsent viewKind = iota
+	viewInt64
+	viewInt32
+	viewInt16
+	viewFloat64
+	viewString
+	viewOther // any other type checkArrowType admits: arrowCell
+)
+
+func newColView(a arrow.Array) colView {
+	if a == nil {
+		return colView{}
+	}
+	v := colView{kind: viewOther, arr: a, nulls: a.NullN() > 0}
+	switch a := a.(type) {
+	case *array.Int64:
+		v.kind, v.i64 = viewInt64, a.Int64Values()
+	case *array.Int32:
+		v.kind, v.i32 = viewInt32, a.Int32Values()
+	case *array.Int16:
+		v.kind, v.i16 = viewInt16, a.Int16Values()
+	case *array.Float64:
+		v.kind, v.f64 = viewFloat64, a.Float64Values()
+	case *array.String:
+		v.kind, v.str = viewString, a
+	}
+	return v
+}
+
+// fill sets *x to row i's cell.
+func (v *colView) fill(x *cell, i int) {
+	if v.nulls && v.arr.IsNull(i) {
+		x.kind = cellNone
+		return
+	}
+	switch v.kind {
+	case viewAbsent:
+		x.kind = cellNone
+	case viewInt64:
+		x.kind, x.i = cellInt, v.i64[i]
+	case viewInt32:
+		x.kind, x.i = cellInt, int64(v.i32[i])
+	case viewInt16:
+		x.kind, x.i = cellInt, int64(v.i16[i])
+	case viewFloat64:
+		x.kind, x.f = cellFloat, v.f64[i]
+	case viewString:
+		*x = strCell(v.str.Value(i))
+	default:
+		*x = arrowCell(v.arr, i)
+	}
 }
 
 func (b *arrowBackend) columns() []string {
@@ -134,19 +204,19 @@ func (b *arrowBackend) next(row *[numCols]cell) (bool, error) {
 			return false, b.loc.errAt(b.row+1, "", "cannot read the record batch").wrap(err)
 		}
 		if rec == nil {
-			b.cols = [numCols]arrow.Array{}
+			b.cols = [numCols]colView{}
 			return false, nil
 		}
 		for c, p := range b.pick {
-			b.cols[c] = nil
+			b.cols[c] = colView{}
 			if p >= 0 {
-				b.cols[c] = rec.Column(p)
+				b.cols[c] = newColView(rec.Column(p))
 			}
 		}
 		b.i, b.n = 0, int(rec.NumRows())
 	}
-	for c, a := range b.cols {
-		row[c] = arrowCell(a, b.i)
+	for c := range b.cols {
+		b.cols[c].fill(&row[c], b.i)
 	}
 	b.i++
 	b.row++
@@ -209,7 +279,7 @@ func strCell(s string) cell {
 func (b *arrowBackend) pos() int64  { return b.row }
 func (b *arrowBackend) shared() int { return -1 }
 func (b *arrowBackend) close() error {
-	b.cols = [numCols]arrow.Array{}
+	b.cols = [numCols]colView{}
 	return b.src.close()
 }
 

@@ -26,6 +26,10 @@
 //	priority    integer  no        scheduling priority (default 0)
 //	patience_s  number   no        seconds the job waits in the queue before it is abandoned;
 //	                               0 or empty: it waits forever
+//	qos         string   no        the source's quality-of-service class, kept as given
+//	                               (openb: LS, BE, Burstable, Guaranteed); default none
+//	cpu_milli   integer  no        host CPU request in milli-cores, ≥ 0 (default 0: not given)
+//	memory_mib  integer  no        host memory request in MiB, ≥ 0 (default 0: not given)
 //
 // An empty cell (or a null in Arrow and Parquet) in an optional column takes
 // the default; in a required column it is an error. Other columns are
@@ -53,9 +57,9 @@
 // example `sort -t, -k2,2g` after the header, or any dataframe tool).
 //
 // Duplicate job_ids are errors. To stay bounded in memory the reader keeps
-// a 64-bit hash of each id (about 20 bytes per job in a map), not the ids; when
-// two hashes match it reads the earlier row again to tell a duplicate from
-// a hash collision, so the check is exact.
+// a set of 64-bit hashes of the ids (10 to 20 bytes per job), not the ids;
+// when two hashes match it reads the file again up to the earlier row to
+// tell a duplicate from a hash collision, so the check is exact.
 //
 // # Errors
 //

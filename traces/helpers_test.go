@@ -87,6 +87,9 @@ func genJobs(n int, seed uint64) []sim.JobSpec {
 			s.Patience = 1 + sim.Time(rng.Int64N(int64(sim.Day)))
 		case 5:
 			s.Work = 1 // the shortest job
+		case 6:
+			s.QoS = []string{"LS", "BE", "Burstable"}[rng.IntN(3)]
+			s.CPUMilli, s.MemoryMiB = int32(rng.IntN(96_000)), int32(rng.IntN(1<<20))
 		}
 		jobs[i] = s
 	}

@@ -28,7 +28,9 @@ var nodeColNames = [numNodeCols]string{"node", "gpus", "gpu_type", "datacenter",
 const numNodeRequired = 3
 
 // ReadNodeList reads a CSV node list (for --fleet FILE) into fleet groups.
-// See ReadNodeListWith; unknown columns are reported on os.Stderr.
+// See ReadNodeListWith; unknown columns are reported on os.Stderr. This is
+// the "canonical" node-list format; ReadFleet also reads the node lists of
+// public traces (docs/fleet.md).
 func ReadNodeList(path string) ([]fleet.Group, error) {
 	return ReadNodeListWith(path, Options{})
 }

@@ -29,12 +29,16 @@ const (
 	cSegment
 	cPriority
 	cPatience
+	cQoS
+	cCPU
+	cMem
 	numCols
 )
 
 var colNames = [numCols]string{
 	"job_id", "submit_s", "gpus", "duration_s",
 	"gpu_milli", "gpu_type", "tenant", "segment", "priority", "patience_s",
+	"qos", "cpu_milli", "memory_mib",
 }
 
 // numRequired: the first numRequired canonical columns are required.
@@ -51,6 +55,7 @@ const (
 var colKinds = [numCols]colKind{
 	kindString, kindFloat, kindInt, kindFloat,
 	kindInt, kindString, kindString, kindString, kindInt, kindFloat,
+	kindString, kindInt, kindInt,
 }
 
 // Columns returns the canonical column names in the order writers emit
@@ -69,6 +74,10 @@ type Options struct {
 	// Warn receives warnings (one line each), such as the list of unknown
 	// columns that are ignored. Nil means os.Stderr.
 	Warn io.Writer
+	// Models maps GPU model names of a trace or node list (P100, G2, …) to
+	// catalog types, ahead of fleet.DefaultModels (see fleet.ResolveModel).
+	// Nil: the defaults alone.
+	Models map[string]string
 }
 
 // Format is a trace file format.
@@ -164,7 +173,7 @@ func (l *loc) errAt(line int64, field, format string, args ...any) *Error {
 
 // Reader streams the jobs of a canonical trace file. It implements
 // sim.Source. Memory stays bounded: one CSV record or one record batch of
-// 64Ki rows at a time, plus about 20 bytes per job for the duplicate check.
+// 64Ki rows at a time, plus 10 to 20 bytes per job for the duplicate check.
 type Reader struct {
 	loc
 	name   string
@@ -178,10 +187,11 @@ type Reader struct {
 	lastLine int64
 
 	hash     func(id string) uint64
-	seen     map[uint64]int64 // hash of job_id → position of its row
-	collided map[string]int64 // ids whose hash collided with another id's
+	seen     hashSet          // hashes of the job_ids so far
+	collided map[string]int64 // ids whose hash collided with another id's → their rows
 
 	tenants  map[string]string
+	qoses    map[string]string
 	types    map[string]fleet.TypeSet
 	segments map[string]sim.Segment
 
@@ -243,8 +253,8 @@ func (r *Reader) init(opts Options) error {
 	r.b, r.idx = b, idx
 	seed := maphash.MakeSeed()
 	r.hash = func(id string) uint64 { return maphash.String(seed, id) }
-	r.seen = make(map[uint64]int64, 1024)
 	r.tenants = map[string]string{}
+	r.qoses = map[string]string{}
 	r.types = map[string]fleet.TypeSet{}
 	r.segments = map[string]sim.Segment{}
 	return nil
@@ -396,6 +406,14 @@ func (r *Reader) convert(s *sim.JobSpec) error {
 	if err != nil {
 		return err
 	}
+	cpu, _, err := r.int(cCPU, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	mem, _, err := r.int(cMem, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
 	if submit < r.last {
 		return r.fieldErr(cSubmit, "%s is before the previous row's %s (%s): the canonical format must be sorted by submit_s",
 			fmtNum(submit.Seconds()), fmtNum(r.last.Seconds()), r.where(r.lastLine))
@@ -405,16 +423,19 @@ func (r *Reader) convert(s *sim.JobSpec) error {
 	}
 	r.last, r.lastLine = submit, r.line
 	*s = sim.JobSpec{
-		ID:       id,
-		Submit:   submit,
-		GPUs:     int32(gpus),
-		Milli:    uint16(milli),
-		GPUTypes: typ,
-		Tenant:   r.tenant(),
-		Segment:  seg,
-		Priority: int32(prio),
-		Work:     work,
-		Patience: patience,
+		ID:        id,
+		Submit:    submit,
+		GPUs:      int32(gpus),
+		Milli:     uint16(milli),
+		GPUTypes:  typ,
+		Tenant:    r.intern(cTenant, r.tenants, DefaultTenant),
+		Segment:   seg,
+		Priority:  int32(prio),
+		Work:      work,
+		Patience:  patience,
+		QoS:       r.intern(cQoS, r.qoses, ""),
+		CPUMilli:  int32(cpu),
+		MemoryMiB: int32(mem),
 	}
 	return nil
 }
@@ -534,9 +555,9 @@ func (r *Reader) int(c col, lo, hi int64) (v int64, ok bool, err error) {
 		v = int64(f)
 	}
 	if v < lo || v > hi {
-		if hi == math.MaxInt32 && lo == 1 {
+		if hi == math.MaxInt32 && (lo == 0 || lo == 1) {
 			if v < lo {
-				return 0, false, r.fieldErr(c, "%d must be ≥ 1", v)
+				return 0, false, r.fieldErr(c, "%d must be ≥ %d", v, lo)
 			}
 			return 0, false, r.fieldErr(c, "%d is too large (at most %d)", v, hi)
 		}
@@ -597,36 +618,36 @@ func (r *Reader) segment() (sim.Segment, error) {
 	return g, nil
 }
 
-func (r *Reader) tenant() string {
-	s, ok := r.text(cTenant)
+// intern returns a text column's value (def if empty), sharing one copy
+// of each distinct value through cache.
+func (r *Reader) intern(c col, cache map[string]string, def string) string {
+	s, ok := r.text(c)
 	if !ok {
-		return DefaultTenant
+		return def
 	}
-	if t, ok := r.tenants[s]; ok {
+	if t, ok := cache[s]; ok {
 		return t
 	}
 	t := strings.Clone(s)
-	if len(r.tenants) < maxCache {
-		r.tenants[t] = t
+	if len(cache) < maxCache {
+		cache[t] = t
 	}
 	return t
 }
 
 // checkUnique records id and rejects it if an earlier row had it. The table
-// keeps a 64-bit hash of each id, not the id: on a hash match the earlier
-// row is read again to tell a duplicate from a collision, so the check is
-// exact while costing about 20 bytes per job.
+// keeps a 64-bit hash of each id, not the id: on a hash match the file is
+// read again up to the first row with that hash to tell a duplicate from a
+// collision, so the check is exact while costing 10 to 20 bytes per job.
 func (r *Reader) checkUnique(id string) error {
 	h := r.hash(id)
-	first, hit := r.seen[h]
-	if !hit {
-		r.seen[h] = r.line
+	if !r.seen.add(h) {
 		return nil
 	}
 	if line, ok := r.collided[id]; ok {
 		return r.dupErr(id, line)
 	}
-	prev, err := r.idAt(first)
+	prev, first, err := r.firstWithHash(h)
 	if err != nil {
 		return err
 	}
@@ -640,7 +661,7 @@ func (r *Reader) checkUnique(id string) error {
 	if _, ok := r.collided[prev]; !ok {
 		r.collided[prev] = first
 	}
-	r.collided[id] = r.line
+	r.collided[strings.Clone(id)] = r.line
 	return nil
 }
 
@@ -648,32 +669,71 @@ func (r *Reader) dupErr(id string, first int64) error {
 	return r.fieldErr(cJobID, "duplicate job_id %q (first on %s)", id, r.where(first))
 }
 
-// idAt reads the job_id of the row at pos again, from a fresh pass over the
-// file.
-func (r *Reader) idAt(pos int64) (string, error) {
+// firstWithHash reads the file again up to the first row whose job_id has
+// hash h, and returns that id and its position.
+func (r *Reader) firstWithHash(h uint64) (string, int64, error) {
 	b, err := r.reopen()
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer b.close()
 	if err := b.bind(&r.idx); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	var row [numCols]cell
 	for {
 		ok, err := b.next(&row)
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
-		if !ok {
-			return "", r.errAt(pos, "", "row vanished while reading the file again (was the file changed?)")
+		if !ok || b.pos() >= r.line {
+			return "", 0, r.errAt(r.line, "", "an earlier row vanished while reading the file again (was the file changed?)")
 		}
-		if b.pos() == pos {
-			c := row[cJobID]
-			if c.kind == cellInt {
-				return strconv.FormatInt(c.i, 10), nil
+		c := row[cJobID]
+		id := c.s
+		if c.kind == cellInt {
+			id = strconv.FormatInt(c.i, 10)
+		}
+		if c.kind != cellNone && r.hash(id) == h {
+			return strings.Clone(id), b.pos(), nil
+		}
+	}
+}
+
+// hashSet is a set of 64-bit hashes: open addressing with linear probing
+// in a table at most 3/4 full, 8 bytes a slot, so 10.7 to 21.3 bytes per
+// hash (a Go map takes about twice that).
+type hashSet struct {
+	slots []uint64 // 0 marks an empty slot
+	n     int      // hashes in slots
+	zero  bool     // whether the set holds 0
+}
+
+// add inserts h and reports whether the set held it already.
+func (s *hashSet) add(h uint64) (had bool) {
+	if h == 0 {
+		had, s.zero = s.zero, true
+		return had
+	}
+	if 4*(s.n+1) > 3*len(s.slots) {
+		old := s.slots
+		s.slots = make([]uint64, max(1024, 2*len(old)))
+		s.n = 0
+		for _, o := range old {
+			if o != 0 {
+				s.add(o)
 			}
-			return strings.Clone(c.s), nil
+		}
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return true
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return false
 		}
 	}
 }

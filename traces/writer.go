@@ -128,6 +128,10 @@ func checkSpec(s *sim.JobSpec, last sim.Time) (field, msg string) {
 		return "segment", fmt.Sprintf("segment %d does not exist", s.Segment)
 	case s.Patience < 0 || s.Patience > sim.FromSeconds(maxSeconds):
 		return "patience_s", sec(s.Patience) + " is outside 0..1e12"
+	case s.CPUMilli < 0:
+		return "cpu_milli", fmt.Sprintf("%d must be ≥ 0", s.CPUMilli)
+	case s.MemoryMiB < 0:
+		return "memory_mib", fmt.Sprintf("%d must be ≥ 0", s.MemoryMiB)
 	}
 	return "", ""
 }
@@ -224,6 +228,9 @@ func (e *csvEncoder) write(s *sim.JobSpec) error {
 		cSegment:  s.Segment.String(),
 		cPriority: strconv.Itoa(int(s.Priority)),
 		cPatience: secondsText(s.Patience),
+		cQoS:      s.QoS,
+		cCPU:      strconv.Itoa(int(s.CPUMilli)),
+		cMem:      strconv.Itoa(int(s.MemoryMiB)),
 	}
 	return e.cw.Write(e.rec[:])
 }
@@ -252,6 +259,9 @@ var arrowSchema = arrow.NewSchema([]arrow.Field{
 	{Name: colNames[cSegment], Type: arrow.BinaryTypes.String},
 	{Name: colNames[cPriority], Type: arrow.PrimitiveTypes.Int32},
 	{Name: colNames[cPatience], Type: arrow.PrimitiveTypes.Float64},
+	{Name: colNames[cQoS], Type: arrow.BinaryTypes.String, Nullable: true}, // null: none
+	{Name: colNames[cCPU], Type: arrow.PrimitiveTypes.Int32},
+	{Name: colNames[cMem], Type: arrow.PrimitiveTypes.Int32},
 }, nil)
 
 // batchBuilder accumulates rows into record batches of batchRows rows.
@@ -280,6 +290,13 @@ func (bb *batchBuilder) write(s *sim.JobSpec) error {
 	b.Field(int(cSegment)).(*array.StringBuilder).Append(s.Segment.String())
 	b.Field(int(cPriority)).(*array.Int32Builder).Append(s.Priority)
 	b.Field(int(cPatience)).(*array.Float64Builder).Append(s.Patience.Seconds())
+	if s.QoS == "" {
+		b.Field(int(cQoS)).(*array.StringBuilder).AppendNull()
+	} else {
+		b.Field(int(cQoS)).(*array.StringBuilder).Append(s.QoS)
+	}
+	b.Field(int(cCPU)).(*array.Int32Builder).Append(s.CPUMilli)
+	b.Field(int(cMem)).(*array.Int32Builder).Append(s.MemoryMiB)
 	if b.Field(0).Len() >= batchRows {
 		return bb.emit()
 	}

@@ -26,6 +26,12 @@ type Poisson struct {
 	GPUMilli    int     `yaml:"gpu_milli,omitempty" json:"gpu_milli,omitempty"` // default 1000
 	Priority    int32   `yaml:"priority,omitempty" json:"priority,omitempty"`
 	Patience    *Dist   `yaml:"patience_s,omitempty" json:"patience_s,omitempty"` // seconds; none = waits forever
+	// CheckpointS is how often a job saves its state, seconds of run time
+	// (0: never; an interrupted job then starts over).
+	CheckpointS float64 `yaml:"checkpoint_s,omitempty" json:"checkpoint_s,omitempty"`
+	// NoticeS is the warning before a preemption takes effect, seconds
+	// (spot: 120 on AWS, 30 on GCP; ../shared/calibration/SOURCES.md §1c).
+	NoticeS float64 `yaml:"notice_s,omitempty" json:"notice_s,omitempty"`
 	// MaxJobs stops the workload after this many jobs (0: no limit).
 	MaxJobs int64 `yaml:"max_jobs,omitempty" json:"max_jobs,omitempty"`
 }
@@ -56,6 +62,12 @@ func (w *Poisson) Validate() error {
 	}
 	if w.MaxJobs < 0 {
 		return fmt.Errorf("max_jobs: must be ≥ 0")
+	}
+	if !(w.CheckpointS >= 0) || math.IsInf(w.CheckpointS, 0) {
+		return fmt.Errorf("checkpoint_s: must be ≥ 0, got %v", w.CheckpointS)
+	}
+	if !(w.NoticeS >= 0) || math.IsInf(w.NoticeS, 0) {
+		return fmt.Errorf("notice_s: must be ≥ 0, got %v", w.NoticeS)
 	}
 	return nil
 }
@@ -124,16 +136,18 @@ func (s *poissonSource) Next(j *sim.JobSpec) bool {
 	s.n++
 	s.idBuf = strconv.AppendInt(append(append(s.idBuf[:0], s.w.Name...), '-'), s.n, 10)
 	*j = sim.JobSpec{
-		ID:       string(s.idBuf),
-		Submit:   at,
-		GPUs:     int32(max(1, math.Round(gpus))),
-		Milli:    s.milli,
-		GPUTypes: s.types,
-		Tenant:   s.tenant,
-		Segment:  s.seg,
-		Priority: s.w.Priority,
-		Work:     max(sim.Microsecond, sim.FromSeconds(dur)),
-		Patience: sim.FromSeconds(patience),
+		ID:         string(s.idBuf),
+		Submit:     at,
+		GPUs:       int32(max(1, math.Round(gpus))),
+		Milli:      s.milli,
+		GPUTypes:   s.types,
+		Tenant:     s.tenant,
+		Segment:    s.seg,
+		Priority:   s.w.Priority,
+		Work:       max(sim.Microsecond, sim.FromSeconds(dur)),
+		Patience:   sim.FromSeconds(patience),
+		Checkpoint: sim.FromSeconds(s.w.CheckpointS),
+		Notice:     sim.FromSeconds(s.w.NoticeS),
 	}
 	if s.w.Patience != nil && j.Patience == 0 {
 		j.Patience = sim.Microsecond // a customer with no patience at all leaves at once

@@ -17,6 +17,7 @@ allocation and pricing policies by margin and by delay to internal work.
 
 Usage:
   neosim run [flags]       simulate a scenario and write Arrow output
+  neosim trace inspect|convert FILE   summarize a job trace, or convert it to the canonical format
   neosim policies          list the registered allocators and pricers
   neosim schema            print the output files' schemas (columns, types, units)
   neosim version           print the version and the output schema version
@@ -47,6 +48,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = cmdRun(args[1:], stdout, stderr)
+	case "trace":
+		err = cmdTrace(args[1:], stdout, stderr)
 	case "policies":
 		err = cmdPolicies(args[1:], stdout)
 	case "schema":

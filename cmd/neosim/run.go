@@ -16,6 +16,7 @@ import (
 	"neosim/runner"
 	"neosim/sim"
 	"neosim/sim/scenario"
+	"neosim/traces"
 )
 
 const runHelp = `Usage: neosim run [flags]
@@ -30,6 +31,7 @@ Examples:
   neosim run --seed 7 --horizon 7d --out /tmp/week
   neosim run --fleet 1000x8xH100,250x8xB200 --trace jobs.csv --external=false
   neosim run --scenario my.yaml --allocator fifo --pricer flat
+  neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --horizon 0
 
 Flags:
 `
@@ -40,8 +42,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, runHelp+fs.FlagUsages()) }
 	var (
 		scenarioPath = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
-		tracePath    = fs.String("trace", "", "canonical job trace (.csv, .arrow, .parquet); replaces the scenario's internal workloads")
+		tracePath    = fs.String("trace", "", "job trace (.csv, .arrow, .parquet; canonical, philly or openb); replaces the scenario's internal workloads")
+		traceFormat  = fs.String("trace-format", "auto", "trace format: auto (detect from the header), "+strings.Join(traceFormats(), ", "))
 		fleetSpec    = fs.String("fleet", "", "fleet: NODESxGPUSxTYPE groups joined by commas (e.g. 1000x8xH100,250x8xB200), or a node-list CSV file")
+		fleetFormat  = fs.String("fleet-format", "auto", "node-list format of a --fleet file: auto (detect), "+strings.Join(fleetFormats(), ", "))
 		external     = fs.Bool("external", true, "synthetic external demand; --external=false turns it off")
 		allocator    = fs.String("allocator", "", "allocation policy (see `neosim policies`)")
 		pricer       = fs.String("pricer", "", "pricing policy (see `neosim policies`)")
@@ -73,13 +77,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if fs.Changed("trace") {
 		s.Trace = *tracePath
 	}
+	if fs.Changed("trace-format") {
+		s.TraceFormat = *traceFormat
+	}
 	if fs.Changed("fleet") {
 		if _, err := os.Stat(*fleetSpec); err == nil {
-			s.Fleet = scenario.Fleet{File: *fleetSpec}
+			s.Fleet = scenario.Fleet{File: *fleetSpec, Format: *fleetFormat}
 		} else {
 			s.Fleet = scenario.Fleet{Spec: *fleetSpec}
 		}
-		if _, err := runner.BuildFleet(s); err != nil {
+		if _, err := runner.BuildFleet(s, io.Discard); err != nil {
 			return fmt.Errorf("--fleet %s: %w", *fleetSpec, err)
 		}
 	}
@@ -138,13 +145,25 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+func traceFormats() []string {
+	var names []string
+	for _, a := range traces.Adapters() {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+func fleetFormats() []string {
+	var names []string
+	for _, a := range traces.FleetAdapters() {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
 func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 	sum := r.Summary
-	f, _ := runner.BuildFleet(s)
-	gpus := 0
-	if f != nil {
-		gpus = f.GPUs()
-	}
+	gpus := sum.GPUsTotal
 	evs := float64(r.Stats.Events) / max(r.Wall.Seconds(), 1e-9)
 	fmt.Fprintf(w, "scenario %s · seed %d · allocator %s · pricer %s · %d GPUs\n", s.Name, s.Seed, s.Allocator, s.Pricer, gpus)
 	fmt.Fprintf(w, "simulated %v in %.2fs wall (%d events, %.2fM events/s)\n\n", r.Stats.End, r.Wall.Seconds(), r.Stats.Events, evs/1e6)

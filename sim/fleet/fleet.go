@@ -83,6 +83,9 @@ type Fleet struct {
 	milliIdx maxTree // max free milli over the node's GPUs
 	fullIdx  maxTree // nodeGPUs[n] if the node is entirely free, else 0
 
+	down     []bool // node n is failed and under repair
+	downGPUs int64
+
 	lo, hi       [8]int   // node range of each catalog type
 	totalGPUs    [8]int64 // GPUs of each type
 	freeWhole    [8]int64 // GPUs with FullGPU free
@@ -153,6 +156,7 @@ func New(groups []Group) (*Fleet, error) {
 		gpuOff:   make([]int32, nodes+1),
 		gpuFree:  make([]uint16, gpus),
 		whole:    make([]uint8, nodes),
+		down:     make([]bool, nodes),
 		nodeRack: make([]int32, nodes),
 		wholeIdx: newMaxTree(nodes),
 		milliIdx: newMaxTree(nodes),
@@ -507,14 +511,56 @@ func (f *Fleet) apply(shares []Share, sign int) {
 	}
 }
 
-// UsedMilli returns the allocated milli-GPU summed over the fleet (for tests
-// and conservation checks; O(GPUs)).
+// SetDown takes node n out of service (a failure): its GPUs stop being
+// free until SetUp. The node must hold no allocation: the engine first
+// stops the jobs on it.
+func (f *Fleet) SetDown(n int32) {
+	if f.down[n] {
+		panic("fleet: node already down")
+	}
+	if f.whole[n] != f.nodeGPUs[n] {
+		panic("fleet: SetDown on a node that still holds jobs")
+	}
+	f.Allocate([]Share{f.wholeNode(n)})
+	f.down[n] = true
+	f.downGPUs += int64(f.nodeGPUs[n])
+}
+
+// SetUp returns a repaired node to service.
+func (f *Fleet) SetUp(n int32) {
+	if !f.down[n] {
+		panic("fleet: node is not down")
+	}
+	f.down[n] = false
+	f.downGPUs -= int64(f.nodeGPUs[n])
+	f.Release([]Share{f.wholeNode(n)})
+}
+
+func (f *Fleet) wholeNode(n int32) Share {
+	return Share{Node: n, Milli: FullGPU, Mask: 1<<f.nodeGPUs[n] - 1}
+}
+
+// Down reports whether node n is out of service.
+func (f *Fleet) Down(n int32) bool { return f.down[n] }
+
+// DownGPUs returns the number of GPUs on nodes out of service.
+func (f *Fleet) DownGPUs() int64 { return f.downGPUs }
+
+// NodeOfGPU returns the node holding the fleet's g-th GPU (0 ≤ g < GPUs()).
+func (f *Fleet) NodeOfGPU(g int) int32 {
+	// gpuOff is sorted: the node is the last one starting at or before g.
+	return int32(sort.Search(len(f.nodeType), func(n int) bool { return f.gpuOff[n+1] > int32(g) }))
+}
+
+// UsedMilli returns the milli-GPU that jobs hold, summed over the fleet
+// (nodes out of service excluded; for tests and conservation checks;
+// O(GPUs)).
 func (f *Fleet) UsedMilli() int64 {
 	var used int64
 	for _, v := range f.gpuFree {
 		used += int64(FullGPU - int(v))
 	}
-	return used
+	return used - f.downGPUs*FullGPU
 }
 
 // Check verifies the fleet's invariants and returns the first violation.

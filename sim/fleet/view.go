@@ -12,6 +12,7 @@ type View interface {
 	NodeGPUs(n int32) int
 	NodeFreeMilli(n int32, j int) int
 	Rack(n int32) int32
+	Down(n int32) bool
 	Fits(d Demand) (bool, string)
 	FirstFit(d Demand, buf []Share) ([]Share, int, bool)
 }

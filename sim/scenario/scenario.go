@@ -47,10 +47,31 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(sim.Time(d).Stri
 // Fleet says which GPUs the run has: node groups, a spec string, or a node
 // list file (exactly one).
 type Fleet struct {
-	Spec   string        `yaml:"spec,omitempty" json:"spec,omitempty"`
-	File   string        `yaml:"file,omitempty" json:"file,omitempty"`
+	Spec string `yaml:"spec,omitempty" json:"spec,omitempty"`
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
+	// Format is the node-list format of File ("" or auto: detected from
+	// its header; see docs/fleet.md).
+	Format string        `yaml:"format,omitempty" json:"format,omitempty"`
 	Groups []fleet.Group `yaml:"groups,omitempty" json:"groups,omitempty"`
 }
+
+// Failures is the failure model (sim.Failures). Absent or enabled: false,
+// nothing fails.
+type Failures struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// PerGPUHour is the rate of failures per GPU-hour. Default: Llama 3's
+	// 419 unexpected interruptions over 16,384 GPUs × 54 days =
+	// 21,233,664 GPU-h ≈ 1.97e-5 (../shared/calibration/SOURCES.md §3a) [D].
+	PerGPUHour float64 `yaml:"per_gpu_hour,omitempty" json:"per_gpu_hour,omitempty"`
+	// Repair is the distribution of the time a failed node is out of
+	// service, seconds. Default "lognormal:7200:1" (median 2 h) [U]: no
+	// source in SOURCES.md gives repair times.
+	Repair *workloads.Dist `yaml:"repair_s,omitempty" json:"repair_s,omitempty"`
+}
+
+// DefaultFailuresPerGPUHour is Llama 3's unexpected-interruption rate
+// (SOURCES.md §3a).
+const DefaultFailuresPerGPUHour = 419.0 / 21233664.0
 
 // Scenario is one simulation setup.
 type Scenario struct {
@@ -62,9 +83,19 @@ type Scenario struct {
 	Allocator      string   `yaml:"allocator" json:"allocator"`
 	Pricer         string   `yaml:"pricer" json:"pricer"`
 	Fleet          Fleet    `yaml:"fleet" json:"fleet"`
-	// Trace is a canonical job trace that replaces the internal workloads
-	// (frontier and the internal-segment entries of workloads).
+	// Trace is a job trace that replaces the internal workloads (frontier
+	// and the internal-segment entries of workloads).
 	Trace string `yaml:"trace,omitempty" json:"trace,omitempty"`
+	// TraceFormat names the trace's adapter ("" or auto: detected).
+	TraceFormat string `yaml:"trace_format,omitempty" json:"trace_format,omitempty"`
+	// GPUModels maps GPU model names in traces and node lists to catalog
+	// types, over fleet.DefaultModels (e.g. {P100: A100-80GB}).
+	GPUModels map[string]string `yaml:"gpu_models,omitempty" json:"gpu_models,omitempty"`
+	// RestartOverhead is the time a job loses at the start of each run after
+	// an interruption (loading its checkpoint). Default 10m: 5–15 min is the
+	// common assumption (SOURCES.md §3d) [U].
+	RestartOverhead Duration  `yaml:"restart_overhead,omitempty" json:"restart_overhead,omitempty"`
+	Failures        *Failures `yaml:"failures,omitempty" json:"failures,omitempty"`
 	// Frontier is the synthetic internal training mix of a frontier lab
 	// (docs/workloads.md); absent means none.
 	Frontier *workloads.Frontier `yaml:"frontier,omitempty" json:"frontier,omitempty"`
@@ -129,6 +160,18 @@ func (s *Scenario) EnsureDefaults() {
 	if s.Frontier != nil {
 		s.Frontier.EnsureDefaults()
 	}
+	if s.RestartOverhead == 0 {
+		s.RestartOverhead = Duration(10 * sim.Minute)
+	}
+	if f := s.Failures; f != nil && f.Enabled {
+		if f.PerGPUHour == 0 {
+			f.PerGPUHour = DefaultFailuresPerGPUHour
+		}
+		if f.Repair == nil {
+			d, _ := workloads.ParseDist("lognormal:7200:1")
+			f.Repair = &d
+		}
+	}
 }
 
 // ExternalOn reports whether synthetic external demand is on.
@@ -151,6 +194,17 @@ func (s *Scenario) Validate() error {
 	}
 	if s.Horizon < 0 {
 		return fmt.Errorf("scenario %s: horizon: must be ≥ 0", s.Name)
+	}
+	if s.RestartOverhead < 0 {
+		return fmt.Errorf("scenario %s: restart_overhead: must be ≥ 0", s.Name)
+	}
+	if f := s.Failures; f != nil && f.Enabled && (!(f.PerGPUHour > 0) || f.PerGPUHour > 1) {
+		return fmt.Errorf("scenario %s: failures.per_gpu_hour: must be in (0, 1], got %v", s.Name, f.PerGPUHour)
+	}
+	for model, typ := range s.GPUModels {
+		if _, ok := fleet.LookupType(typ); !ok {
+			return fmt.Errorf("scenario %s: gpu_models.%s: %q is not a catalog type; known: %s", s.Name, model, typ, fleet.TypeNames())
+		}
 	}
 	if s.Frontier != nil {
 		if err := s.Frontier.Validate(); err != nil {
