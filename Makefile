@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin/neosim
 READER   := tests/reader
-FUZZTIME ?= 30s
+FUZZTIME ?= 20s
 
 .PHONY: build run test test-go test-reader bench fuzz lint clean
 
@@ -31,8 +31,15 @@ test-reader: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/
 
+# Every fuzz target of every package, FUZZTIME each (go test fuzzes one
+# target per run).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME) ./traces/
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
