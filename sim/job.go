@@ -103,6 +103,13 @@ type JobSpec struct {
 	// Notice is the warning a job gets before a preemption takes effect
 	// (spot: 120 s on AWS, 30 s on GCP); it keeps running meanwhile. 0: at once.
 	Notice Time
+	// Customer identifies an external customer (billing, support cost);
+	// "" for internal work.
+	Customer string
+	// WTPMicroUSD is the most the customer would pay per GPU-hour, in
+	// micro-dollars: a quote above it is declined. 0: no limit (takes any
+	// price).
+	WTPMicroUSD int64
 	// QoS is the trace's quality-of-service class, kept as given (openb:
 	// LS, BE, Burstable, Guaranteed); "" if none.
 	QoS string

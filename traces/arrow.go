@@ -55,7 +55,8 @@ type colView struct {
 	i32   []int32
 	i16   []int16
 	f64   []float64
-	str   *array.String
+	str   *array.String // viewString; viewDict: the dictionary
+	idx   []int32       // viewDict: indices into str
 }
 
 type viewKind uint8
@@ -67,6 +68,7 @@ const (
 	viewInt16
 	viewFloat64
 	viewString
+	viewDict  // strings, dictionary-encoded with int32 indices
 	viewOther // any other type checkArrowType admits: arrowCell
 )
 
@@ -86,6 +88,12 @@ func newColView(a arrow.Array) colView {
 		v.kind, v.f64 = viewFloat64, a.Float64Values()
 	case *array.String:
 		v.kind, v.str = viewString, a
+	case *array.Dictionary:
+		ix, ok1 := a.Indices().(*array.Int32)
+		d, ok2 := a.Dictionary().(*array.String)
+		if ok1 && ok2 {
+			v.kind, v.idx, v.str = viewDict, ix.Int32Values(), d
+		}
 	}
 	return v
 }
@@ -109,6 +117,8 @@ func (v *colView) fill(x *cell, i int) {
 		x.kind, x.f = cellFloat, v.f64[i]
 	case viewString:
 		*x = strCell(v.str.Value(i))
+	case viewDict:
+		*x = strCell(v.str.Value(int(v.idx[i])))
 	default:
 		*x = arrowCell(v.arr, i)
 	}
@@ -369,7 +379,19 @@ func openParquet(l *loc) (backend, error) {
 	if err != nil {
 		return nil, &Error{File: l.file, Msg: "not a readable Parquet file", Err: unwrapPath(err)}
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, nil)
+	// Read the text columns other than job_id as dictionaries: their
+	// values repeat, and a dictionary column decodes each distinct string
+	// once rather than once per row.
+	aprops := pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}
+	leaves := pf.MetaData().Schema
+	for i := range leaves.NumColumns() {
+		c := leaves.Column(i)
+		k := lookupCol(strings.ToLower(strings.TrimSpace(c.Name())))
+		if c.PhysicalType() == parquet.Types.ByteArray && k > cJobID && colKinds[k] == kindString {
+			aprops.SetReadDict(i, true)
+		}
+	}
+	fr, err := pqarrow.NewFileReader(pf, aprops, nil)
 	if err != nil {
 		pf.Close()
 		return nil, &Error{File: l.file, Msg: "cannot map the Parquet schema to Arrow", Err: err}

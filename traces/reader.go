@@ -190,10 +190,10 @@ type Reader struct {
 	seen     hashSet          // hashes of the job_ids so far
 	collided map[string]int64 // ids whose hash collided with another id's → their rows
 
-	tenants  map[string]string
-	qoses    map[string]string
-	types    map[string]fleet.TypeSet
-	segments map[string]sim.Segment
+	tenants  memo[string]
+	qoses    memo[string]
+	types    memo[fleet.TypeSet]
+	segments memo[sim.Segment]
 
 	err  error
 	done bool
@@ -253,10 +253,6 @@ func (r *Reader) init(opts Options) error {
 	r.b, r.idx = b, idx
 	seed := maphash.MakeSeed()
 	r.hash = func(id string) uint64 { return maphash.String(seed, id) }
-	r.tenants = map[string]string{}
-	r.qoses = map[string]string{}
-	r.types = map[string]fleet.TypeSet{}
-	r.segments = map[string]sim.Segment{}
 	return nil
 }
 
@@ -428,12 +424,12 @@ func (r *Reader) convert(s *sim.JobSpec) error {
 		GPUs:      int32(gpus),
 		Milli:     uint16(milli),
 		GPUTypes:  typ,
-		Tenant:    r.intern(cTenant, r.tenants, DefaultTenant),
+		Tenant:    r.intern(cTenant, &r.tenants, DefaultTenant),
 		Segment:   seg,
 		Priority:  int32(prio),
 		Work:      work,
 		Patience:  patience,
-		QoS:       r.intern(cQoS, r.qoses, ""),
+		QoS:       r.intern(cQoS, &r.qoses, ""),
 		CPUMilli:  int32(cpu),
 		MemoryMiB: int32(mem),
 	}
@@ -578,25 +574,68 @@ func (r *Reader) text(c col) (string, bool) {
 	return "", false
 }
 
-// Caches of parsed values keyed by the raw cell, so that a steady stream of
-// rows does not allocate. They stop growing at maxCache distinct keys.
+// memo caches the values parsed from a text column, keyed by the raw cell,
+// so that a steady stream of rows neither allocates nor parses. A column
+// holds few distinct values that repeat, so a small direct-mapped table
+// keyed by the length and end bytes answers most lookups with one string
+// comparison, in front of a map. The map stops growing at maxCache keys.
+type memo[V any] struct {
+	slots [64]memoEntry[V]
+	m     map[string]memoEntry[V]
+}
+
+type memoEntry[V any] struct {
+	key string // a copy that the memo owns; "" marks an empty slot
+	v   V
+}
+
+// maxCache bounds the distinct keys a memo keeps.
 const maxCache = 4096
+
+func memoSlot(s string) int {
+	return (len(s)*7 + int(s[0])*3 + int(s[len(s)-1])) & 63
+}
+
+// get returns the value for a non-empty key.
+func (m *memo[V]) get(s string) (V, bool) {
+	e := &m.slots[memoSlot(s)]
+	if e.key == s {
+		return e.v, true
+	}
+	if f, ok := m.m[s]; ok {
+		*e = f
+		return f.v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// put records the value for a non-empty key; key must not alias memory
+// that is reused.
+func (m *memo[V]) put(key string, v V) {
+	e := memoEntry[V]{key, v}
+	m.slots[memoSlot(key)] = e
+	if m.m == nil {
+		m.m = map[string]memoEntry[V]{}
+	}
+	if len(m.m) < maxCache {
+		m.m[key] = e
+	}
+}
 
 func (r *Reader) gpuType() (fleet.TypeSet, error) {
 	s, ok := r.text(cType)
 	if !ok {
 		return 0, nil
 	}
-	if t, ok := r.types[s]; ok {
+	if t, ok := r.types.get(s); ok {
 		return t, nil
 	}
 	t, err := fleet.ParseTypeSet(s)
 	if err != nil {
 		return 0, r.fieldErr(cType, "%v", err)
 	}
-	if len(r.types) < maxCache {
-		r.types[strings.Clone(s)] = t
-	}
+	r.types.put(strings.Clone(s), t)
 	return t, nil
 }
 
@@ -605,33 +644,29 @@ func (r *Reader) segment() (sim.Segment, error) {
 	if !ok {
 		return sim.SegInternal, nil
 	}
-	if g, ok := r.segments[s]; ok {
+	if g, ok := r.segments.get(s); ok {
 		return g, nil
 	}
 	g, err := sim.ParseSegment(s)
 	if err != nil {
 		return 0, r.fieldErr(cSegment, "%v", err)
 	}
-	if len(r.segments) < maxCache {
-		r.segments[strings.Clone(s)] = g
-	}
+	r.segments.put(strings.Clone(s), g)
 	return g, nil
 }
 
 // intern returns a text column's value (def if empty), sharing one copy
 // of each distinct value through cache.
-func (r *Reader) intern(c col, cache map[string]string, def string) string {
+func (r *Reader) intern(c col, cache *memo[string], def string) string {
 	s, ok := r.text(c)
 	if !ok {
 		return def
 	}
-	if t, ok := cache[s]; ok {
+	if t, ok := cache.get(s); ok {
 		return t
 	}
 	t := strings.Clone(s)
-	if len(cache) < maxCache {
-		cache[t] = t
-	}
+	cache.put(t, t)
 	return t
 }
 
