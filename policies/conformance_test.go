@@ -1,6 +1,7 @@
 package policies_test
 
 import (
+	"fmt"
 	"testing"
 
 	"neosim/policies"
@@ -9,13 +10,21 @@ import (
 	"neosim/workloads"
 )
 
-type counter struct{ ended, completed int }
+type counter struct {
+	ended, completed int
+	badPrice         []string
+}
 
 func (c *counter) JobStarted(*sim.Job) {}
 func (c *counter) JobEnded(j *sim.Job) {
 	c.ended++
 	if j.State == sim.Completed {
 		c.completed++
+	}
+	if price := j.PriceMicroUSD; j.Segment.External() && (price <= 0 || price > 1000e6) {
+		c.badPrice = append(c.badPrice, fmt.Sprintf("%s quoted %d µ$/GPU-h", j.ID, price))
+	} else if !j.Segment.External() && price != 0 {
+		c.badPrice = append(c.badPrice, fmt.Sprintf("internal %s priced %d", j.ID, price))
 	}
 }
 func (c *counter) Sampled(*sim.Sample) {}
@@ -63,21 +72,13 @@ func TestAllocatorConformance(t *testing.T) {
 				if err := e.Run(); err != nil {
 					t.Fatal(err)
 				}
+				if len(c.badPrice) > 0 {
+					t.Errorf("prices out of (0, $1000] per GPU-hour: %v", c.badPrice[:min(3, len(c.badPrice))])
+				}
 				if c.ended != 500 || c.completed != 500 {
 					t.Errorf("%d jobs ended, %d completed; want 500 and 500", c.ended, c.completed)
 				}
 			})
-		}
-	}
-}
-
-func TestPricesAreSane(t *testing.T) {
-	for _, pn := range policies.Pricers.Names() {
-		p, _ := policies.Pricers.New(pn)
-		for ti := range fleet.Catalog {
-			if got := p.Price(nil, &sim.Job{}, ti); got <= 0 || got > 1000e6 {
-				t.Errorf("%s: %s costs %d µ$/GPU-h", pn, fleet.Catalog[ti].Name, got)
-			}
 		}
 	}
 }

@@ -8,12 +8,14 @@ import (
 )
 
 func init() {
-	Pricers.Register("flat", "list price per GPU-hour of the GPU type the job runs on (catalog default, CoreWeave on-demand 2026)", func() Pricer { return &Flat{} })
+	Pricers.Register("flat", "list price per GPU-hour of the job's GPU type (catalog default, CoreWeave on-demand 2026)", func() Pricer { return &Flat{} })
 }
 
-// Flat charges the catalog list price per GPU-hour of the GPU type a job
-// runs on, for every external segment (fleet.Catalog: CoreWeave on-demand
-// prices read 2026-09-20, ../shared/calibration/SOURCES.md §1b).
+// Flat quotes the catalog list price per GPU-hour for every external
+// segment (fleet.Catalog: CoreWeave on-demand prices read 2026-09-20,
+// ../shared/calibration/SOURCES.md §1b): the price of the first GPU type,
+// in placement order, that the job allows and the fleet has (a job that
+// allows any type is quoted the first type of the fleet).
 type Flat struct{}
 
 var _ Pricer = (*Flat)(nil)
@@ -21,7 +23,18 @@ var _ Pricer = (*Flat)(nil)
 // Name returns "flat".
 func (*Flat) Name() string { return "flat" }
 
-// Price returns the list price of gpuType in micro-dollars per GPU-hour.
-func (*Flat) Price(_ *sim.View, _ *sim.Job, gpuType int) int64 {
-	return int64(math.Round(fleet.Catalog[gpuType].ListUSDPerHour * 1e6))
+// Quote returns the list price in micro-dollars per GPU-hour.
+func (*Flat) Quote(v *sim.View, j *sim.Job) int64 {
+	for _, t := range v.Fleet().Types() {
+		if j.GPUTypes.Has(t) {
+			return ListMicroUSD(t)
+		}
+	}
+	return 0 // unreachable: the engine quotes only jobs that fit
+}
+
+// ListMicroUSD returns catalog type t's list price per GPU-hour in
+// micro-dollars.
+func ListMicroUSD(t int) int64 {
+	return int64(math.Round(fleet.Catalog[t].ListUSDPerHour * 1e6))
 }

@@ -110,8 +110,8 @@ func (a *firstFit) Schedule(v *sim.View, p *sim.Plan) {
 // flatPricer charges a fixed price per GPU-hour.
 type flatPricer struct{}
 
-func (flatPricer) Name() string                         { return "test-flat" }
-func (flatPricer) Price(*sim.View, *sim.Job, int) int64 { return 2_500_000 } // 2.5 USD
+func (flatPricer) Name() string                    { return "test-flat" }
+func (flatPricer) Quote(*sim.View, *sim.Job) int64 { return 2_500_000 } // 2.5 USD
 
 // engineJobs makes n jobs over all segments, a few of which cannot fit
 // (rejected) or run out of patience (abandoned).

@@ -154,13 +154,13 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcWait:         {"wait_s", f64, true, "s", "first start minus submit; null if it never started"},
 	jcRun:          {"run_s", f64, false, "s", "time spent running, all runs together"},
 	jcWork:         {"work_s", f64, false, "s", "work requested, as run time on H100s if never interrupted"},
-	jcState:        {"state", utf8, false, "", "terminal state: completed, failed, rejected, abandoned or unfinished"},
-	jcReason:       {"reason", utf8, true, "", "why it was rejected, failed, abandoned or is unfinished; null if none"},
+	jcState:        {"state", utf8, false, "", "terminal state: completed, failed, rejected, abandoned, unfinished or declined"},
+	jcReason:       {"reason", utf8, true, "", "why it was rejected, failed, abandoned, declined or is unfinished; null if none"},
 	jcPreemptions:  {"preemptions", i32, false, "", "times it was preempted"},
 	jcFailures:     {"failures", i32, false, "", "times a failure killed it"},
 	jcGPUHours:     {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},
-	jcPrice:        {"price_usd_per_gpu_hour", f64, false, "USD/GPU-h", "price per GPU-hour of its last run (the engine prices external jobs only)"},
-	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_hour × gpu_hours; 0 for internal jobs (an estimate if the price changed between runs)"},
+	jcPrice:        {"price_usd_per_gpu_hour", f64, false, "USD/GPU-h", "price per GPU-hour quoted at arrival and billed for every GPU-hour held (external jobs; 0 for internal)"},
+	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_hour × gpu_hours; 0 for internal jobs"},
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
 })
 

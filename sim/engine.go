@@ -31,11 +31,14 @@ type Allocator interface {
 	Schedule(v *View, p *Plan)
 }
 
-// Pricer sets the price per GPU-hour of a job's run, in micro-dollars.
+// Pricer quotes external jobs a price per GPU-hour, in micro-dollars, when
+// they arrive. The customer accepts a quote at or below its willingness to
+// pay (JobSpec.WTPMicroUSD; 0 accepts any) and is billed the quoted price
+// for every GPU-hour it holds; a quote above it is declined and the job
+// ends in state Declined.
 type Pricer interface {
 	Name() string
-	// Price quotes job j's run on GPU type gpuType (a catalog index).
-	Price(v *View, j *Job, gpuType int) int64
+	Quote(v *View, j *Job) int64
 }
 
 // Observer receives the engine's notifications. Observers keep their own
@@ -266,6 +269,13 @@ func (e *Engine) arrive(src int) {
 		e.terminate(id, Rejected, reason)
 		return
 	}
+	if e.pricer != nil && j.Segment.External() {
+		j.PriceMicroUSD = e.pricer.Quote(&e.view, j)
+		if j.WTPMicroUSD > 0 && j.PriceMicroUSD > j.WTPMicroUSD {
+			e.terminate(id, Declined, "declined the quote: above its willingness to pay")
+			return
+		}
+	}
 	e.enqueue(id)
 	if j.Patience > 0 {
 		e.events.Push(Event{At: e.now + j.Patience, Ref: int32(id), Gen: j.gen}, KindAbandon)
@@ -315,9 +325,6 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
 	}
 	j.gen++
 	j.speed = fleet.Catalog[typ].Speed
-	if e.pricer != nil && j.Segment.External() {
-		j.PriceMicroUSD = e.pricer.Price(&e.view, j, typ)
-	}
 	e.busyMilli[j.Segment] += int64(j.GPUs) * int64(j.Milli)
 	for _, sh := range shares {
 		e.nodeJobs[sh.Node] = append(e.nodeJobs[sh.Node], id)

@@ -53,7 +53,8 @@ func ParseSegment(name string) (Segment, error) {
 //	  │                 │  └──preempted──► Preempted (queued again, remaining work kept) ──start──► Running …
 //	  │                 └──failure──► Failed
 //	  ├──patience ran out──► Abandoned
-//	  └── (at arrival) cannot ever fit ──► Rejected
+//	  ├── (at arrival) cannot ever fit ──► Rejected
+//	  └── (at arrival, external) the quote is above what it would pay ──► Declined
 //	Queued, Preempted or Running when the horizon comes ──► Unfinished
 type State uint8
 
@@ -67,10 +68,11 @@ const (
 	Rejected
 	Abandoned
 	Unfinished
+	Declined // the customer declined the price quoted at arrival
 	NumStates
 )
 
-var stateNames = [NumStates]string{"queued", "running", "preempted", "completed", "failed", "rejected", "abandoned", "unfinished"}
+var stateNames = [NumStates]string{"queued", "running", "preempted", "completed", "failed", "rejected", "abandoned", "unfinished", "declined"}
 
 func (s State) String() string {
 	if s < NumStates {
@@ -146,8 +148,8 @@ type Job struct {
 	RunTime     Time  // time spent running, over all runs
 	Preemptions int32 // times it was preempted
 	Failures    int32 // times a failure killed it
-	// PriceMicroUSD is the price per GPU-hour of its current or last run, in
-	// micro-dollars (0 for internal work).
+	// PriceMicroUSD is the price per GPU-hour quoted at arrival and billed
+	// for every GPU-hour held, in micro-dollars (0 for internal work).
 	PriceMicroUSD int64
 	// MilliHours accumulates GPU-time held: Σ runs GPUs × Milli × run time,
 	// in milli-GPU-microseconds.

@@ -168,7 +168,7 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 	fmt.Fprintf(w, "scenario %s · seed %d · allocator %s · pricer %s · %d GPUs\n", s.Name, s.Seed, s.Allocator, s.Pricer, gpus)
 	fmt.Fprintf(w, "simulated %v in %.2fs wall (%d events, %.2fM events/s)\n\n", r.Stats.End, r.Wall.Seconds(), r.Stats.Events, evs/1e6)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "segment\tjobs\tcompleted\trejected\tabandoned\tunfinished\twait mean\twait p50\twait p99\t")
+	fmt.Fprintln(tw, "segment\tjobs\tcompleted\trejected\tdeclined\tabandoned\tunfinished\twait mean\twait p50\twait p99\t")
 	for seg := sim.Segment(0); seg < sim.NumSegments; seg++ {
 		row := r.Stats.Jobs[seg]
 		var n int64
@@ -178,7 +178,7 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 		if n == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", seg, n, row[sim.Completed], row[sim.Rejected], row[sim.Abandoned], row[sim.Unfinished],
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", seg, n, row[sim.Completed], row[sim.Rejected], row[sim.Declined], row[sim.Abandoned], row[sim.Unfinished],
 			dur(sum.Segments[seg].Wait.MeanS), dur(sum.Segments[seg].Wait.P50S), dur(sum.Segments[seg].Wait.P99S))
 	}
 	tw.Flush()
