@@ -174,7 +174,8 @@ const (
 	tcQueued
 	tcBusySeg                                        // + segment
 	tcQueuedSeg = tcBusySeg + int(sim.NumSegments)   // + segment
-	tcCount     = tcQueuedSeg + int(sim.NumSegments) // number of columns
+	tcDown      = tcQueuedSeg + int(sim.NumSegments) // after the per-segment columns
+	tcCount     = tcDown + 1                         // number of columns
 )
 
 var timeseriesSchema = func() NamedSchema {
@@ -191,6 +192,7 @@ var timeseriesSchema = func() NamedSchema {
 	for s := sim.SegInternal; s < sim.NumSegments; s++ {
 		cols = append(cols, Column{"queued_jobs_" + colName(s.String()), i64, false, "jobs", s.String() + " jobs waiting in the queue"})
 	}
+	cols = append(cols, Column{"gpus_down", i64, false, "GPUs", "GPUs on failed nodes under repair (neither busy nor free)"})
 	if len(cols) != tcCount {
 		panic("results: timeseries column count")
 	}

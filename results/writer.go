@@ -36,7 +36,7 @@ type Writer struct {
 
 	// timeseries.arrow builders
 	tT, tBusy, tUtil    *array.Float64Builder
-	tGPUsTotal, tQueued *array.Int64Builder
+	tGPUsTotal, tQueued, tDown *array.Int64Builder
 	tBusySeg            [sim.NumSegments]*array.Float64Builder
 	tQueuedSeg          [sim.NumSegments]*array.Int64Builder
 	lastGPUsTotal       int64 // of the last sample
@@ -111,6 +111,7 @@ func create(dir string, batch int) (w *Writer, err error) {
 	tf := w.ts.b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
 	w.tGPUsTotal = tf[tcGPUsTotal].(*array.Int64Builder)
+	w.tDown = tf[tcDown].(*array.Int64Builder)
 	w.tBusy = tf[tcBusy].(*array.Float64Builder)
 	w.tUtil = tf[tcUtil].(*array.Float64Builder)
 	w.tQueued = tf[tcQueued].(*array.Int64Builder)
@@ -212,6 +213,7 @@ func (w *Writer) Sampled(s *sim.Sample) {
 		w.tUtil.AppendNull()
 	}
 	w.tQueued.Append(queued)
+	w.tDown.Append(s.DownGPUs)
 	w.lastGPUsTotal = s.GPUsTotal
 
 	w.ts.rows++

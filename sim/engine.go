@@ -58,6 +58,8 @@ type Sample struct {
 	BusyMilli [NumSegments]int64
 	// Queued is the number of jobs waiting, per segment.
 	Queued [NumSegments]int64
+	// DownGPUs is the number of GPUs on failed nodes under repair.
+	DownGPUs int64
 }
 
 // Config holds the engine's settings. The zero value runs until every job
@@ -481,7 +483,7 @@ func (e *Engine) terminate(id JobID, s State, reason string) {
 }
 
 func (e *Engine) sample() {
-	s := Sample{T: e.now, GPUsTotal: int64(e.fleet.GPUs()), BusyMilli: e.busyMilli, Queued: e.queued}
+	s := Sample{T: e.now, GPUsTotal: int64(e.fleet.GPUs()), BusyMilli: e.busyMilli, Queued: e.queued, DownGPUs: e.fleet.DownGPUs()}
 	for _, o := range e.obs {
 		o.Sampled(&s)
 	}
