@@ -35,11 +35,11 @@ type Writer struct {
 	jPrice, jRevenue, jLost                              *array.Float64Builder
 
 	// timeseries.arrow builders
-	tT, tBusy, tUtil    *array.Float64Builder
+	tT, tBusy, tUtil           *array.Float64Builder
 	tGPUsTotal, tQueued, tDown *array.Int64Builder
-	tBusySeg            [sim.NumSegments]*array.Float64Builder
-	tQueuedSeg          [sim.NumSegments]*array.Int64Builder
-	lastGPUsTotal       int64 // of the last sample
+	tBusySeg                   [sim.NumSegments]*array.Float64Builder
+	tQueuedSeg                 [sim.NumSegments]*array.Int64Builder
+	lastGPUsTotal              int64 // of the last sample
 
 	acc     accumulator
 	summary Summary

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -307,20 +309,20 @@ func openIPC(l *loc, stream bool) (backend, error) {
 	}
 	var src batchSource
 	if !stream {
-		fr, ferr := ipc.NewFileReader(f)
+		fr, ferr := ipc.NewFileReader(f, ipc.WithAllocator(newPool()))
 		if ferr == nil {
 			src = &ipcFileSource{f: f, r: fr}
 		} else if _, err := f.Seek(0, io.SeekStart); err != nil {
 			f.Close()
 			return nil, &Error{File: l.file, Msg: "cannot read", Err: err}
-		} else if sr, serr := ipc.NewReader(bufio.NewReaderSize(f, 1<<16)); serr == nil {
+		} else if sr, serr := ipc.NewReader(bufio.NewReaderSize(f, 1<<16), ipc.WithAllocator(newPool())); serr == nil {
 			src = &ipcStreamSource{f: f, r: sr}
 		} else {
 			f.Close()
 			return nil, &Error{File: l.file, Msg: "not an Arrow IPC file", Err: ferr}
 		}
 	} else {
-		sr, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<16))
+		sr, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<16), ipc.WithAllocator(newPool()))
 		if err != nil {
 			f.Close()
 			return nil, &Error{File: l.file, Msg: "not an Arrow IPC stream", Err: err}
@@ -372,7 +374,8 @@ func (s *ipcStreamSource) close() error {
 // openParquet opens a Parquet file for reading batch by batch, buffering
 // pages rather than whole column chunks.
 func openParquet(l *loc) (backend, error) {
-	props := parquet.NewReaderProperties(nil)
+	mem := newPool()
+	props := parquet.NewReaderProperties(mem)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 1 << 18
 	pf, err := file.OpenParquetFile(l.file, false, file.WithReadProps(props))
@@ -391,7 +394,7 @@ func openParquet(l *loc) (backend, error) {
 			aprops.SetReadDict(i, true)
 		}
 	}
-	fr, err := pqarrow.NewFileReader(pf, aprops, nil)
+	fr, err := pqarrow.NewFileReader(pf, aprops, mem)
 	if err != nil {
 		pf.Close()
 		return nil, &Error{File: l.file, Msg: "cannot map the Parquet schema to Arrow", Err: err}
@@ -458,4 +461,72 @@ func (s *parquetSource) close() error {
 		s.rr = nil
 	}
 	return s.pf.Close()
+}
+
+// pool is a memory.Allocator that recycles buffers. A reader releases each
+// record batch before it decodes the next, so in steady state the batches'
+// buffers come from the pool rather than from new allocations that the
+// garbage collector must then clear and sweep. It keeps at most what one
+// batch needs, and goes with its reader.
+type pool struct {
+	mu   sync.Mutex
+	free [48][][]byte // by capacity class: 64 << k bytes
+}
+
+func newPool() *pool { return &pool{} }
+
+// class returns k such that 64<<k is the smallest class holding size.
+func poolClass(size int) int {
+	k := 0
+	for 64<<k < size {
+		k++
+	}
+	return k
+}
+
+// Allocate returns size zeroed bytes, 64-byte aligned as Arrow expects.
+func (p *pool) Allocate(size int) []byte {
+	k := poolClass(size)
+	p.mu.Lock()
+	if n := len(p.free[k]); n > 0 {
+		b := p.free[k][n-1]
+		p.free[k] = p.free[k][:n-1]
+		p.mu.Unlock()
+		b = b[:size]
+		clear(b)
+		return b
+	}
+	p.mu.Unlock()
+	c := 64 << k
+	buf := make([]byte, c+64)
+	shift := int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf))) & 63)
+	return buf[shift : shift+size : shift+c]
+}
+
+// Reallocate grows b to size bytes, keeping its contents.
+func (p *pool) Reallocate(size int, b []byte) []byte {
+	if cap(b) >= size {
+		old := len(b)
+		b = b[:size]
+		if size > old {
+			clear(b[old:])
+		}
+		return b
+	}
+	nb := p.Allocate(size)
+	copy(nb, b)
+	p.Free(b)
+	return nb
+}
+
+// Free returns b to the pool if it came from one.
+func (p *pool) Free(b []byte) {
+	c := cap(b)
+	if c < 64 || c&(c-1) != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))&63 != 0 {
+		return
+	}
+	k := poolClass(c)
+	p.mu.Lock()
+	p.free[k] = append(p.free[k], b[:0])
+	p.mu.Unlock()
 }

@@ -369,6 +369,8 @@ func newParquetEncoder(w io.Writer) (*parquetEncoder, error) {
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithMaxRowGroupLength(int64(batchRows)),
+		// job_ids are unique: a dictionary would only slow reading.
+		parquet.WithDictionaryFor(colNames[cJobID], false),
 	)
 	fw, err := pqarrow.NewFileWriter(arrowSchema, writerOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
