@@ -1,22 +1,20 @@
 package policies
 
 import (
-	"math"
-
 	"neosim/sim"
-	"neosim/sim/fleet"
 )
 
 func init() {
-	Pricers.Register("flat", "list price per GPU-hour of the job's GPU type (catalog default, CoreWeave on-demand 2026)", func() Pricer { return &Flat{} })
+	Pricers.Register("flat", "list price per GPU-hour by GPU type and segment (catalog on-demand prices; spot and reserved at fixed ratios)", func() Pricer { return &Flat{} })
 }
 
-// Flat quotes the catalog list price per GPU-hour for every external
-// segment (fleet.Catalog: CoreWeave on-demand prices read 2026-09-20,
-// ../shared/calibration/SOURCES.md §1b): the price of the first GPU type,
-// in placement order, that the job allows and the fleet has (a job that
-// allows any type is quoted the first type of the fleet).
-type Flat struct{}
+// Flat quotes the list price of the job's GPU type and segment: the catalog
+// on-demand price (CoreWeave, read 2026-09-20, ../shared/calibration/
+// SOURCES.md §1b) scaled by the PriceBook's segment ratios. The GPU type is
+// the first, in placement order, that the job allows and the fleet has.
+type Flat struct {
+	PriceBook `yaml:",inline"`
+}
 
 var _ Pricer = (*Flat)(nil)
 
@@ -24,17 +22,6 @@ var _ Pricer = (*Flat)(nil)
 func (*Flat) Name() string { return "flat" }
 
 // Quote returns the list price in micro-dollars per GPU-hour.
-func (*Flat) Quote(v *sim.View, j *sim.Job) int64 {
-	for _, t := range v.Fleet().Types() {
-		if j.GPUTypes.Has(t) {
-			return ListMicroUSD(t)
-		}
-	}
-	return 0 // unreachable: the engine quotes only jobs that fit
-}
-
-// ListMicroUSD returns catalog type t's list price per GPU-hour in
-// micro-dollars.
-func ListMicroUSD(t int) int64 {
-	return int64(math.Round(fleet.Catalog[t].ListUSDPerHour * 1e6))
+func (p *Flat) Quote(v *sim.View, j *sim.Job) int64 {
+	return p.List(jobType(v, j), j.Segment)
 }

@@ -1,9 +1,12 @@
 package policies
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"neosim/sim"
 )
@@ -50,6 +53,33 @@ func (r *Registry[T]) New(name string) (T, error) {
 		return zero, fmt.Errorf("unknown %s %q (known: %s; `neosim policies` describes them)", r.kind, name, strings.Join(r.Names(), ", "))
 	}
 	return e.New(), nil
+}
+
+// NewWith makes the policy registered under name and sets its parameters
+// from params (a scenario's allocator_params or pricer_params): each key is
+// a field's yaml name; an unknown key or a bad value is an error. A policy
+// with a Validate() error method is then validated.
+func (r *Registry[T]) NewWith(name string, params map[string]any) (T, error) {
+	p, err := r.New(name)
+	if err != nil || len(params) == 0 {
+		return p, err
+	}
+	var zero T
+	b, err := yaml.Marshal(params)
+	if err != nil {
+		return zero, fmt.Errorf("%s %s: parameters: %v", r.kind, name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(p); err != nil {
+		return zero, fmt.Errorf("%s %s: parameters: %s", r.kind, name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if v, ok := any(p).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return zero, fmt.Errorf("%s %s: %w", r.kind, name, err)
+		}
+	}
+	return p, nil
 }
 
 // Names returns the registered names, sorted.

@@ -127,13 +127,13 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if opt.Warn == nil {
 		opt.Warn = io.Discard
 	}
-	alloc, err := policies.Allocators.New(s.Allocator)
+	alloc, err := policies.Allocators.NewWith(s.Allocator, s.AllocatorParams)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
-	pricer, err := policies.Pricers.New(s.Pricer)
+	pricer, err := policies.Pricers.NewWith(s.Pricer, s.PricerParams)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	f, err := BuildFleet(s, opt.Warn)
 	if err != nil {

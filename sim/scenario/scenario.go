@@ -82,7 +82,11 @@ type Scenario struct {
 	SampleInterval Duration `yaml:"sample_interval,omitempty" json:"sample_interval,omitempty"`
 	Allocator      string   `yaml:"allocator" json:"allocator"`
 	Pricer         string   `yaml:"pricer" json:"pricer"`
-	Fleet          Fleet    `yaml:"fleet" json:"fleet"`
+	// AllocatorParams and PricerParams set the policies' parameters (each
+	// policy's documentation lists them; `neosim policies`).
+	AllocatorParams map[string]any `yaml:"allocator_params,omitempty" json:"allocator_params,omitempty"`
+	PricerParams    map[string]any `yaml:"pricer_params,omitempty" json:"pricer_params,omitempty"`
+	Fleet           Fleet          `yaml:"fleet" json:"fleet"`
 	// Trace is a job trace that replaces the internal workloads (frontier
 	// and the internal-segment entries of workloads).
 	Trace string `yaml:"trace,omitempty" json:"trace,omitempty"`
