@@ -56,12 +56,18 @@ func (p *Plan) Start(id JobID, shares []fleet.Share) error {
 	return nil
 }
 
-// Preempt stops running job id now and returns it to the queue with its
-// remaining work.
+// Preempt asks running job id to stop: at once, or when its notice period
+// (JobSpec.Notice) runs out; it keeps running meanwhile. It then returns to
+// the queue with its remaining work, less the work since its last
+// checkpoint. Reserved capacity is never preempted: the fleet honours a
+// reserved contract for its whole term.
 func (p *Plan) Preempt(id JobID) error {
 	e := p.e
 	if int(id) < 0 || int(id) >= len(e.jobs) || !e.jobs[id].live || e.jobs[id].State != Running {
 		return fmt.Errorf("%w: preempt: slot %d holds no running job", ErrPlan, id)
+	}
+	if j := &e.jobs[id]; j.Segment == SegReserved {
+		return fmt.Errorf("%w: preempt: job %q is reserved capacity", ErrPlan, j.ID)
 	}
 	e.preempt(id)
 	return nil

@@ -281,7 +281,7 @@ func arrowCell(a arrow.Array, i int) cell {
 }
 
 func strCell(s string) cell {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if s == "" {
 		return cell{}
 	}

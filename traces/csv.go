@@ -117,7 +117,7 @@ func (b *csvBackend) next(row *[numCols]cell) (bool, error) {
 			row[c] = cell{}
 			continue
 		}
-		s := strings.TrimSpace(rec[i])
+		s := trimSpace(rec[i])
 		if s == "" {
 			row[c] = cell{}
 		} else {
@@ -139,4 +139,13 @@ func (b *csvBackend) close() error {
 	}
 	b.closer = nil
 	return err
+}
+
+// trimSpace is strings.TrimSpace with a fast path for the usual cell,
+// which starts and ends with a printable ASCII byte.
+func trimSpace(s string) string {
+	if n := len(s); n > 0 && s[0] > ' ' && s[0] < 0x7f && s[n-1] > ' ' && s[n-1] < 0x7f {
+		return s
+	}
+	return strings.TrimSpace(s)
 }

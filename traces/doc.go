@@ -76,8 +76,8 @@
 //
 // # Writing
 //
-// Writer (and Write) produce canonical traces in any of the formats, Arrow
-// and Parquet compressed with zstd, through a temporary file renamed on
+// Writer (and Write) produce canonical traces in any of the formats (Arrow
+// compressed with LZ4, Parquet with zstd), through a temporary file renamed on
 // success. They refuse unsorted or invalid jobs, so what they write reads
 // back.
 //

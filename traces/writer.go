@@ -26,7 +26,10 @@ import (
 
 // Writer writes a canonical trace, job by job. The format follows the
 // extension as for Open (.csv, .csv.gz, .arrow/.ipc/.feather, .arrows,
-// .parquet/.pq); Arrow IPC bodies and Parquet pages are zstd-compressed.
+// .parquet/.pq). Arrow IPC bodies are LZ4-compressed (as pyarrow's Feather
+// files are by default): Arrow is the format to replay fast, and LZ4 reads
+// about a third faster than zstd there, at a third more bytes. Parquet
+// pages are zstd-compressed, for the smallest files.
 //
 // The file is written under a temporary name in the same directory and
 // renamed by Close, so a failed or abandoned write never leaves a file that
@@ -328,7 +331,7 @@ type arrowEncoder struct {
 }
 
 func newArrowEncoder(w io.Writer, stream bool) (*arrowEncoder, error) {
-	opts := []ipc.Option{ipc.WithSchema(arrowSchema), ipc.WithZstd()}
+	opts := []ipc.Option{ipc.WithSchema(arrowSchema), ipc.WithLZ4()}
 	e := &arrowEncoder{}
 	if stream {
 		e.w = ipc.NewWriter(w, opts...)
