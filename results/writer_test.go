@@ -18,9 +18,7 @@ import (
 	"neosim/sim/fleet"
 )
 
-// fixtureJobs are jobs in every terminal state, built by hand. (Their
-// gpu_hours are 0: the GPU-time counter of sim.Job is unexported; the
-// engine tests below cover gpu_hours.)
+// fixtureJobs are jobs in every terminal state, built by hand.
 func fixtureJobs() []sim.Job {
 	spec := func(id string, seg sim.Segment, submit sim.Time) sim.JobSpec {
 		return sim.JobSpec{ID: id, Segment: seg, Submit: submit, GPUs: 8, Milli: fleet.FullGPU, Tenant: "t-" + id, Priority: 3, Work: 300 * sim.Second}
@@ -142,9 +140,9 @@ func TestRoundTrip(t *testing.T) {
 	checkCol(t, jobs, "reason", nil, nil, "needs 64 GPUs", "the horizon came first", "patience ran out")
 	checkCol(t, jobs, "preemptions", int32(1), int32(0), int32(0), int32(0), int32(0))
 	checkCol(t, jobs, "failures", int32(0), int32(2), int32(0), int32(0), int32(0))
-	checkCol(t, jobs, "gpu_hours", 0.0, 0.0, 0.0, 0.0, 0.0)
+	checkCol(t, jobs, "gpu_hours", 8*280/3600.0, 8*70/3600.0, 0.0, 2.0, 0.0)
 	checkCol(t, jobs, "price_usd_per_gpu_hour", 0.0, 3.25, 0.0, 1.0, 0.0)
-	checkCol(t, jobs, "revenue_usd", 0.0, 0.0, 0.0, 0.0, 0.0)
+	checkCol(t, jobs, "revenue_usd", 0.0, 3.25*8*70/3600.0, 0.0, 2.0, 0.0)
 
 	ts := readArrow(t, filepath.Join(dir, TimeseriesFile))
 	checkMeta(t, ts, timeseriesSchema)
@@ -179,7 +177,7 @@ func TestRoundTrip(t *testing.T) {
 	checkCol(t, sum, "jobs_abandoned", int64(1))
 	checkCol(t, sum, "jobs_unfinished", int64(1))
 	checkCol(t, sum, "jobs_failed", int64(0))
-	checkCol(t, sum, "utilization", 0.0)
+	checkCol(t, sum, "utilization", (8*280/3600.0+8*70/3600.0+2.0)/(16*1000/3600.0))
 	checkCol(t, sum, "jobs_started", int64(3))
 	checkCol(t, sum, "wait_mean_s", 140.0/3)
 	checkCol(t, sum, "wait_p50_s", 50.0)

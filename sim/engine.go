@@ -353,7 +353,6 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	ran := e.now - j.Start
 	j.RunTime += ran
 	milli := int64(j.GPUs) * int64(j.Milli)
-	j.milliTime += milli * int64(ran)
 	productive := max(0, ran-j.overhead)
 	kept := productive
 	if interrupted {
@@ -363,7 +362,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 		}
 		j.restarts++
 	}
-	j.lostMilliTime += milli * int64(ran-kept)
+	j.LostTime += ran - kept
 	if interrupted || kept < productive {
 		j.Remaining = max(0, j.Remaining-Time(math.Floor(float64(kept)*j.speed)))
 	} else {

@@ -313,3 +313,18 @@ func TestSpotPreemptionLosesWorkSinceCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeJobGPUHours: GPU-hours of a 16,384-GPU, 10-day job (1.4e19
+// milli-GPU-µs, beyond int64) come out right.
+func TestHugeJobGPUHours(t *testing.T) {
+	f, _ := fleet.New([]fleet.Group{{Nodes: 2048, GPUsPerNode: 8, Type: "H100"}})
+	src := &listSource{jobs: []sim.JobSpec{{ID: "llama", GPUs: 16384, Milli: 1000, Work: 10 * sim.Day}}}
+	got := ends{}
+	if err := sim.New(sim.Config{}, f, &policies.FIFO{}, nil, []sim.Source{src}, got).Run(); err != nil {
+		t.Fatal(err)
+	}
+	llama := got["llama"]
+	if h, want := llama.GPUHours(), 16384*240.0; h != want {
+		t.Errorf("GPU-hours %v, want %v", h, want)
+	}
+}

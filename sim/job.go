@@ -151,12 +151,9 @@ type Job struct {
 	// PriceMicroUSD is the price per GPU-hour quoted at arrival and billed
 	// for every GPU-hour held, in micro-dollars (0 for internal work).
 	PriceMicroUSD int64
-	// MilliHours accumulates GPU-time held: Σ runs GPUs × Milli × run time,
-	// in milli-GPU-microseconds.
-	milliTime int64
-	// lostMilliTime is the part of milliTime that did not advance the job:
-	// work since the last checkpoint of interrupted runs, restart overheads.
-	lostMilliTime int64
+	// LostTime is the part of RunTime that did not advance the job: work
+	// since the last checkpoint of interrupted runs, and restart overheads.
+	LostTime Time
 
 	Shares   []fleet.Share // the placement of the current run
 	gen      uint32
@@ -169,14 +166,18 @@ type Job struct {
 
 // GPUHours returns the GPU-hours the job held, all runs together (a GPU
 // share counts as that fraction of a GPU).
+// It is GPUs × Milli/1000 × RunTime: the job holds the same GPUs and share
+// in every run.
 func (j *Job) GPUHours() float64 {
-	return float64(j.milliTime) / fleet.FullGPU / float64(Hour)
+	return j.gpuWeight() * j.RunTime.Hours()
 }
+
+func (j *Job) gpuWeight() float64 { return float64(j.GPUs) * float64(j.Milli) / fleet.FullGPU }
 
 // LostGPUHours returns the GPU-hours the job held without progress: work
 // since the last checkpoint of interrupted runs, and restart overheads.
 func (j *Job) LostGPUHours() float64 {
-	return float64(j.lostMilliTime) / fleet.FullGPU / float64(Hour)
+	return j.gpuWeight() * j.LostTime.Hours()
 }
 
 // Preempting reports whether the job is running under a preemption notice.
