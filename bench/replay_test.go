@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkReplay10M replays a generated 10,000,000-row canonical trace
-// (Arrow IPC, zstd) on 100,000 H100s with fifo and writes every output
+// (Arrow IPC) on 100,000 H100s with fifo and writes every output
 // file. The trace is written once, outside the timed part. It reports rows
 // per wall second and the process's peak RSS: the reader streams and the
 // engine keeps only the jobs in flight, so memory must not grow with the

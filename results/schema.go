@@ -159,8 +159,8 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcPreemptions:  {"preemptions", i32, false, "", "times it was preempted"},
 	jcFailures:     {"failures", i32, false, "", "times a failure killed it"},
 	jcGPUHours:     {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},
-	jcPrice:        {"price_usd_per_gpu_hour", f64, false, "USD/GPU-h", "price per GPU-hour quoted at arrival and billed for every GPU-hour held (external jobs; 0 for internal)"},
-	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_hour × gpu_hours; 0 for internal jobs"},
+	jcPrice:        {"price_usd_per_gpu_h", f64, false, "USD/GPU-h", "price per GPU-hour quoted at arrival and billed for every GPU-hour held (external jobs; 0 for internal)"},
+	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_h × gpu_hours; 0 for internal jobs"},
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
 })
 

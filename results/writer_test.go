@@ -141,7 +141,7 @@ func TestRoundTrip(t *testing.T) {
 	checkCol(t, jobs, "preemptions", int32(1), int32(0), int32(0), int32(0), int32(0))
 	checkCol(t, jobs, "failures", int32(0), int32(2), int32(0), int32(0), int32(0))
 	checkCol(t, jobs, "gpu_hours", 8*280/3600.0, 8*70/3600.0, 0.0, 2.0, 0.0)
-	checkCol(t, jobs, "price_usd_per_gpu_hour", 0.0, 3.25, 0.0, 1.0, 0.0)
+	checkCol(t, jobs, "price_usd_per_gpu_h", 0.0, 3.25, 0.0, 1.0, 0.0)
 	checkCol(t, jobs, "revenue_usd", 0.0, 3.25*8*70/3600.0, 0.0, 2.0, 0.0)
 
 	ts := readArrow(t, filepath.Join(dir, TimeseriesFile))

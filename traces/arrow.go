@@ -465,17 +465,18 @@ func (s *parquetSource) close() error {
 
 // pool is a memory.Allocator that recycles buffers. A reader releases each
 // record batch before it decodes the next, so in steady state the batches'
-// buffers come from the pool rather than from new allocations that the
-// garbage collector must then clear and sweep. It keeps at most what one
-// batch needs, and goes with its reader.
-type pool struct {
-	mu   sync.Mutex
-	free [48][][]byte // by capacity class: 64 << k bytes
-}
+// buffers come back from the pool rather than from new allocations that
+// the garbage collector must then clear and sweep. The free buffers sit in
+// sync.Pools shared by all readers, which the collector empties, so idle
+// memory is not kept.
+type pool struct{}
+
+// freeBufs holds free buffers by capacity class: 64<<k bytes.
+var freeBufs [40]sync.Pool
 
 func newPool() *pool { return &pool{} }
 
-// class returns k such that 64<<k is the smallest class holding size.
+// poolClass returns k such that 64<<k is the smallest class holding size.
 func poolClass(size int) int {
 	k := 0
 	for 64<<k < size {
@@ -487,16 +488,13 @@ func poolClass(size int) int {
 // Allocate returns size zeroed bytes, 64-byte aligned as Arrow expects.
 func (p *pool) Allocate(size int) []byte {
 	k := poolClass(size)
-	p.mu.Lock()
-	if n := len(p.free[k]); n > 0 {
-		b := p.free[k][n-1]
-		p.free[k] = p.free[k][:n-1]
-		p.mu.Unlock()
-		b = b[:size]
-		clear(b)
-		return b
+	if k < len(freeBufs) {
+		if b, ok := freeBufs[k].Get().(*[]byte); ok {
+			buf := (*b)[:size]
+			clear(buf)
+			return buf
+		}
 	}
-	p.mu.Unlock()
 	c := 64 << k
 	buf := make([]byte, c+64)
 	shift := int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf))) & 63)
@@ -525,8 +523,8 @@ func (p *pool) Free(b []byte) {
 	if c < 64 || c&(c-1) != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))&63 != 0 {
 		return
 	}
-	k := poolClass(c)
-	p.mu.Lock()
-	p.free[k] = append(p.free[k], b[:0])
-	p.mu.Unlock()
+	if k := poolClass(c); k < len(freeBufs) {
+		b = b[:0]
+		freeBufs[k].Put(&b)
+	}
 }

@@ -81,6 +81,16 @@
 // success. They refuse unsorted or invalid jobs, so what they write reads
 // back.
 //
+// # Adapters
+//
+// Public traces in their own formats are read by adapters (Adapter,
+// Register), chosen by name or detected from the CSV header by OpenAs:
+// philly (the Philly job list, PhillyReader) and openb (Alibaba's openb pod
+// lists, OpenbReader); docs/traces.md describes each. An adapter's Source
+// yields canonical JobSpecs; one that skips rows (openb's CPU-only pods)
+// implements Skipper. Inspect summarizes a trace and Convert writes it in
+// the canonical format (`neosim trace inspect|convert`).
+//
 // # Node lists
 //
 // ReadNodeList imports a CSV node list as []fleet.Group for --fleet FILE;

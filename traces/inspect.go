@@ -15,6 +15,13 @@ import (
 	"neosim/sim/fleet"
 )
 
+// Skipper is a Source that skips some rows of its file. Skipped returns the
+// rows skipped so far by reason; the counts are complete once Next has
+// returned false.
+type Skipper interface {
+	Skipped() map[string]int64
+}
+
 // Stats summarizes a job trace as `neosim trace inspect` prints it.
 type Stats struct {
 	Path   string
@@ -151,16 +158,16 @@ func (s *Stats) Print(w io.Writer, top int) error {
 	fmt.Fprintf(tw, "jobs\t%s\n", Thousands(s.Jobs))
 	if s.Jobs > 0 {
 		fmt.Fprintf(tw, "submits\t%s s to %s s (%.1f days)\n",
-			Seconds(s.FirstSubmit.Seconds()), Seconds(s.LastSubmit.Seconds()), s.SpanDays())
-		fmt.Fprintf(tw, "GPU-hours\t%s (Σ gpus × gpu_milli/1000 × duration)\n", Decimal(s.GPUHours, 1))
+			fmtSeconds(s.FirstSubmit.Seconds()), fmtSeconds(s.LastSubmit.Seconds()), s.SpanDays())
+		fmt.Fprintf(tw, "GPU-hours\t%s (Σ gpus × gpu_milli/1000 × duration)\n", fmtDecimal(s.GPUHours, 1))
 		d := s.Duration
 		fmt.Fprintf(tw, "duration (s)\tmin %s  p50 %s  mean %s  p90 %s  p99 %s  max %s\n",
-			Seconds(d.Min), Seconds(d.P50), Decimal(d.Mean, 1), Seconds(d.P90), Seconds(d.P99), Seconds(d.Max))
+			fmtSeconds(d.Min), fmtSeconds(d.P50), fmtDecimal(d.Mean, 1), fmtSeconds(d.P90), fmtSeconds(d.P99), fmtSeconds(d.Max))
 		if s.Fractional > 0 {
 			fmt.Fprintf(tw, "GPU shares\t%s jobs take a fraction of one GPU (gpu_milli < 1000)\n", Thousands(s.Fractional))
 		}
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "GPUs per job\tjobs\t")
+		fmt.Fprintln(tw, "GPUs per job\tjobs")
 		keys := make([]int32, 0, len(s.GPUs))
 		for k := range s.GPUs {
 			keys = append(keys, k)
@@ -176,14 +183,14 @@ func (s *Stats) Print(w io.Writer, top int) error {
 	}
 	if len(s.Skipped) > 0 {
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "skipped rows\t\t")
+		fmt.Fprintln(tw, "skipped rows\trows")
 		reasons := make([]string, 0, len(s.Skipped))
 		for r := range s.Skipped {
 			reasons = append(reasons, r)
 		}
 		slices.Sort(reasons)
 		for _, r := range reasons {
-			fmt.Fprintf(tw, "  %s\t%s\t\n", r, Thousands(s.Skipped[r]))
+			fmt.Fprintf(tw, "  %s\t%s\n", r, Thousands(s.Skipped[r]))
 		}
 	}
 	return tw.Flush()
@@ -195,10 +202,10 @@ func (s *Stats) printCounts(w io.Writer, title string, cs []Count, top int) {
 	}
 	fmt.Fprintln(w)
 	if top > 0 && len(cs) > top {
-		fmt.Fprintf(w, "%s (%d; top %d)\tjobs\t\n", title, len(cs), top)
+		fmt.Fprintf(w, "%s (%d; top %d)\tjobs\n", title, len(cs), top)
 		cs = cs[:top]
 	} else {
-		fmt.Fprintf(w, "%s (%d)\tjobs\t\n", title, len(cs))
+		fmt.Fprintf(w, "%s (%d)\tjobs\n", title, len(cs))
 	}
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %s\t%s\t%s\n", c.Name, Thousands(c.N), s.percent(c.N))
@@ -227,8 +234,8 @@ func Thousands(n int64) string {
 	return b.String()
 }
 
-// Decimal formats v with digits decimals and commas in the integer part.
-func Decimal(v float64, digits int) string {
+// fmtDecimal formats v with digits decimals and commas in the integer part.
+func fmtDecimal(v float64, digits int) string {
 	s := strconv.FormatFloat(math.Abs(v), 'f', digits, 64)
 	whole, frac, _ := strings.Cut(s, ".")
 	n, err := strconv.ParseInt(whole, 10, 64)
@@ -245,13 +252,13 @@ func Decimal(v float64, digits int) string {
 	return out
 }
 
-// Seconds formats a time in seconds: whole with commas, or to the
+// fmtSeconds formats a time in seconds: whole with commas, or to the
 // microsecond.
-func Seconds(v float64) string {
+func fmtSeconds(v float64) string {
 	if v == math.Trunc(v) {
-		return Decimal(v, 0)
+		return fmtDecimal(v, 0)
 	}
-	return strings.TrimRight(Decimal(v, 6), "0")
+	return strings.TrimRight(fmtDecimal(v, 6), "0")
 }
 
 // Converted reports a conversion.

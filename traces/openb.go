@@ -95,13 +95,6 @@ const (
 
 var openbSkips = [...]string{SkipCPUOnly, SkipPending, SkipLifetime}
 
-// Skipper is a Source that skips some rows of its file. Skipped returns the
-// rows skipped so far by reason; the counts are complete once Next has
-// returned false.
-type Skipper interface {
-	Skipped() map[string]int64
-}
-
 // OpenbReader streams an openb pod list (see the openb adapter above). It
 // implements Source and Skipper.
 type OpenbReader struct {

@@ -372,8 +372,12 @@ func newParquetEncoder(w io.Writer) (*parquetEncoder, error) {
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithMaxRowGroupLength(int64(batchRows)),
-		// job_ids are unique: a dictionary would only slow reading.
+		// job_id, submit_s and duration_s hardly repeat: a dictionary
+		// would only slow reading them. The other columns repeat a few
+		// values and keep theirs.
 		parquet.WithDictionaryFor(colNames[cJobID], false),
+		parquet.WithDictionaryFor(colNames[cSubmit], false),
+		parquet.WithDictionaryFor(colNames[cDuration], false),
 	)
 	fw, err := pqarrow.NewFileWriter(arrowSchema, writerOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
