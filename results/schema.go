@@ -3,12 +3,14 @@ package results
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"neosim/sim"
+	"neosim/sim/econ"
 )
 
 // SchemaVersion is the version of the output schema, stored in every .arrow
@@ -137,6 +139,7 @@ const (
 	jcPrice
 	jcRevenue
 	jcLostGPUHours
+	jcCustomer
 	jcCount
 )
 
@@ -161,6 +164,7 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcGPUHours:     {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},
 	jcPrice:        {"price_usd_per_gpu_h", f64, false, "USD/GPU-h", "price per GPU-hour quoted at arrival and billed for every GPU-hour held (external jobs; 0 for internal)"},
 	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_h × gpu_hours; 0 for internal jobs"},
+	jcCustomer:     {"customer_id", utf8, true, "", "external customer (billing and support); null for internal work and jobs without one"},
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
 })
 
@@ -175,7 +179,8 @@ const (
 	tcBusySeg                                        // + segment
 	tcQueuedSeg = tcBusySeg + int(sim.NumSegments)   // + segment
 	tcDown      = tcQueuedSeg + int(sim.NumSegments) // after the per-segment columns
-	tcCount     = tcDown + 1                         // number of columns
+	tcPower     = tcDown + 1
+	tcCount     = tcPower + 1 // number of columns
 )
 
 var timeseriesSchema = func() NamedSchema {
@@ -193,6 +198,7 @@ var timeseriesSchema = func() NamedSchema {
 		cols = append(cols, Column{"queued_jobs_" + colName(s.String()), i64, false, "jobs", s.String() + " jobs waiting in the queue"})
 	}
 	cols = append(cols, Column{"gpus_down", i64, false, "GPUs", "GPUs on failed nodes under repair (neither busy nor free)"})
+	cols = append(cols, Column{"power_kw", f64, true, "kW", "facility power at the sample (GPUs idle or busy × host factor × PUE; docs/economics.md); null without a ledger"})
 	if len(cols) != tcCount {
 		panic("results: timeseries column count")
 	}
@@ -253,8 +259,58 @@ var summaryColumns = func() []summaryColumn {
 		)
 		waitCols("_"+n, seg.String()+" jobs", func(s *Summary) *WaitStats { return &s.Segments[seg].Wait })
 	}
+	c = append(c, econColumns()...)
 	return c
 }()
+
+// econColumns are the margin ledger's summary columns (docs/economics.md).
+// They are null when the run had no ledger.
+func econColumns() []summaryColumn {
+	num := func(name, unit, doc string, f func(r *econ.Report) float64) summaryColumn {
+		return summaryColumn{Column{name, f64, true, unit, doc}, func(s *Summary) any {
+			if s.Econ == nil {
+				return math.NaN()
+			}
+			return f(s.Econ)
+		}}
+	}
+	c := []summaryColumn{
+		num("capacity_gpu_hours", "GPU-h", "gpus_total × end_s / 3600", func(r *econ.Report) float64 { return r.CapacityGPUHours }),
+		num("idle_gpu_hours", "GPU-h", "capacity GPU-hours no job held", func(r *econ.Report) float64 { return r.IdleGPUHours }),
+		num("external_share", "", "external segments' share of the busy GPU-hours; null if none were busy", func(r *econ.Report) float64 { return r.ExternalShare }),
+		num("customers", "", "external customers whose jobs ran", func(r *econ.Report) float64 { return float64(len(r.Customers)) }),
+		num("customer_months", "", "Σ customers' active time / 730 h (what support is charged on)", func(r *econ.Report) float64 { return r.CustomerMonths }),
+		num("cost_capex_usd", "USD", "depreciation of the whole fleet over the run", func(r *econ.Report) float64 { return r.Total.Capex }),
+		num("cost_overhead_usd", "USD", "network and operations overhead of the whole fleet", func(r *econ.Report) float64 { return r.Total.Overhead }),
+		num("cost_power_usd", "USD", "facility energy cost of the whole fleet", func(r *econ.Report) float64 { return r.Total.Power }),
+		num("cost_support_usd", "USD", "support cost of the external customers", func(r *econ.Report) float64 { return r.Total.Support }),
+		num("external_direct_cost_usd", "USD", "capex, overhead and power of the external GPU-hours", func(r *econ.Report) float64 { return r.External.Direct() }),
+		num("external_cost_usd", "USD", "external direct cost + support + internal delay cost", func(r *econ.Report) float64 { return r.External.Total() }),
+		num("internal_cost_usd", "USD", "direct cost of internal GPU-hours and of idle capacity", func(r *econ.Report) float64 { return r.Internal.Total() }),
+		num("idle_cost_usd", "USD", "direct cost of idle capacity (part of internal_cost_usd)", func(r *econ.Report) float64 { return r.Idle.Total() }),
+		num("internal_wait_gpu_hours", "GPU-h", "Σ internal jobs' GPUs × time queued", func(r *econ.Report) float64 { return r.InternalWaitGPUHours }),
+		num("internal_delay_cost_usd", "USD", "internal_wait_gpu_hours × the delay price: charged to the external business as an upper bound on the delay it causes", func(r *econ.Report) float64 { return r.External.Delay }),
+		num("gross_margin", "", "(external revenue − external direct cost) / external revenue; null without revenue", func(r *econ.Report) float64 { return r.GrossMargin }),
+		num("operating_margin", "", "(external revenue − external_cost_usd) / external revenue; null without revenue", func(r *econ.Report) float64 { return r.OperatingMargin }),
+		num("energy_mwh", "MWh", "facility energy over the run", func(r *econ.Report) float64 { return r.EnergyMWh }),
+		num("avg_power_kw", "kW", "energy_mwh over the run's duration", func(r *econ.Report) float64 { return r.AvgPowerKW }),
+	}
+	for seg := sim.SegInternal; seg < sim.NumSegments; seg++ {
+		n := colName(seg.String())
+		c = append(c,
+			num("revenue_usd_"+n, "USD", seg.String()+" revenue: Σ price × GPU-hours, exact to the micro-dollar", func(r *econ.Report) float64 { return r.Segments[seg].RevenueUSD }),
+			num("cost_usd_"+n, "USD", "direct cost (capex, overhead, power) of the "+seg.String()+" GPU-hours", func(r *econ.Report) float64 { return r.Segments[seg].Cost.Direct() }),
+			num("margin_"+n, "", "(revenue − direct cost) / revenue of "+seg.String()+"; null without revenue", func(r *econ.Report) float64 {
+				rev := r.Segments[seg].RevenueUSD
+				if rev == 0 {
+					return math.NaN()
+				}
+				return (rev - r.Segments[seg].Cost.Direct()) / rev
+			}),
+		)
+	}
+	return c
+}
 
 var summarySchema = func() NamedSchema {
 	cols := make([]Column, len(summaryColumns))

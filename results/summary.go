@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"neosim/sim"
+	"neosim/sim/econ"
 )
 
 // Summary is a run's summary, the one row of summary.arrow. A float64 field
@@ -34,6 +35,10 @@ type Summary struct {
 
 	Wait     WaitStats // over all jobs that started
 	Segments [sim.NumSegments]SegmentSummary
+
+	// Econ is the margin ledger's report (RunInfo.Econ); nil if the run
+	// had no ledger, and then its columns are null.
+	Econ *econ.Report
 }
 
 // SegmentSummary is one segment's part of a Summary.
@@ -99,7 +104,7 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 		HorizonS: math.NaN(), EndS: info.End.Seconds(), GPUsTotal: info.GPUsTotal, Events: info.Events,
 		Jobs: a.jobs, JobsByState: a.byState, GPUHours: a.gpuHours, Utilization: math.NaN(),
 		ExternalRevenueUSD: a.extRevenue, LostGPUHours: a.lost, Preemptions: a.preempts,
-		JobFailures: a.failures, NodeFailures: info.NodeFailures,
+		JobFailures: a.failures, NodeFailures: info.NodeFailures, Econ: info.Econ,
 	}
 	if info.Horizon > 0 {
 		s.HorizonS = info.Horizon.Seconds()

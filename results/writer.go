@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"neosim/sim"
+	"neosim/sim/econ"
 	"neosim/sim/fleet"
 )
 
@@ -30,6 +31,7 @@ type Writer struct {
 
 	// jobs.arrow builders, by column
 	jID, jSegment, jTenant, jGPUType, jState, jReason    *array.StringBuilder
+	jCustomer                                            *array.StringBuilder
 	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
 	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
 	jPrice, jRevenue, jLost                              *array.Float64Builder
@@ -37,6 +39,8 @@ type Writer struct {
 	// timeseries.arrow builders
 	tT, tBusy, tUtil           *array.Float64Builder
 	tGPUsTotal, tQueued, tDown *array.Int64Builder
+	tPower                     *array.Float64Builder
+	power                      func(*sim.Sample) float64
 	tBusySeg                   [sim.NumSegments]*array.Float64Builder
 	tQueuedSeg                 [sim.NumSegments]*array.Int64Builder
 	lastGPUsTotal              int64 // of the last sample
@@ -104,6 +108,7 @@ func create(dir string, batch int) (w *Writer, err error) {
 	i32 := func(i int) *array.Int32Builder { return jf[i].(*array.Int32Builder) }
 	f64 := func(i int) *array.Float64Builder { return jf[i].(*array.Float64Builder) }
 	w.jID, w.jSegment, w.jTenant, w.jGPUType, w.jState, w.jReason = str(jcID), str(jcSegment), str(jcTenant), str(jcGPUType), str(jcState), str(jcReason)
+	w.jCustomer = str(jcCustomer)
 	w.jGPUs, w.jMilli, w.jPriority, w.jPreemptions, w.jFailures = i32(jcGPUs), i32(jcMilli), i32(jcPriority), i32(jcPreemptions), i32(jcFailures)
 	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
 	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
@@ -112,6 +117,7 @@ func create(dir string, batch int) (w *Writer, err error) {
 	w.tT = tf[tcT].(*array.Float64Builder)
 	w.tGPUsTotal = tf[tcGPUsTotal].(*array.Int64Builder)
 	w.tDown = tf[tcDown].(*array.Int64Builder)
+	w.tPower = tf[tcPower].(*array.Float64Builder)
 	w.tBusy = tf[tcBusy].(*array.Float64Builder)
 	w.tUtil = tf[tcUtil].(*array.Float64Builder)
 	w.tQueued = tf[tcQueued].(*array.Int64Builder)
@@ -128,6 +134,11 @@ func (w *Writer) Dir() string { return w.dir }
 // Err returns the first error met while writing batches, if any. Commit
 // returns it too; a caller may check it to stop a doomed run early.
 func (w *Writer) Err() error { return w.err }
+
+// SetPower sets the function that gives the facility power (kW) of a
+// sample, for the power_kw column (econ.Ledger.PowerKW); without one the
+// column is null.
+func (w *Writer) SetPower(f func(*sim.Sample) float64) { w.power = f }
 
 // JobStarted does nothing: jobs are written when they end.
 func (w *Writer) JobStarted(*sim.Job) {}
@@ -183,6 +194,11 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	w.jPrice.Append(price)
 	w.jRevenue.Append(revenue)
 	w.jLost.Append(j.LostGPUHours())
+	if j.Customer == "" {
+		w.jCustomer.AppendNull()
+	} else {
+		w.jCustomer.Append(j.Customer)
+	}
 
 	w.acc.add(j, wait, gpuHours, revenue)
 
@@ -214,6 +230,11 @@ func (w *Writer) Sampled(s *sim.Sample) {
 	}
 	w.tQueued.Append(queued)
 	w.tDown.Append(s.DownGPUs)
+	if w.power != nil {
+		w.tPower.Append(w.power(s))
+	} else {
+		w.tPower.AppendNull()
+	}
 	w.lastGPUsTotal = s.GPUsTotal
 
 	w.ts.rows++
@@ -235,6 +256,8 @@ type RunInfo struct {
 	Events    int64    // sim.Stats.Events
 	// NodeFailures is sim.Stats.Failures.
 	NodeFailures int64
+	// Econ is the margin ledger's report for the run, if it had one.
+	Econ *econ.Report
 	// WallSeconds is the run's wall-clock time; it goes to run.json only.
 	WallSeconds float64
 	// Version is neosim's version string, for run.json.

@@ -17,6 +17,7 @@ import (
 	"neosim/policies"
 	"neosim/results"
 	"neosim/sim"
+	"neosim/sim/econ"
 	"neosim/sim/fleet"
 	"neosim/sim/scenario"
 	"neosim/traces"
@@ -176,16 +177,22 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if opt.Progress != nil {
 		cfg.Progress = func(now sim.Time, events int64) { opt.Progress(now, horizon, events) }
 	}
-	e := sim.New(cfg, f, alloc, pricer, srcs, w)
+	ledger, err := econ.NewLedger(s.Cost, f)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+	}
+	w.SetPower(ledger.PowerKW)
+	e := sim.New(cfg, f, alloc, pricer, srcs, w, ledger)
 	start := time.Now()
 	if err := e.Run(); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
 	st := *e.Stats()
+	report := ledger.Report(st.End)
 	info := results.RunInfo{
 		Scenario: s.Name, Seed: s.Seed, Allocator: alloc.Name(), Pricer: pricer.Name(),
-		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events, NodeFailures: st.Failures,
+		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events, NodeFailures: st.Failures, Econ: &report,
 		WallSeconds: wall.Seconds(), Version: Version, Resolved: s,
 	}
 	if err := w.Commit(info); err != nil {

@@ -96,8 +96,8 @@ const (
 	maxBurstsPerDay = 1440.0 // one a minute
 )
 
-// omega is the daily cycle's angular frequency, radians per second.
-const omega = 2 * math.Pi / 86400
+// dayOmega is the daily cycle's angular frequency, radians per second.
+const dayOmega = 2 * math.Pi / 86400
 
 // Rate is a Cycle applied to a base rate for one run: a deterministic
 // function of time once its random bursts are drawn. Random burst start
@@ -211,7 +211,7 @@ func (r *Rate) at(t float64) float64 {
 	if r.constant {
 		return r.base
 	}
-	return r.base * (1 + r.amp*math.Cos(omega*t-r.phase)) * r.week(t) * r.burst(t)
+	return r.base * (1 + r.amp*math.Cos(dayOmega*t-r.phase)) * r.week(t) * r.burst(t)
 }
 
 // integral integrates piecewise: the weekly and burst factors are constant
@@ -244,7 +244,7 @@ func (r *Rate) integral(a, b float64) float64 {
 	for i := 1; i < len(cuts); i++ {
 		x, y := cuts[i-1], cuts[i]
 		mid := x + (y-x)/2
-		cyc := (y - x) + r.amp/omega*(math.Sin(omega*y-r.phase)-math.Sin(omega*x-r.phase))
+		cyc := (y - x) + r.amp/dayOmega*(math.Sin(dayOmega*y-r.phase)-math.Sin(dayOmega*x-r.phase))
 		sum += r.week(mid) * r.burst(mid) * cyc
 	}
 	return r.base * sum

@@ -10,12 +10,12 @@ import (
 	"neosim/sim"
 )
 
-// chiSquare bins the arrivals of p over [0, days) in bins of width and
-// returns Pearson's statistic against the integrated rate, its degrees of
-// freedom (one per bin: the expected counts are not fitted) and p-value;
-// flat replaces the expectation by the mean count per bin (a wrong model,
-// for the test's power).
-func chiSquare(t *testing.T, p *ArrivalProcess, horizon, width sim.Time, flat bool) (stat float64, df int, pv float64) {
+// chiSquareArrivals bins the arrivals of p over [0, horizon) in bins of
+// width and returns Pearson's statistic against the integrated rate, its
+// degrees of freedom (one per bin: the expected counts are not fitted) and
+// p-value; flat replaces the expectation by the mean count per bin (a wrong
+// model, for the test's power).
+func chiSquareArrivals(t *testing.T, p *ArrivalProcess, horizon, width sim.Time, flat bool) (stat float64, df int, pv float64) {
 	t.Helper()
 	n := int(horizon / width)
 	obs := make([]float64, n)
@@ -50,7 +50,7 @@ func TestArrivalsChiSquare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stat, df, pv := chiSquare(t, p, 28*sim.Day, sim.Hour, false)
+		stat, df, pv := chiSquareArrivals(t, p, 28*sim.Day, sim.Hour, false)
 		t.Logf("seed %d: χ² = %.1f, df = %d, p = %.3f", seed, stat, df, pv)
 		if pv < 0.001 {
 			t.Errorf("seed %d: arrivals do not follow the rate: χ² = %.1f, df = %d, p = %.2g", seed, stat, df, pv)
@@ -58,7 +58,7 @@ func TestArrivalsChiSquare(t *testing.T) {
 	}
 	// Power: the same counts against a flat rate are rejected.
 	p, _ := a.Process(1, "test/cycle")
-	if stat, df, pv := chiSquare(t, p, 28*sim.Day, sim.Hour, true); pv > 1e-9 {
+	if stat, df, pv := chiSquareArrivals(t, p, 28*sim.Day, sim.Hour, true); pv > 1e-9 {
 		t.Errorf("a flat model is not rejected: χ² = %.1f, df = %d, p = %.2g", stat, df, pv)
 	}
 }
@@ -81,7 +81,7 @@ func TestArrivalsBurst(t *testing.T) {
 	if got, want := p.RateAt(at), 5*p0.RateAt(at); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("RateAt in the launch = %v, want 5 × %v", got, want/5)
 	}
-	stat, df, pv := chiSquare(t, p, 14*sim.Day, 15*sim.Minute, false)
+	stat, df, pv := chiSquareArrivals(t, p, 14*sim.Day, 15*sim.Minute, false)
 	t.Logf("bursts: χ² = %.1f, df = %d, p = %.3f (%d random bursts)", stat, df, pv, len(p.rate.rnd))
 	if pv < 0.001 {
 		t.Errorf("bursty arrivals do not follow the rate: χ² = %.1f, df = %d, p = %.2g", stat, df, pv)

@@ -225,7 +225,7 @@ func DefaultExternalSegments() []ExternalSegment {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+func ptrTo[T any](v T) *T { return &v }
 
 // DefaultExternalSegment returns the defaults of a segment kind (the
 // internal segment has none: an empty ExternalSegment).
@@ -241,31 +241,31 @@ func DefaultExternalSegment(kind sim.Segment) ExternalSegment {
 			// 10 requests/h of mostly 8-GPU instances, hours long (median
 			// 4 h, mean 8.2 h), patience about an hour: the default
 			// scenario's on-demand workload [U].
-			RatePerHour: 10, Cycle: ptr(business),
+			RatePerHour: 10, Cycle: ptrTo(business),
 			GPUs:     mustDist("choice:1=0.2,8=0.6,16=0.1,64=0.1"),
 			Duration: mustDist("lognormal:14400:1.2"),
-			Patience: ptr(mustDist("exp:3600")),
+			Patience: ptrTo(mustDist("exp:3600")),
 			// Paying customers outrank internal work (frontier: 10–100) [U].
-			Priority:    ptr[int32](200),
-			CheckpointS: ptr(0.0), NoticeS: ptr(0.0),
+			Priority:    ptrTo[int32](200),
+			CheckpointS: ptrTo(0.0), NoticeS: ptrTo(0.0),
 			// 200 customers, Zipf s = 1.1: the largest holds ≈21% of jobs [U].
-			Customers: 200, ZipfS: ptr(1.1),
-			WTPRatio: mustDist("lognormal:" + ftoa(WTPMedianRatio) + ":" + ftoa(WTPSigma)),
+			Customers: 200, ZipfS: ptrTo(1.1),
+			WTPRatio: mustDist("lognormal:" + fmtFloat(WTPMedianRatio) + ":" + fmtFloat(WTPSigma)),
 		}
 	case sim.SegSpot:
 		return ExternalSegment{
 			Segment: kind.String(), Name: "spot",
 			// Smaller and shorter than on-demand (median 2 h) [U].
-			RatePerHour: 5, Cycle: ptr(business),
+			RatePerHour: 5, Cycle: ptrTo(business),
 			GPUs:     mustDist("choice:1=0.3,8=0.6,16=0.1"),
 			Duration: mustDist("lognormal:7200:1.2"),
-			Patience: ptr(mustDist("exp:7200")),
+			Patience: ptrTo(mustDist("exp:7200")),
 			// Below internal work: spot is preempted first [U].
-			Priority: ptr[int32](1),
+			Priority: ptrTo[int32](1),
 			// Checkpoints every 30 min [U]; AWS's 2-minute notice (§1c).
-			CheckpointS: ptr(1800.0), NoticeS: ptr(SpotNoticeS),
-			Customers: 100, ZipfS: ptr(1.1),
-			WTPRatio: mustDist("lognormal:" + ftoa(SpotWTPMedianRatio) + ":" + ftoa(SpotWTPSigma)),
+			CheckpointS: ptrTo(1800.0), NoticeS: ptrTo(SpotNoticeS),
+			Customers: 100, ZipfS: ptrTo(1.1),
+			WTPRatio: mustDist("lognormal:" + fmtFloat(SpotWTPMedianRatio) + ":" + fmtFloat(SpotWTPSigma)),
 		}
 	case sim.SegReserved:
 		return ExternalSegment{
@@ -278,11 +278,11 @@ func DefaultExternalSegment(kind sim.Segment) ExternalSegment {
 			// Capacity Blocks' 1–182 days (§1a) [V].
 			Duration: mustDist("choice:1209600=0.2,2592000=0.3,7862400=0.3,15724800=0.2"),
 			// A customer waits a day for its capacity, then signs elsewhere [U].
-			Patience: ptr(mustDist("const:86400")),
+			Patience: ptrTo(mustDist("const:86400")),
 			// Highest: the engine and allocator must never preempt it [U].
-			Priority:    ptr[int32](1000),
-			CheckpointS: ptr(0.0), NoticeS: ptr(0.0),
-			Customers: 20, ZipfS: ptr(1.1),
+			Priority:    ptrTo[int32](1000),
+			CheckpointS: ptrTo(0.0), NoticeS: ptrTo(0.0),
+			Customers: 20, ZipfS: ptrTo(1.1),
 			// 1-yr reserved −30 to −45% (§1 suggested defaults) [D]; AWS
 			// Capacity Blocks for p5 are 4.916 vs 6.88 on-demand, −29% (§1a).
 			Discount: mustDist("uniform:0.30:0.45"),
@@ -294,22 +294,22 @@ func DefaultExternalSegment(kind sim.Segment) ExternalSegment {
 			Cycle: &Cycle{DiurnalAmplitude: ServingDiurnalAmplitude, PeakHour: ServingPeakHour,
 				WeekendFactor: ServingWeekendFactor, BurstsPerDay: ServingBurstsPerDay,
 				BurstFactor: ServingBurstFactor, BurstDurationS: 86400},
-			NoiseSigma: ptr(ServingNoiseSigma), NoiseCorrS: ServingNoiseCorrS,
+			NoiseSigma: ptrTo(ServingNoiseSigma), NoiseCorrS: ServingNoiseCorrS,
 			ReplicaGPUs: ServingReplicaGPUs, ReplicaTokensPerS: ServingReplicaTokensPerS,
 			TargetUtilization: ServingTargetUtilization,
 			IntervalS:         ServingIntervalS, MinHoldS: ServingIntervalS, MaxHoldS: ServingMaxHoldS,
-			MinReplicas: ptr(ServingMinReplicas),
+			MinReplicas: ptrTo(ServingMinReplicas),
 			// A replica not placed within one interval is abandoned [U].
-			Patience: ptr(mustDist("const:" + ftoa(ServingIntervalS))),
+			Patience: ptrTo(mustDist("const:" + fmtFloat(ServingIntervalS))),
 			// Above on-demand, below reserved [U]; replicas hold no state.
-			Priority: ptr[int32](500), NoticeS: ptr(0.0),
+			Priority: ptrTo[int32](500), NoticeS: ptrTo(0.0),
 			PricePerMTokUSD: ServingPricePerMTokUSD,
 		}
 	}
 	return ExternalSegment{}
 }
 
-func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // EnsureDefaults fills the fields left at zero: the name, the segment list
 // (all four kinds when empty), and each segment's defaults.

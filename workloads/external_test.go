@@ -247,7 +247,7 @@ func TestWTPCurve(t *testing.T) {
 // TestCustomers: customer IDs come from the finite population with Zipf
 // weights: customer 1 is the most frequent, about 1/H(N, s) of jobs.
 func TestCustomers(t *testing.T) {
-	e := &External{Segments: []ExternalSegment{{Segment: "on-demand", MaxJobs: 5000, Customers: 50, ZipfS: ptr(1.0)}}}
+	e := &External{Segments: []ExternalSegment{{Segment: "on-demand", MaxJobs: 5000, Customers: 50, ZipfS: ptrTo(1.0)}}}
 	count := map[string]float64{}
 	for _, j := range extJobs(t, e, 2, 0) {
 		count[j.Customer]++
@@ -289,11 +289,11 @@ func TestServingTracksRate(t *testing.T) {
 		slack float64 // allowed excess of replica-hours over the exact need
 	}{
 		// No noise, hold one interval: only ⌈·⌉ rounding (≈ ½ replica of ≈38).
-		{"exact", ExternalSegment{Segment: "serving", NoiseSigma: ptr(0.0)}, 0.03},
+		{"exact", ExternalSegment{Segment: "serving", NoiseSigma: ptrTo(0.0)}, 0.03},
 		// Defaults: noise (mean one) and bursts.
 		{"defaults", ExternalSegment{Segment: "serving"}, 0.03},
 		// A 30-minute minimum hold keeps replicas after the demand falls.
-		{"hold", ExternalSegment{Segment: "serving", NoiseSigma: ptr(0.0), MinHoldS: 1800}, 0.08},
+		{"hold", ExternalSegment{Segment: "serving", NoiseSigma: ptrTo(0.0), MinHoldS: 1800}, 0.08},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			jobs, src := servingJobs(t, tc.seg, 4, until)
@@ -354,7 +354,7 @@ func TestServingDeterminism(t *testing.T) {
 		t.Fatal("serving jobs: not a function of the seed")
 	}
 	// Without noise the peak hour needs more replicas than the trough.
-	_, src := servingJobs(t, ExternalSegment{Segment: "serving", NoiseSigma: ptr(0.0), Cycle: &Cycle{DiurnalAmplitude: 0.5, PeakHour: 19}}, 9, sim.Day)
+	_, src := servingJobs(t, ExternalSegment{Segment: "serving", NoiseSigma: ptrTo(0.0), Cycle: &Cycle{DiurnalAmplitude: 0.5, PeakHour: 19}}, 9, sim.Day)
 	if peak, trough := src.info(19*12).need, src.info(7*12).need; peak < 2*trough {
 		t.Errorf("replicas at 19:00 %d, at 07:00 %d: want the 3:1 cycle", peak, trough)
 	}
@@ -377,7 +377,7 @@ func TestExternalValidate(t *testing.T) {
 		{ExternalSegment{Segment: "serving", PricePerMTokUSD: -1}, "segments[0].price_per_mtok_usd:"},
 		{ExternalSegment{Segment: "serving", TargetUtilization: 1.5}, "segments[0].target_utilization:"},
 		{ExternalSegment{Segment: "serving", MinHoldS: 7200, MaxHoldS: 3600}, "segments[0].max_hold_s:"},
-		{ExternalSegment{Segment: "spot", NoticeS: ptr(-30.0)}, "segments[0].notice_s:"},
+		{ExternalSegment{Segment: "spot", NoticeS: ptrTo(-30.0)}, "segments[0].notice_s:"},
 		{ExternalSegment{Segment: "spot", GPUType: "K80"}, "segments[0].gpu_type:"},
 		{ExternalSegment{Segment: "spot", Cycle: &Cycle{DiurnalAmplitude: 1.2}}, "segments[0].cycle.diurnal_amplitude:"},
 		{ExternalSegment{Segment: "spot", Cycle: &Cycle{Bursts: []Burst{{AtS: 1, DurationS: 1, Factor: 0.5}}}}, "segments[0].cycle.bursts[0].factor:"},

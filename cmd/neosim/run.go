@@ -182,7 +182,12 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 			dur(sum.Segments[seg].Wait.MeanS), dur(sum.Segments[seg].Wait.P50S), dur(sum.Segments[seg].Wait.P99S))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nutilization %.1f%% · external revenue $%s · output %s/\n", 100*sum.Utilization, money(sum.ExternalRevenueUSD), r.Out)
+	fmt.Fprintf(w, "\nutilization %.1f%% · lost %s GPU-h to %d preemptions and %d node failures\n", 100*sum.Utilization, money(sum.LostGPUHours), sum.Preemptions, sum.NodeFailures)
+	if e := sum.Econ; e != nil {
+		fmt.Fprintf(w, "external revenue $%s · gross margin %s · operating margin %s · fleet cost $%s · %.0f MWh\n",
+			money(e.ExternalRevenueUSD), pct(e.GrossMargin), pct(e.OperatingMargin), money(e.Total.Direct()), e.EnergyMWh)
+	}
+	fmt.Fprintf(w, "output %s/\n", r.Out)
 }
 
 // dur formats seconds for the table; NaN (no job started) prints "-".
@@ -194,6 +199,13 @@ func dur(sec float64) string {
 		return fmt.Sprintf("%.0fs", sec)
 	}
 	return sim.FromSeconds(math.Round(sec/60) * 60).String()
+}
+
+func pct(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*f)
 }
 
 func money(usd float64) string {

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"neosim/sim"
+	"neosim/sim/econ"
 	"neosim/sim/fleet"
 	"neosim/workloads"
 )
@@ -100,6 +101,9 @@ type Scenario struct {
 	// common assumption (SOURCES.md §3d) [U].
 	RestartOverhead Duration  `yaml:"restart_overhead,omitempty" json:"restart_overhead,omitempty"`
 	Failures        *Failures `yaml:"failures,omitempty" json:"failures,omitempty"`
+	// Cost is the cost model of the margin ledger (docs/economics.md); the
+	// fields given replace econ.DefaultCostModel's.
+	Cost econ.CostModel `yaml:"cost" json:"cost"`
 	// Frontier is the synthetic internal training mix of a frontier lab
 	// (docs/workloads.md); absent means none.
 	Frontier *workloads.Frontier `yaml:"frontier,omitempty" json:"frontier,omitempty"`
@@ -130,7 +134,7 @@ func Load(path string) (*Scenario, error) {
 // Parse reads scenario YAML; name labels errors. Unknown fields are errors
 // (a typo must not silently fall back to a default).
 func Parse(name string, b []byte) (*Scenario, error) {
-	s := &Scenario{}
+	s := &Scenario{Cost: econ.DefaultCostModel()}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
@@ -163,6 +167,9 @@ func (s *Scenario) EnsureDefaults() {
 	}
 	if s.Frontier != nil {
 		s.Frontier.EnsureDefaults()
+	}
+	if s.Cost.LifeYears == 0 && s.Cost.PUE == 0 {
+		s.Cost = econ.DefaultCostModel() // a Scenario built in code
 	}
 	if s.RestartOverhead == 0 {
 		s.RestartOverhead = Duration(10 * sim.Minute)
@@ -204,6 +211,9 @@ func (s *Scenario) Validate() error {
 	}
 	if f := s.Failures; f != nil && f.Enabled && (!(f.PerGPUHour > 0) || f.PerGPUHour > 1) {
 		return fmt.Errorf("scenario %s: failures.per_gpu_hour: must be in (0, 1], got %v", s.Name, f.PerGPUHour)
+	}
+	if err := s.Cost.Validate(); err != nil {
+		return fmt.Errorf("scenario %s: %v", s.Name, err)
 	}
 	for model, typ := range s.GPUModels {
 		if _, ok := fleet.LookupType(typ); !ok {
