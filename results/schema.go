@@ -163,7 +163,7 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcFailures:     {"failures", i32, false, "", "times a failure killed it"},
 	jcGPUHours:     {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},
 	jcPrice:        {"price_usd_per_gpu_h", f64, false, "USD/GPU-h", "price per GPU-hour quoted at arrival and billed for every GPU-hour held (external jobs; 0 for internal)"},
-	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_h × gpu_hours; 0 for internal jobs"},
+	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_h × gpu_hours, or tokens served × the per-token price for serving jobs billed by token; 0 for internal jobs"},
 	jcCustomer:     {"customer_id", utf8, true, "", "external customer (billing and support); null for internal work and jobs without one"},
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
 })

@@ -151,6 +151,9 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	gpuHours := j.GPUHours()
 	price := float64(j.PriceMicroUSD) / 1e6
 	revenue := price * gpuHours
+	if j.TokenPriceMicroUSD > 0 {
+		revenue = float64(j.TokensServed()) * float64(j.TokenPriceMicroUSD) / 1e12
+	}
 	if !j.Segment.External() {
 		revenue = 0
 	}

@@ -100,6 +100,13 @@ func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, e
 		}
 		srcs = append(srcs, src)
 	}
+	if s.ExternalDemand != nil && s.ExternalOn() {
+		src, err := s.ExternalDemand.Source(s.Seed, sim.Time(s.Horizon))
+		if err != nil {
+			return nil, closers, fmt.Errorf("external_demand: %w", err)
+		}
+		srcs = append(srcs, src)
+	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		seg, err := sim.ParseSegment(w.Segment)

@@ -271,7 +271,7 @@ func (e *Engine) arrive(src int) {
 		e.terminate(id, Rejected, reason)
 		return
 	}
-	if e.pricer != nil && j.Segment.External() {
+	if e.pricer != nil && j.Segment.External() && j.TokenPriceMicroUSD == 0 {
 		j.PriceMicroUSD = e.pricer.Quote(&e.view, j)
 		if j.WTPMicroUSD > 0 && j.PriceMicroUSD > j.WTPMicroUSD {
 			e.terminate(id, Declined, "declined the quote: above its willingness to pay")
@@ -327,6 +327,9 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
 	}
 	j.gen++
 	j.speed = fleet.Catalog[typ].Speed
+	if j.Hold {
+		j.speed = 1 // wall-clock time, whatever the GPU
+	}
 	e.busyMilli[j.Segment] += int64(j.GPUs) * int64(j.Milli)
 	for _, sh := range shares {
 		e.nodeJobs[sh.Node] = append(e.nodeJobs[sh.Node], id)

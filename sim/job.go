@@ -112,6 +112,15 @@ type JobSpec struct {
 	// micro-dollars: a quote above it is declined. 0: no limit (takes any
 	// price).
 	WTPMicroUSD int64
+	// Hold marks a job that holds its GPUs for Work of wall-clock time
+	// whatever their speed (a reserved contract's term, a serving replica's
+	// hold), rather than doing Work of H100 compute.
+	Hold bool
+	// Tokens is what a serving job serves over its run; TokenPriceMicroUSD
+	// (per million tokens), when > 0, bills the job by tokens served
+	// instead of by GPU-hour, and the pricer does not quote it.
+	Tokens             int64
+	TokenPriceMicroUSD int64
 	// QoS is the trace's quality-of-service class, kept as given (openb:
 	// LS, BE, Burstable, Guaranteed); "" if none.
 	QoS string
@@ -173,6 +182,15 @@ func (j *Job) GPUHours() float64 {
 }
 
 func (j *Job) gpuWeight() float64 { return float64(j.GPUs) * float64(j.Milli) / fleet.FullGPU }
+
+// TokensServed returns the tokens a token-billed job served: all of them
+// if it completed, else in proportion to the time it ran.
+func (j *Job) TokensServed() int64 {
+	if j.State == Completed || j.Work <= 0 {
+		return j.Tokens
+	}
+	return int64(float64(j.Tokens) * float64(min(j.RunTime, j.Work)) / float64(j.Work))
+}
 
 // LostGPUHours returns the GPU-hours the job held without progress: work
 // since the last checkpoint of interrupted runs, and restart overheads.

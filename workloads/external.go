@@ -759,6 +759,7 @@ func (s *jobSource) Next(j *sim.JobSpec) bool {
 		Patience: sim.FromSeconds(patience),
 		Notice:   s.notice,
 		Customer: string(s.idBuf),
+		Hold:     s.reserved, // a contract's term is wall-clock time
 		// At least one micro-dollar: 0 would mean "any price".
 		WTPMicroUSD: max(1, int64(math.Round(s.list*ratio*1e6))),
 	}
@@ -931,6 +932,10 @@ func (s *ServingSource) emit(j *sim.JobSpec, at sim.Time, end int64, tokens floa
 		Patience: sim.FromSeconds(patience),
 		Notice:   sim.FromSeconds(*s.seg.NoticeS),
 		Customer: s.customer,
+		Hold:     true,
+		Tokens:   s.tokens,
+		// Billed per million tokens served, not per GPU-hour.
+		TokenPriceMicroUSD: int64(math.Round(s.seg.PricePerMTokUSD * 1e6)),
 	}
 	if patience > 0 && j.Patience == 0 {
 		j.Patience = sim.Microsecond

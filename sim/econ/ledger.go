@@ -128,6 +128,11 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 		return
 	}
 	rev := gt.mul(uint64(j.PriceMicroUSD))
+	if j.TokenPriceMicroUSD > 0 {
+		// µ$ = tokens × µ$/Mtok / 1e6; in the ledger's unit (milli-GPU ×
+		// µs × µ$/h = µ$ × 3.6e12) that is tokens × price × 3.6e6.
+		rev = mul64(uint64(j.TokensServed()), uint64(j.TokenPriceMicroUSD)).mul(3_600_000)
+	}
 	a.revenue.add(rev)
 	if j.FirstStart < 0 {
 		return // never ran: no bill, no support

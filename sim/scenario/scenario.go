@@ -107,10 +107,13 @@ type Scenario struct {
 	// Frontier is the synthetic internal training mix of a frontier lab
 	// (docs/workloads.md); absent means none.
 	Frontier *workloads.Frontier `yaml:"frontier,omitempty" json:"frontier,omitempty"`
-	// External turns the synthetic external demand (every non-internal
-	// workload) on or off. Default on.
-	External  *bool               `yaml:"external,omitempty" json:"external,omitempty"`
-	Workloads []workloads.Poisson `yaml:"workloads,omitempty" json:"workloads,omitempty"`
+	// External turns the synthetic external demand (external_demand and
+	// every non-internal workload) on or off. Default on.
+	External *bool `yaml:"external,omitempty" json:"external,omitempty"`
+	// ExternalDemand is the neocloud's customers: on-demand, spot, reserved
+	// and serving segments (docs/external-demand.md); absent means none.
+	ExternalDemand *workloads.External `yaml:"external_demand,omitempty" json:"external_demand,omitempty"`
+	Workloads      []workloads.Poisson `yaml:"workloads,omitempty" json:"workloads,omitempty"`
 }
 
 // Default returns the embedded default scenario.
@@ -168,6 +171,9 @@ func (s *Scenario) EnsureDefaults() {
 	if s.Frontier != nil {
 		s.Frontier.EnsureDefaults()
 	}
+	if s.ExternalDemand != nil {
+		s.ExternalDemand.EnsureDefaults()
+	}
 	if s.Cost.LifeYears == 0 && s.Cost.PUE == 0 {
 		s.Cost = econ.DefaultCostModel() // a Scenario built in code
 	}
@@ -223,6 +229,11 @@ func (s *Scenario) Validate() error {
 	if s.Frontier != nil {
 		if err := s.Frontier.Validate(); err != nil {
 			return fmt.Errorf("scenario %s: frontier: %v", s.Name, err)
+		}
+	}
+	if s.ExternalDemand != nil {
+		if err := s.ExternalDemand.Validate(); err != nil {
+			return fmt.Errorf("scenario %s: external_demand: %v", s.Name, err)
 		}
 	}
 	names := map[string]bool{}
