@@ -328,3 +328,45 @@ func TestHugeJobGPUHours(t *testing.T) {
 		t.Errorf("GPU-hours %v, want %v", h, want)
 	}
 }
+
+// TestReservedNeverPreempted: a reserved contract holds its GPUs for its
+// whole term; the engine refuses to preempt it, whatever the allocator.
+func TestReservedNeverPreempted(t *testing.T) {
+	f, _ := fleet.New([]fleet.Group{{Nodes: 1, GPUsPerNode: 8, Type: "B200"}})
+	src := &listSource{jobs: []sim.JobSpec{
+		{ID: "contract", GPUs: 8, Milli: 1000, Segment: sim.SegReserved, Work: 10 * sim.Day, Hold: true},
+		{ID: "urgent", Submit: sim.Hour, GPUs: 8, Milli: 1000, Segment: sim.SegInternal, Work: sim.Hour},
+	}}
+	got := ends{}
+	a := &preemptAll{}
+	if err := sim.New(sim.Config{CheckInvariants: true}, f, a, nil, []sim.Source{src}, got).Run(); err != nil {
+		t.Fatal(err)
+	}
+	c := got["contract"]
+	if a.refused == 0 || c.Preemptions != 0 || c.State != sim.Completed || c.End != 10*sim.Day || c.RunTime != 10*sim.Day {
+		t.Errorf("contract: %d refusals, %d preemptions, %v at %v after %v; want it to hold all 10 days (Hold: wall-clock on B200)", a.refused, c.Preemptions, c.State, c.End, c.RunTime)
+	}
+	if u := got["urgent"]; u.FirstStart != 10*sim.Day {
+		t.Errorf("urgent started at %v, want after the contract, at 10d", u.FirstStart)
+	}
+}
+
+// preemptAll is FIFO that tries to preempt every running job whenever the
+// head of the queue does not fit.
+type preemptAll struct {
+	policies.FIFO
+	refused int
+}
+
+func (a *preemptAll) Schedule(v *sim.View, p *sim.Plan) {
+	if q := v.Queue(); len(q) > 0 {
+		if _, _, ok := v.Fleet().FirstFit(v.Job(q[0]).Demand(), nil); !ok {
+			v.Running(func(id sim.JobID, j *sim.Job) {
+				if err := p.Preempt(id); err != nil {
+					a.refused++
+				}
+			})
+		}
+	}
+	a.FIFO.Schedule(v, p)
+}
