@@ -76,3 +76,31 @@ func jobType(v *sim.View, j *sim.Job) int {
 	}
 	return v.Fleet().Types()[0] // unreachable: the engine quotes only jobs that fit
 }
+
+// spotJob is a one-GPU spot request of any type, for SpotPrice.
+var spotJob = sim.Job{JobSpec: sim.JobSpec{GPUs: 1, Milli: fleet.FullGPU, Segment: sim.SegSpot}}
+
+// The pricers' SpotPrice methods quote spotJob: the spot price of the
+// fleet's first GPU type now, for the time series.
+var (
+	_ sim.SpotQuoter = (*Flat)(nil)
+	_ sim.SpotQuoter = (*Utilization)(nil)
+	_ sim.SpotQuoter = (*ReservedDiscount)(nil)
+	_ sim.SpotQuoter = (*Auction)(nil)
+	_ sim.SpotQuoter = (*TimeOfDay)(nil)
+)
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *Flat) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *Utilization) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *ReservedDiscount) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *Auction) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *TimeOfDay) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }

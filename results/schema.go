@@ -180,7 +180,10 @@ const (
 	tcQueuedSeg = tcBusySeg + int(sim.NumSegments)   // + segment
 	tcDown      = tcQueuedSeg + int(sim.NumSegments) // after the per-segment columns
 	tcPower     = tcDown + 1
-	tcCount     = tcPower + 1 // number of columns
+	tcSpot      = tcPower + 1
+	tcRevRate   = tcSpot + 1
+	tcCostRate  = tcRevRate + 1
+	tcCount     = tcCostRate + 1 // number of columns
 )
 
 var timeseriesSchema = func() NamedSchema {
@@ -199,6 +202,9 @@ var timeseriesSchema = func() NamedSchema {
 	}
 	cols = append(cols, Column{"gpus_down", i64, false, "GPUs", "GPUs on failed nodes under repair (neither busy nor free)"})
 	cols = append(cols, Column{"power_kw", f64, true, "kW", "facility power at the sample (GPUs idle or busy × host factor × PUE; docs/economics.md); null without a ledger"})
+	cols = append(cols, Column{"spot_price_usd_per_gpu_h", f64, true, "USD/GPU-h", "spot price the pricer would quote now for the fleet's first GPU type; null if the pricer does not say"})
+	cols = append(cols, Column{"revenue_usd_per_hour", f64, false, "USD/h", "what the running external jobs are billed per hour"})
+	cols = append(cols, Column{"cost_usd_per_hour", f64, true, "USD/h", "the whole fleet's cost rate: depreciation, overhead and power; null without a ledger"})
 	if len(cols) != tcCount {
 		panic("results: timeseries column count")
 	}

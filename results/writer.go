@@ -39,8 +39,8 @@ type Writer struct {
 	// timeseries.arrow builders
 	tT, tBusy, tUtil           *array.Float64Builder
 	tGPUsTotal, tQueued, tDown *array.Int64Builder
-	tPower                     *array.Float64Builder
-	power                      func(*sim.Sample) float64
+	tPower, tSpot, tRev, tCost *array.Float64Builder
+	power, cost                func(*sim.Sample) float64
 	tBusySeg                   [sim.NumSegments]*array.Float64Builder
 	tQueuedSeg                 [sim.NumSegments]*array.Int64Builder
 	lastGPUsTotal              int64 // of the last sample
@@ -118,6 +118,9 @@ func create(dir string, batch int) (w *Writer, err error) {
 	w.tGPUsTotal = tf[tcGPUsTotal].(*array.Int64Builder)
 	w.tDown = tf[tcDown].(*array.Int64Builder)
 	w.tPower = tf[tcPower].(*array.Float64Builder)
+	w.tSpot = tf[tcSpot].(*array.Float64Builder)
+	w.tRev = tf[tcRevRate].(*array.Float64Builder)
+	w.tCost = tf[tcCostRate].(*array.Float64Builder)
 	w.tBusy = tf[tcBusy].(*array.Float64Builder)
 	w.tUtil = tf[tcUtil].(*array.Float64Builder)
 	w.tQueued = tf[tcQueued].(*array.Int64Builder)
@@ -135,10 +138,13 @@ func (w *Writer) Dir() string { return w.dir }
 // returns it too; a caller may check it to stop a doomed run early.
 func (w *Writer) Err() error { return w.err }
 
-// SetPower sets the function that gives the facility power (kW) of a
-// sample, for the power_kw column (econ.Ledger.PowerKW); without one the
-// column is null.
-func (w *Writer) SetPower(f func(*sim.Sample) float64) { w.power = f }
+// SetEconomics sets the functions that give a sample's facility power (kW)
+// and the fleet's cost rate ($/h), for the power_kw and cost_usd_per_hour
+// columns (econ.Ledger.PowerKW and CostUSDPerHour); without them the
+// columns are null.
+func (w *Writer) SetEconomics(powerKW, costUSDPerHour func(*sim.Sample) float64) {
+	w.power, w.cost = powerKW, costUSDPerHour
+}
 
 // JobStarted does nothing: jobs are written when they end.
 func (w *Writer) JobStarted(*sim.Job) {}
@@ -235,9 +241,17 @@ func (w *Writer) Sampled(s *sim.Sample) {
 	w.tDown.Append(s.DownGPUs)
 	if w.power != nil {
 		w.tPower.Append(w.power(s))
+		w.tCost.Append(w.cost(s))
 	} else {
 		w.tPower.AppendNull()
+		w.tCost.AppendNull()
 	}
+	if s.SpotMicroUSD >= 0 {
+		w.tSpot.Append(float64(s.SpotMicroUSD) / 1e6)
+	} else {
+		w.tSpot.AppendNull()
+	}
+	w.tRev.Append(s.RevenueUSDPerHour)
 	w.lastGPUsTotal = s.GPUsTotal
 
 	w.ts.rows++

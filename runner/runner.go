@@ -188,7 +188,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
-	w.SetPower(ledger.PowerKW)
+	w.SetEconomics(ledger.PowerKW, ledger.CostUSDPerHour)
 	e := sim.New(cfg, f, alloc, pricer, srcs, w, ledger)
 	start := time.Now()
 	if err := e.Run(); err != nil {

@@ -60,6 +60,18 @@ type Sample struct {
 	Queued [NumSegments]int64
 	// DownGPUs is the number of GPUs on failed nodes under repair.
 	DownGPUs int64
+	// RevenueUSDPerHour is what the running external jobs are billed per
+	// hour right now.
+	RevenueUSDPerHour float64
+	// SpotMicroUSD is the spot price per GPU-hour the pricer would quote
+	// now (SpotQuoter), or -1 if the pricer does not say.
+	SpotMicroUSD int64
+}
+
+// SpotQuoter is an optional Pricer capability: the spot price per GPU-hour
+// it would quote now for the fleet's first GPU type, for the time series.
+type SpotQuoter interface {
+	SpotPrice(v *View) int64
 }
 
 // Config holds the engine's settings. The zero value runs until every job
@@ -128,6 +140,7 @@ type Engine struct {
 	nodeJobs [][]JobID // jobs running on each node
 	failRNG  *rand.Rand
 
+	revenueRate float64 // µ$ per hour billed by the running jobs
 	busyMilli   [NumSegments]int64
 	queued      [NumSegments]int64
 	alive       int // jobs in the table
@@ -331,6 +344,15 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
 		j.speed = 1 // wall-clock time, whatever the GPU
 	}
 	e.busyMilli[j.Segment] += int64(j.GPUs) * int64(j.Milli)
+	j.rate = 0
+	if j.Segment.External() {
+		if j.TokenPriceMicroUSD > 0 && j.Work > 0 {
+			j.rate = float64(j.Tokens) * float64(j.TokenPriceMicroUSD) / 1e6 / j.Work.Hours()
+		} else {
+			j.rate = float64(j.PriceMicroUSD) * j.gpuWeight()
+		}
+	}
+	e.revenueRate += j.rate
 	for _, sh := range shares {
 		e.nodeJobs[sh.Node] = append(e.nodeJobs[sh.Node], id)
 	}
@@ -383,6 +405,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 		}
 	}
 	e.busyMilli[j.Segment] -= milli
+	e.revenueRate -= j.rate
 	j.gen++
 }
 
@@ -485,7 +508,11 @@ func (e *Engine) terminate(id JobID, s State, reason string) {
 }
 
 func (e *Engine) sample() {
-	s := Sample{T: e.now, GPUsTotal: int64(e.fleet.GPUs()), BusyMilli: e.busyMilli, Queued: e.queued, DownGPUs: e.fleet.DownGPUs()}
+	s := Sample{T: e.now, GPUsTotal: int64(e.fleet.GPUs()), BusyMilli: e.busyMilli, Queued: e.queued, DownGPUs: e.fleet.DownGPUs(),
+		RevenueUSDPerHour: e.revenueRate / 1e6, SpotMicroUSD: -1}
+	if sq, ok := e.pricer.(SpotQuoter); ok {
+		s.SpotMicroUSD = sq.SpotPrice(&e.view)
+	}
 	for _, o := range e.obs {
 		o.Sampled(&s)
 	}

@@ -167,10 +167,11 @@ type Job struct {
 	Shares   []fleet.Share // the placement of the current run
 	gen      uint32
 	speed    float64
-	restarts int32 // interruptions so far: each later run pays the restart overhead
-	overhead Time  // restart overhead at the start of the current run
-	noticeAt Time  // when the current run's preemption notice ends; -1 if none
-	live     bool  // the slot holds a job that has not ended
+	rate     float64 // µ$ per hour this run is billed
+	restarts int32   // interruptions so far: each later run pays the restart overhead
+	overhead Time    // restart overhead at the start of the current run
+	noticeAt Time    // when the current run's preemption notice ends; -1 if none
+	live     bool    // the slot holds a job that has not ended
 }
 
 // GPUHours returns the GPU-hours the job held, all runs together (a GPU

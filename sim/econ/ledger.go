@@ -371,3 +371,14 @@ func (l *Ledger) PowerKW(s *sim.Sample) float64 {
 	}
 	return base
 }
+
+// CostUSDPerHour returns the whole fleet's cost rate at a sample, dollars
+// per hour: depreciation and overhead of every GPU, and the power of the
+// sample (PowerKW) at the electricity price.
+func (l *Ledger) CostUSDPerHour(s *sim.Sample) float64 {
+	var fixed float64
+	for _, t := range l.fleet.Types() {
+		fixed += float64(l.fleet.TypeGPUs(t)) * (l.rates[t].capex + l.rates[t].overhead)
+	}
+	return fixed + l.PowerKW(s)*l.model.USDPerKWh
+}
