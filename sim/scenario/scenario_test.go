@@ -12,7 +12,7 @@ func TestDefaultIsValid(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "default" || sim.Time(s.Horizon) != 30*sim.Day || len(s.Workloads) == 0 {
+	if s.Name != "default" || sim.Time(s.Horizon) != 30*sim.Day || s.Frontier == nil || s.ExternalDemand == nil || s.Failures == nil || !s.Failures.Enabled {
 		t.Errorf("unexpected default: %+v", s)
 	}
 	gpus := 0
