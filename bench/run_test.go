@@ -43,3 +43,34 @@ func benchScenario(b *testing.B, file string) {
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
 	}
 }
+
+// BenchmarkDefaultScenario runs the embedded default scenario (10,000 GPUs,
+// 30 days, the frontier training mix, failures) with the external segments
+// on and off: external demand (quotes, willingness to pay, spot preemption,
+// serving replicas) must not slow a run by more than 2x per job.
+func BenchmarkDefaultScenario(b *testing.B) {
+	for _, ext := range []bool{false, true} {
+		name := "external=off"
+		if ext {
+			name = "external=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := scenario.Default()
+			s.External = &ext
+			out := b.TempDir()
+			var events, jobs int64
+			for b.Loop() {
+				res, err := runner.Run(s, runner.Options{Out: out})
+				if err != nil {
+					b.Fatal(err)
+				}
+				events += res.Stats.Events
+				jobs += res.Summary.Jobs
+			}
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(float64(events)/sec, "events/s")
+			b.ReportMetric(float64(jobs)/sec, "jobs/s")
+			b.ReportMetric(sec/float64(jobs)*1e9, "ns/job")
+		})
+	}
+}
