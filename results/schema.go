@@ -17,7 +17,7 @@ import (
 // file's schema metadata under MetaSchemaVersion and in run.json. Adding a
 // column keeps it; renaming, removing or repurposing a column, or changing
 // its type or unit, bumps it.
-const SchemaVersion = "1"
+const SchemaVersion = "2"
 
 // Schema metadata keys of every .arrow file.
 const (
