@@ -174,7 +174,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	}()
 	horizon := sim.Time(s.Horizon)
 	cfg := sim.Config{Horizon: horizon, SampleInterval: sim.Time(s.SampleInterval), CheckInvariants: opt.CheckInvariants,
-		RestartOverhead: sim.Time(s.RestartOverhead), Seed: s.Seed}
+		RestartOverhead: sim.Time(s.RestartOverhead), Seed: s.Seed, SpreadPenalty: s.SpreadPenalty}
 	if fl := s.Failures; fl != nil && fl.Enabled {
 		repair := *fl.Repair
 		cfg.Failures = &sim.Failures{PerGPUHour: fl.PerGPUHour, Repair: func(r *rand.Rand) sim.Time {

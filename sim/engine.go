@@ -94,6 +94,10 @@ type Config struct {
 	Failures *Failures
 	// Seed seeds the engine's own random streams (failures).
 	Seed uint64
+	// SpreadPenalty slows a gang spread over several racks (NVLink
+	// domains): a job on d racks runs at speed / (1 + SpreadPenalty·(d−1)).
+	// 0: placement does not change speed.
+	SpreadPenalty float64
 }
 
 // Failures is the failure model: GPUs fail as a Poisson process at
@@ -361,8 +365,14 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
 	if j.restarts > 0 {
 		j.overhead = e.cfg.RestartOverhead
 	}
+	if p := e.cfg.SpreadPenalty; p > 0 && !j.Hold {
+		if d := e.domains(shares); d > 1 {
+			j.speed /= 1 + p*float64(d-1)
+		}
+	}
 	run := j.overhead + Time(math.Ceil(float64(j.Remaining)/j.speed))
-	e.events.Push(Event{At: e.now + run, Ref: int32(id), Gen: j.gen}, KindJobEnd)
+	j.end = e.now + run
+	e.events.Push(Event{At: j.end, Ref: int32(id), Gen: j.gen}, KindJobEnd)
 	for _, o := range e.obs {
 		o.JobStarted(j)
 	}
@@ -407,6 +417,42 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	e.busyMilli[j.Segment] -= milli
 	e.revenueRate -= j.rate
 	j.gen++
+}
+
+// domains counts the distinct racks of a placement. Racks are numbered in
+// node order, so for shares in node order (first fit's) equal racks are
+// adjacent; other orders take the quadratic path.
+func (e *Engine) domains(shares []fleet.Share) int {
+	d := 0
+	last := int32(-1)
+	for i, sh := range shares {
+		if i > 0 && sh.Node < shares[i-1].Node {
+			return e.domainsUnsorted(shares)
+		}
+		if r := e.fleet.Rack(sh.Node); r != last {
+			d++
+			last = r
+		}
+	}
+	return d
+}
+
+func (e *Engine) domainsUnsorted(shares []fleet.Share) int {
+	d := 0
+	for i, sh := range shares {
+		r := e.fleet.Rack(sh.Node)
+		seen := false
+		for _, prev := range shares[:i] {
+			if e.fleet.Rack(prev.Node) == r {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			d++
+		}
+	}
+	return d
 }
 
 func (e *Engine) jobEnd(id JobID, gen uint32) {

@@ -168,6 +168,7 @@ type Job struct {
 	gen      uint32
 	speed    float64
 	rate     float64 // µ$ per hour this run is billed
+	end      Time    // when the current run ends if not interrupted
 	restarts int32   // interruptions so far: each later run pays the restart overhead
 	overhead Time    // restart overhead at the start of the current run
 	noticeAt Time    // when the current run's preemption notice ends; -1 if none
@@ -183,6 +184,10 @@ func (j *Job) GPUHours() float64 {
 }
 
 func (j *Job) gpuWeight() float64 { return float64(j.GPUs) * float64(j.Milli) / fleet.FullGPU }
+
+// ExpectedEnd returns when the current run ends if nothing interrupts it
+// (for a running job; backfilling plans with it).
+func (j *Job) ExpectedEnd() Time { return j.end }
 
 // TokensServed returns the tokens a token-billed job served: all of them
 // if it completed, else in proportion to the time it ran.

@@ -23,6 +23,10 @@ func (v *View) Fleet() fleet.View { return v.e.fleet }
 // re-read Queue after each start.
 func (v *View) Queue() []JobID { return v.e.queue }
 
+// BusyGPUs returns the GPUs (shares as fractions) that seg's running jobs
+// hold now.
+func (v *View) BusyGPUs(seg Segment) float64 { return float64(v.e.busyMilli[seg]) / fleet.FullGPU }
+
 // Job returns the job in slot id.
 func (v *View) Job(id JobID) *Job { return &v.e.jobs[id] }
 

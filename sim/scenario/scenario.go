@@ -101,6 +101,10 @@ type Scenario struct {
 	// common assumption (SOURCES.md §3d) [U].
 	RestartOverhead Duration  `yaml:"restart_overhead,omitempty" json:"restart_overhead,omitempty"`
 	Failures        *Failures `yaml:"failures,omitempty" json:"failures,omitempty"`
+	// SpreadPenalty slows a gang spread over several racks (NVLink
+	// domains): on d racks it runs at speed / (1 + spread_penalty·(d−1)).
+	// Default 0 (placement does not change speed) [U].
+	SpreadPenalty float64 `yaml:"spread_penalty,omitempty" json:"spread_penalty,omitempty"`
 	// Cost is the cost model of the margin ledger (docs/economics.md); the
 	// fields given replace econ.DefaultCostModel's.
 	Cost econ.CostModel `yaml:"cost" json:"cost"`
@@ -217,6 +221,9 @@ func (s *Scenario) Validate() error {
 	}
 	if f := s.Failures; f != nil && f.Enabled && (!(f.PerGPUHour > 0) || f.PerGPUHour > 1) {
 		return fmt.Errorf("scenario %s: failures.per_gpu_hour: must be in (0, 1], got %v", s.Name, f.PerGPUHour)
+	}
+	if !(s.SpreadPenalty >= 0) || s.SpreadPenalty > 10 {
+		return fmt.Errorf("scenario %s: spread_penalty: must be in [0, 10], got %v", s.Name, s.SpreadPenalty)
 	}
 	if err := s.Cost.Validate(); err != nil {
 		return fmt.Errorf("scenario %s: %v", s.Name, err)
