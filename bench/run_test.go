@@ -24,20 +24,8 @@ func benchScenario(b *testing.B, file string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := b.TempDir()
-	var events, jobs int64
 	b.ReportAllocs()
-	for b.Loop() {
-		res, err := runner.Run(s, runner.Options{Out: out})
-		if err != nil {
-			b.Fatal(err)
-		}
-		events += res.Stats.Events
-		jobs += res.Summary.Jobs
-	}
-	sec := b.Elapsed().Seconds()
-	b.ReportMetric(float64(events)/sec, "events/s")
-	b.ReportMetric(float64(jobs)/sec, "jobs/s")
+	runScenario(b, s)
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
@@ -57,20 +45,27 @@ func BenchmarkDefaultScenario(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			s := scenario.Default()
 			s.External = &ext
-			out := b.TempDir()
-			var events, jobs int64
-			for b.Loop() {
-				res, err := runner.Run(s, runner.Options{Out: out})
-				if err != nil {
-					b.Fatal(err)
-				}
-				events += res.Stats.Events
-				jobs += res.Summary.Jobs
-			}
-			sec := b.Elapsed().Seconds()
-			b.ReportMetric(float64(events)/sec, "events/s")
-			b.ReportMetric(float64(jobs)/sec, "jobs/s")
-			b.ReportMetric(sec/float64(jobs)*1e9, "ns/job")
+			runScenario(b, s)
 		})
 	}
+}
+
+// runScenario runs s once per iteration, writing its output to a temporary
+// folder, and reports simulated events and jobs per wall second and the
+// wall time per job.
+func runScenario(b *testing.B, s *scenario.Scenario) {
+	out := b.TempDir()
+	var events, jobs int64
+	for b.Loop() {
+		res, err := runner.Run(s, runner.Options{Out: out})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += res.Stats.Events
+		jobs += res.Summary.Jobs
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/sec, "events/s")
+	b.ReportMetric(float64(jobs)/sec, "jobs/s")
+	b.ReportMetric(sec/float64(jobs)*1e9, "ns/job")
 }

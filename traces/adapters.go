@@ -27,33 +27,48 @@ type Adapter struct {
 	Open   func(path string, opts Options) (Source, error)
 }
 
-var adapters = map[string]Adapter{}
-
-// Register adds an adapter. Registering a name twice panics.
-func Register(a Adapter) {
-	if _, dup := adapters[a.Name]; dup {
-		panic("traces: adapter " + a.Name + " registered twice")
-	}
-	adapters[a.Name] = a
+// registry holds the formats of one kind (job traces or node lists) by
+// name.
+type registry[T any] struct {
+	kind string
+	name func(T) string
+	m    map[string]T
 }
 
-// Adapters returns the registered adapters sorted by name.
-func Adapters() []Adapter {
-	out := make([]Adapter, 0, len(adapters))
-	for _, a := range adapters {
+func (r *registry[T]) add(a T) {
+	n := r.name(a)
+	if _, dup := r.m[n]; dup {
+		panic("traces: " + r.kind + " " + n + " registered twice")
+	}
+	r.m[n] = a
+}
+
+// sorted returns the formats sorted by name.
+func (r *registry[T]) sorted() []T {
+	out := make([]T, 0, len(r.m))
+	for _, a := range r.m {
 		out = append(out, a)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return r.name(out[i]) < r.name(out[j]) })
 	return out
 }
 
-func adapterNames() string {
+// names lists the format names for messages.
+func (r *registry[T]) names() string {
 	var names []string
-	for _, a := range Adapters() {
-		names = append(names, a.Name)
+	for _, a := range r.sorted() {
+		names = append(names, r.name(a))
 	}
 	return strings.Join(names, ", ")
 }
+
+var adapters = &registry[Adapter]{kind: "adapter", name: func(a Adapter) string { return a.Name }, m: map[string]Adapter{}}
+
+// Register adds an adapter. Registering a name twice panics.
+func Register(a Adapter) { adapters.add(a) }
+
+// Adapters returns the registered adapters sorted by name.
+func Adapters() []Adapter { return adapters.sorted() }
 
 func init() {
 	Register(Adapter{
@@ -95,9 +110,9 @@ func OpenAs(path, format string, opts Options) (Source, string, error) {
 		}
 		format = f
 	}
-	a, ok := adapters[format]
+	a, ok := adapters.m[format]
 	if !ok {
-		return nil, "", fmt.Errorf("traces: unknown trace format %q (formats: auto, %s)", format, adapterNames())
+		return nil, "", fmt.Errorf("traces: unknown trace format %q (formats: auto, %s)", format, adapters.names())
 	}
 	src, err := a.Open(path, opts)
 	return src, format, err
@@ -133,7 +148,7 @@ func Detect(path string) (string, error) {
 				return "canonical", nil
 			}
 		}
-		return "", &Error{File: path, Line: 1, Msg: fmt.Sprintf("no trace format recognizes this header (%s); formats: %s", strings.Join(header, ", "), adapterNames())}
+		return "", &Error{File: path, Line: 1, Msg: fmt.Sprintf("no trace format recognizes this header (%s); formats: %s", strings.Join(header, ", "), adapters.names())}
 	default:
 		return "", &Error{File: path, Line: 1, Msg: fmt.Sprintf("header fits several formats (%s): pick one with --trace-format", strings.Join(hits, ", "))}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -27,33 +26,13 @@ type FleetAdapter struct {
 	Read func(path string, opts Options) ([]fleet.Group, error)
 }
 
-var fleetAdapters = map[string]FleetAdapter{}
+var fleetAdapters = &registry[FleetAdapter]{kind: "fleet format", name: func(a FleetAdapter) string { return a.Name }, m: map[string]FleetAdapter{}}
 
 // RegisterFleet adds a node-list format. Registering a name twice panics.
-func RegisterFleet(a FleetAdapter) {
-	if _, dup := fleetAdapters[a.Name]; dup {
-		panic("traces: fleet format " + a.Name + " registered twice")
-	}
-	fleetAdapters[a.Name] = a
-}
+func RegisterFleet(a FleetAdapter) { fleetAdapters.add(a) }
 
 // FleetAdapters returns the registered node-list formats sorted by name.
-func FleetAdapters() []FleetAdapter {
-	out := make([]FleetAdapter, 0, len(fleetAdapters))
-	for _, a := range fleetAdapters {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func fleetAdapterNames() string {
-	var names []string
-	for _, a := range FleetAdapters() {
-		names = append(names, a.Name)
-	}
-	return strings.Join(names, ", ")
-}
+func FleetAdapters() []FleetAdapter { return fleetAdapters.sorted() }
 
 // ReadFleet reads a node list (for --fleet FILE) with the named format; ""
 // or "auto" detects the format from the file's first line (DetectFleet). It
@@ -64,9 +43,9 @@ func ReadFleet(path, format string, opts Options) (groups []fleet.Group, detecte
 			return nil, "", err
 		}
 	}
-	a, ok := fleetAdapters[format]
+	a, ok := fleetAdapters.m[format]
 	if !ok {
-		return nil, "", fmt.Errorf("traces: unknown node-list format %q (formats: auto, %s)", format, fleetAdapterNames())
+		return nil, "", fmt.Errorf("traces: unknown node-list format %q (formats: auto, %s)", format, fleetAdapters.names())
 	}
 	groups, err = a.Read(path, opts)
 	return groups, format, err
@@ -104,7 +83,7 @@ func detectFleet(l *loc, r io.Reader) (string, error) {
 	case 1:
 		return hits[0], nil
 	case 0:
-		return "", &Error{File: l.file, Line: 1, Msg: fmt.Sprintf("no node-list format recognizes this header (%s); formats: %s", strings.Join(header, ", "), fleetAdapterNames())}
+		return "", &Error{File: l.file, Line: 1, Msg: fmt.Sprintf("no node-list format recognizes this header (%s); formats: %s", strings.Join(header, ", "), fleetAdapters.names())}
 	default:
 		return "", &Error{File: l.file, Line: 1, Msg: fmt.Sprintf("header fits several node-list formats (%s): name one", strings.Join(hits, ", "))}
 	}
