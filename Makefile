@@ -26,10 +26,15 @@ test-reader: build
 	rm -rf $(READER)/run && ./$(BIN) run --quiet --horizon 2d --out $(READER)/run
 	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run node --test $(READER)/read.test.mjs
 
-# Engine micro-benchmarks (hold model against a container/heap baseline) and
-# the whole-run benchmark (100,000 GPUs, 1,000,000 jobs, 30 days).
+# Engine micro-benchmarks (hold model against a container/heap baseline),
+# whole runs (100,000 GPUs and 1,000,000 jobs; the default scenario with and
+# without external demand; a 10-million-row trace replay), placement cost per
+# policy on 100,000 GPUs, and the FGD fragmentation experiment (needs
+# ../shared). docs/performance.md has the numbers.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./bench/
+	$(GO) test -run '^$$' -bench 'Hold' -benchmem ./bench/
+	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Replay10M|Fragmentation' -benchtime 1x -benchmem ./bench/...
+	$(GO) test -run '^$$' -bench . -benchmem ./policies/ ./traces/
 
 # Every fuzz target of every package, FUZZTIME each (go test fuzzes one
 # target per run).
