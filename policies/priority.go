@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"slices"
 
 	"neosim/sim"
 	"neosim/sim/fleet"
@@ -20,22 +21,30 @@ func init() {
 // reserved, serving, on-demand, spot), each class in queue order, placed
 // with first fit. The first job that does not fit blocks every job after it
 // (head-of-line, as fifo), so a large job is never starved by small ones.
-// If that blocked job outranks spot, Priority preempts running spot jobs of
-// the GPU types it can use, newest first, until the GPUs they hold and the
-// free ones cover its demand; the spot jobs get their notice period and
-// lose the work since their last checkpoint. Reserved jobs are never
-// preempted (the engine refuses). It preempts again only once the GPUs
-// already under notice have been freed.
+// If that blocked job outranks spot, Priority looks for the placement of it
+// that the fewest preemptions would make possible: GPUs of one type it
+// allows, on one node (or, for a gang, entirely free nodes, as first fit
+// places it), that are free or held only by spot jobs. It preempts the spot
+// jobs on those GPUs and no others; they get their notice period and lose
+// the work since their last checkpoint. If no such placement exists
+// (other work holds every candidate) it preempts nothing and the job waits;
+// while GPUs it could use are under notice it preempts nothing more. Only
+// spot is ever preempted: never internal, on-demand, serving or reserved
+// work (the engine also refuses to preempt reserved capacity).
 type Priority struct {
 	// Order lists the segments from the highest priority to the lowest;
 	// segments not listed come last in their default order.
 	Order []string `yaml:"order,omitempty"`
 
-	rank    [sim.NumSegments]int
-	ready   bool
-	buf     []fleet.Share
-	victims []sim.JobID
-	queue   []sim.JobID
+	rank      [sim.NumSegments]int
+	ready     bool
+	buf       []fleet.Share
+	victims   []sim.JobID
+	queue     []sim.JobID
+	occ       occupancy
+	cands     []gangCand
+	gangNodes []int32
+	pick      map[int32]uint64 // node → GPUs to free
 }
 
 var _ Allocator = (*Priority)(nil)
@@ -102,35 +111,164 @@ func (a *Priority) Schedule(v *sim.View, p *sim.Plan) {
 	}
 }
 
-// preemptFor asks spot jobs to leave until, with the free GPUs, they cover
-// j's demand. It does nothing while spot GPUs are already under notice.
+// preemptFor preempts the running spot jobs that keep j from one
+// placement of its GPUs, the placement that needs the fewest GPUs freed
+// (see Priority). It preempts nothing if no placement can be freed by
+// preempting spot, or if one needs no further preemption (its GPUs are
+// free or held by jobs already under notice): then it waits.
 func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
+	if v.BusyGPUs(sim.SegSpot) == 0 {
+		return // no spot job runs: nothing to preempt
+	}
 	f := v.Fleet()
-	var free, coming float64
-	for _, t := range f.Types() {
-		if j.GPUTypes.Has(t) {
-			free += float64(f.FreeWholeGPUs(t))
+	o := &a.occ
+	g := int(j.GPUs)
+	o.sizes(f)
+	gang := j.Milli == fleet.FullGPU && o.mayNeedGang(f, j.GPUTypes, g)
+	// Only the spot jobs' holdings (and those under notice) are recorded;
+	// every other job's hold of a GPU is what is neither free nor theirs.
+	o.build(v, j.GPUTypes, false)
+	need := int32(j.Milli)
+	// cost of a GPU for j: 0 if free now or once the notices given run
+	// out, 1 if spot jobs must be preempted, -1 if other work holds it.
+	cost := func(u occGPU) int {
+		free := fleet.FullGPU - u.spot - u.coming - u.other
+		switch {
+		case free+u.coming >= need:
+			return 0
+		case free+u.coming+u.spot >= need:
+			return 1
 		}
+		return -1
+	}
+	best, bestGang, bestNode := -1, false, int32(-1)
+	for _, t := range f.Types() {
+		if !j.GPUTypes.Has(t) {
+			continue
+		}
+		// On one node: its g cheapest usable GPUs.
+		for k := range o.nodes {
+			n := &o.nodes[k]
+			if n.typ != t || int(n.count) < g {
+				continue
+			}
+			var usable, c int
+			for _, u := range o.gpus[n.off : n.off+n.count] {
+				switch cost(u) {
+				case 0:
+					usable++
+				case 1:
+					usable++
+					c++
+				}
+			}
+			if usable < g {
+				continue
+			}
+			c = max(0, c-(usable-g)) // the cheapest g GPUs
+			if best < 0 || c < best {
+				best, bestGang, bestNode = c, false, n.node
+			}
+		}
+		if !gang {
+			continue
+		}
+		// A gang on entirely free nodes: the nodes that preempting spot
+		// frees, cheapest first, after the nodes free now (no spot job
+		// touches those).
+		have := f.FullFreeGPUs(t)
+		a.cands = a.cands[:0]
+		for k := range o.nodes {
+			n := &o.nodes[k]
+			if n.typ != t {
+				continue
+			}
+			c := 0
+			for _, u := range o.gpus[n.off : n.off+n.count] {
+				if x := cost(u); x < 0 {
+					c = -1
+					break
+				} else {
+					c += x
+				}
+			}
+			if c >= 0 {
+				a.cands = append(a.cands, gangCand{k: int32(k), cost: c})
+			}
+		}
+		slices.SortFunc(a.cands, func(x, y gangCand) int {
+			if x.cost != y.cost {
+				return x.cost - y.cost
+			}
+			return int(o.nodes[x.k].node - o.nodes[y.k].node)
+		})
+		c, n := 0, 0
+		for ; n < len(a.cands) && have < int64(g); n++ {
+			have += int64(o.nodes[a.cands[n].k].count)
+			c += a.cands[n].cost
+		}
+		if have >= int64(g) && (best < 0 || c < best) {
+			best, bestGang = c, true
+			a.gangNodes = a.gangNodes[:0]
+			for _, gc := range a.cands[:n] {
+				a.gangNodes = append(a.gangNodes, o.nodes[gc.k].node)
+			}
+		}
+	}
+	if best <= 0 {
+		return // nothing to gain from preemption, or nothing more needed
+	}
+	// The GPUs to free: the gang's nodes, or the node's costly GPUs in
+	// order until the free and coming ones make g.
+	if a.pick == nil {
+		a.pick = map[int32]uint64{}
+	}
+	clear(a.pick)
+	if bestGang {
+		for _, n := range a.gangNodes {
+			a.pick[n] = ^uint64(0)
+		}
+	} else {
+		k, _ := o.find(bestNode)
+		n := &o.nodes[k]
+		have := 0
+		for _, u := range o.gpus[n.off : n.off+n.count] {
+			if cost(u) == 0 {
+				have++
+			}
+		}
+		var mask uint64
+		for i, u := range o.gpus[n.off : n.off+n.count] {
+			if have >= g {
+				break
+			}
+			if cost(u) == 1 {
+				mask |= 1 << i
+				have++
+			}
+		}
+		a.pick[bestNode] = mask
 	}
 	a.victims = a.victims[:0]
 	v.Running(func(id sim.JobID, r *sim.Job) {
-		if r.Segment != sim.SegSpot || !j.GPUTypes.Has(r.Type) {
+		if r.Segment != sim.SegSpot || r.Preempting() {
 			return
 		}
-		if r.Preempting() {
-			coming += float64(r.GPUs)
-			return
+		for _, sh := range r.Shares {
+			if a.pick[sh.Node]&sh.Mask != 0 {
+				a.victims = append(a.victims, id)
+				return
+			}
 		}
-		a.victims = append(a.victims, id)
 	})
-	if coming > 0 {
-		return // wait for the notices already given
-	}
-	need := float64(j.GPUs) * float64(j.Milli) / fleet.FullGPU
-	for k := len(a.victims) - 1; k >= 0 && free < need; k-- { // newest slots last is not guaranteed; any order is fair here
-		id := a.victims[k]
-		if err := p.Preempt(id); err == nil {
-			free += float64(v.Job(id).GPUs)
+	for _, id := range a.victims {
+		if err := p.Preempt(id); err != nil {
+			panic("priority: preempting a running spot job failed: " + err.Error())
 		}
 	}
+}
+
+type gangCand struct {
+	k    int32 // position in occupancy.nodes
+	cost int   // GPUs to free by preemption
 }

@@ -19,6 +19,7 @@ Usage:
   neosim run [flags]       simulate a scenario and write Arrow output
   neosim trace inspect|convert FILE   summarize a job trace, or convert it to the canonical format
   neosim policies          list the registered allocators and pricers
+  neosim bench fragmentation   reproduce the FGD paper's openb experiment (fragmentation)
   neosim schema            print the output files' schemas (columns, types, units)
   neosim version           print the version and the output schema version
 
@@ -52,6 +53,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdTrace(args[1:], stdout, stderr)
 	case "policies":
 		err = cmdPolicies(args[1:], stdout)
+	case "bench":
+		err = cmdBench(args[1:], stdout, stderr)
 	case "schema":
 		err = cmdSchema(args[1:], stdout)
 	case "version", "--version":

@@ -63,7 +63,9 @@ func ParseSpec(spec string) ([]Group, error) {
 //   - per node, whole[n] is the number of GPUs with FullGPU free and the
 //     indexes hold whole[n], the node's largest free milli, and the node's GPU
 //     count when the node is entirely free;
-//   - per type, the counters equal the sums over its nodes.
+//   - per type, the counters equal the sums over its nodes;
+//   - once built, the bucket indexes (buckets.go, racks.go) file every
+//     node, partly allocated GPU and rack under its current free capacity.
 type Fleet struct {
 	nodeType []uint8
 	nodeGPUs []uint8
@@ -82,6 +84,7 @@ type Fleet struct {
 	wholeIdx maxTree // whole[n]
 	milliIdx maxTree // max free milli over the node's GPUs
 	fullIdx  maxTree // nodeGPUs[n] if the node is entirely free, else 0
+	ix       index   // free-capacity buckets by node class, shared GPU and rack (buckets.go)
 
 	down     []bool // node n is failed and under repair
 	downGPUs int64
@@ -251,6 +254,7 @@ func (f *Fleet) refresh(n int) {
 		full = int32(w)
 	}
 	f.fullIdx.set(n, full)
+	f.reindex(n)
 }
 
 // Nodes returns the number of nodes.
@@ -594,6 +598,9 @@ func (f *Fleet) Check() error {
 	}
 	if freeWhole != f.freeWhole || fullFree != f.fullFreeGPUs {
 		return fmt.Errorf("fleet: per-type free counters out of date")
+	}
+	if f.ix.ready {
+		return f.checkIndex()
 	}
 	return nil
 }

@@ -1,0 +1,431 @@
+package fragmentation
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"neosim/policies/frag"
+)
+
+// genInputs writes a small generated node list and pod list (not openb
+// data) in the openb formats and returns their paths.
+func genInputs(t testing.TB, nodes, pods int) (podsFile, nodesFile string) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(7, 11))
+	var nb strings.Builder
+	nb.WriteString("sn,cpu_milli,memory_mib,gpu,model\n")
+	kinds := []string{"64000,262144,8,G2", "32000,131072,2,T4", "48000,196608,4,V100M32", "96000,393216,8,G3"}
+	for i := range nodes {
+		fmt.Fprintf(&nb, "node-%03d,%s\n", i, kinds[r.IntN(len(kinds))])
+	}
+	var pb strings.Builder
+	pb.WriteString("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n")
+	shares := []int{100, 250, 320, 470, 500, 650, 810}
+	for i := range pods {
+		cpu, mem := 1000*(1+r.IntN(16)), 1024*(1+r.IntN(32))
+		gpus, milli, spec := 1, 1000, ""
+		switch k := r.IntN(20); {
+		case k < 3:
+			gpus, milli = 0, 0
+		case k < 10:
+			milli = shares[r.IntN(len(shares))]
+		case k < 17:
+		case k == 17:
+			gpus = 2
+		case k == 18:
+			gpus = 4
+			spec = "V100M32|G2"
+		default:
+			gpus = 8
+		}
+		fmt.Fprintf(&pb, "pod-%04d,%d,%d,%d,%d,%s,LS,Running,%d,%d,%d\n", i, cpu, mem, gpus, milli, spec, i, i+10, i)
+	}
+	podsFile, nodesFile = filepath.Join(dir, "pods.csv"), filepath.Join(dir, "nodes.csv")
+	if err := os.WriteFile(nodesFile, []byte(nb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(podsFile, []byte(pb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return podsFile, nodesFile
+}
+
+// TestEndToEnd runs the six policies on 2 seeds of a generated cluster,
+// writes the output and reads the Arrow file back.
+func TestEndToEnd(t *testing.T) {
+	podsFile, nodesFile := genInputs(t, 40, 400)
+	cfg := Config{Pods: podsFile, Nodes: nodesFile, Seeds: []int64{42, 43}, Workers: 2}
+	res, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := res.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(out, ArrowFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var names []string
+	for _, fd := range rd.Schema().Fields() {
+		names = append(names, fd.Name+":"+fd.Type.String())
+	}
+	if want := []string{"policy:utf8", "seed:int64", "arrived_pct:int32", "alloc_pct:float64"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("columns %v, want %v", names, want)
+	}
+	type key struct {
+		policy string
+		seed   int64
+	}
+	rows := map[key][]float64{}
+	total := 0
+	for i := range rd.NumRecords() {
+		rec, err := rd.RecordBatch(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol := rec.Column(0).(*array.String)
+		seed := rec.Column(1).(*array.Int64)
+		arr := rec.Column(2).(*array.Int32)
+		alloc := rec.Column(3).(*array.Float64)
+		for j := range int(rec.NumRows()) {
+			k := key{pol.Value(j), seed.Value(j)}
+			if int(arr.Value(j)) != len(rows[k]) {
+				t.Fatalf("%v: arrived_pct %d at position %d", k, arr.Value(j), len(rows[k]))
+			}
+			rows[k] = append(rows[k], alloc.Value(j))
+			total++
+		}
+	}
+	if want := 6 * 2 * 131; total != want {
+		t.Errorf("%d rows, want %d (6 policies × 2 seeds × 131 points)", total, want)
+	}
+	if len(rows) != 12 {
+		t.Errorf("%d (policy, seed) pairs, want 12", len(rows))
+	}
+	for k, a := range rows {
+		if len(a) != 131 {
+			t.Errorf("%v: %d points, want 131", k, len(a))
+		}
+		for x, v := range a {
+			if v < 0 || v > 100 || math.IsNaN(v) {
+				t.Errorf("%v: alloc_pct %v at %d%%", k, v, x)
+			}
+			if x > 0 && v < a[x-1] {
+				t.Errorf("%v: alloc_pct falls from %v to %v at %d%%", k, a[x-1], v, x)
+			}
+			// A point averages the events within ±0.5% of it, or ±1.5% when
+			// it has none: allocation never exceeds the demand arrived.
+			if v > float64(x)+1.5 {
+				t.Errorf("%v: %v%% allocated with only %d%% arrived", k, v, x)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, JSONFile)); err != nil {
+		t.Error(err)
+	}
+	for _, r := range res.Runs {
+		// Pods never leave, so what is allocated is what arrived less what failed.
+		if r.UsedMilli > r.ArrivedMilli || float64(r.ArrivedMilli) > 1.3*float64(res.GPUs*frag.FullGPU) {
+			t.Errorf("%s seed %d: used %d, arrived %d milli", r.Policy, r.Seed, r.UsedMilli, r.ArrivedMilli)
+		}
+	}
+}
+
+// TestDeterministic: the same seeds give the same curves whatever the
+// number of workers, and the policies see the same pods.
+func TestDeterministic(t *testing.T) {
+	podsFile, nodesFile := genInputs(t, 20, 200)
+	in, err := Load(podsFile, nodesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(workers int) *Result {
+		r, err := RunInputs(in, Config{Seeds: []int64{1, 2, 3}, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a, b := run(1), run(3)
+	for i := range a.Runs {
+		if !reflect.DeepEqual(a.Runs[i].Alloc, b.Runs[i].Alloc) || a.Runs[i].Failed != b.Runs[i].Failed {
+			t.Errorf("%s seed %d differs between 1 and 3 workers", a.Runs[i].Policy, a.Runs[i].Seed)
+		}
+	}
+	for i := range a.Runs {
+		j := i % 3 // the first policy's run with the same seed
+		if a.Runs[i].Pods != a.Runs[j].Pods || a.Runs[i].ArrivedMilli != a.Runs[j].ArrivedMilli {
+			t.Errorf("%s and %s see different pods with seed %d", a.Runs[i].Policy, a.Runs[j].Policy, a.Runs[i].Seed)
+		}
+	}
+}
+
+// TestBuild checks the workload build: originals first (shuffled), clones
+// after, arrived demand stopped just below tune × capacity.
+func TestBuild(t *testing.T) {
+	podsFile, nodesFile := genInputs(t, 40, 100)
+	in, err := Load(podsFile, nodesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orig int64
+	for i := range in.Pods {
+		orig += in.Pods[i].TotalMilli()
+	}
+	if float64(orig) >= 1.3*float64(in.GPUs()*frag.FullGPU) {
+		t.Fatalf("generated demand %d milli is not below 130%% of %d GPUs", orig, in.GPUs())
+	}
+	w := build(in, 42, 1.3)
+	seen := map[int]bool{}
+	for _, p := range w.pods[:len(in.Pods)] {
+		seen[p] = true
+	}
+	if len(seen) != len(in.Pods) {
+		t.Errorf("the first %d pods are not the originals", len(in.Pods))
+	}
+	var sum int64
+	for _, p := range w.pods {
+		sum += in.Pods[p].TotalMilli()
+	}
+	target := 1.3 * float64(in.GPUs()*frag.FullGPU)
+	if float64(sum) > target+8000 || float64(sum) < target-8000 {
+		t.Errorf("demand %d milli, target %v", sum, target)
+	}
+	if got := build(in, 42, 1.3); !reflect.DeepEqual(got.pods, w.pods) || !reflect.DeepEqual(got.nodes, w.nodes) {
+		t.Error("build is not deterministic")
+	}
+	if got := build(in, 43, 1.3); reflect.DeepEqual(got.pods, w.pods) {
+		t.Error("seeds 42 and 43 give the same workload")
+	}
+	// Too much demand: pods are removed down to the target.
+	down := build(in, 42, 0.2)
+	sum = 0
+	for _, p := range down.pods {
+		sum += in.Pods[p].TotalMilli()
+	}
+	if float64(sum) > 0.2*float64(in.GPUs()*frag.FullGPU) {
+		t.Errorf("tune 0.2: demand %d milli", sum)
+	}
+}
+
+func TestScores(t *testing.T) {
+	mk := func(cpu int64, free ...uint16) *node {
+		n := &node{cpu: cpu, mem: 1 << 30, free: free}
+		n.refresh()
+		return n
+	}
+	shared := &Pod{CPU: 4000, GPUs: 1, Milli: 500}
+	whole2 := &Pod{CPU: 4000, GPUs: 2, Milli: 1000}
+	cpuPod := &Pod{CPU: 4000}
+	for _, c := range []struct {
+		name string
+		got  int64
+		want int64
+	}{
+		// All 8 GPUs free: max(33 − 8, 8).
+		{"packing idle 8", packingScore(mk(0, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000), shared), 25},
+		{"packing idle 2", packingScore(mk(0, 1000, 1000), shared), 31},
+		// The shared pod would take a wholly free GPU: max(50 − 1, 33).
+		{"packing new GPU", packingScore(mk(0, 300, 1000), shared), 49},
+		{"packing 2 new GPUs", packingScore(mk(0, 300, 1000, 1000), whole2), 48},
+		// Fits on a GPU in use: 100 − ((600·100/1000 + 0)/10) = 94.
+		{"packing shared", packingScore(mk(0, 600, 0), shared), 94},
+		{"packing floor", packingScore(mk(0, 600, 1000, 1000, 1000, 1000, 1000, 1000, 1000), &Pod{GPUs: 1, Milli: 600}), 50},
+		{"packing cpu", packingScore(mk(0, 600), cpuPod), 0},
+		// dot = (64000/128000)(4000/128000) + (1500/8000)(500/8000) = 0.015625 + 0.01171875
+		{"dotprod", dotProdScore(mk(64000, 1000, 500), shared), 98}, // int(100·(1 − 0.02734375/2))
+		// 25·(8000 − 1500)/8000 = 20 (integer division), +25 for no GPU pods.
+		{"clustering empty", clusteringScore(mk(0, 1000, 500), shared), 45},
+		{"clustering cpu", clusteringScore(mk(0, 1000, 500), cpuPod), 0},
+		// 1 − [0.5·(64000 − 4000)/128000 + 0.5·(1500 − 500)/8000] = 1 − 0.234375 − 0.0625
+		{"bestfit", bestFitRaw(mk(64000, 1000, 500), shared), 70},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: score %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	n := mk(0, 1000, 500)
+	n.tags = tagOf(shared)
+	if s := clusteringScore(n, shared); s != 95 {
+		t.Errorf("clustering, same tag only: %d, want 95", s)
+	}
+	n.tags |= tagOf(whole2)
+	if s := clusteringScore(n, shared); s != 70 {
+		t.Errorf("clustering, tag among several: %d, want 70", s)
+	}
+	if s := clusteringScore(n, &Pod{GPUs: 8, Milli: 1000}); s != 20 {
+		t.Errorf("clustering, other tags: %d, want 20", s)
+	}
+	s := []int64{10, 20, 30}
+	normalize(s)
+	if !reflect.DeepEqual(s, []int64{0, 50, 100}) {
+		t.Errorf("normalize: %v", s)
+	}
+	s = []int64{7, 7}
+	normalize(s)
+	if !reflect.DeepEqual(s, []int64{0, 0}) {
+		t.Errorf("normalize equal: %v", s)
+	}
+}
+
+// TestFGDPicksTheFragment: with a whole-GPU target workload, FGD puts a
+// shared pod on the GPU in use rather than on a free node (hand
+// computation in policies/frag's TestChooseNode), and the other selectors
+// agree with their definitions.
+func TestFGDPicksTheFragment(t *testing.T) {
+	in := &Inputs{
+		Nodes:  []NodeSpec{{Name: "a", CPU: 64000, Memory: 1 << 20, GPUs: 2}, {Name: "b", CPU: 64000, Memory: 1 << 20, GPUs: 2}},
+		Models: []string{"G"},
+		Pods:   []Pod{{Name: "p", CPU: 1000, GPUs: 1, Milli: 500}},
+	}
+	target := frag.Workload{Shapes: []frag.Task{{GPUs: 1, Milli: 1000}}, P: []float64{1}}
+	w := &workload{nodes: []int{0, 1}, pods: []int{0}}
+	r := newRun(in, FGD, w, &target)
+	r.nodes[1].free[0] = 500 // node b: {500, 1000}
+	r.nodes[1].refresh()
+	if !r.schedule(&in.Pods[0]) {
+		t.Fatal("not placed")
+	}
+	if r.nodes[1].free[0] != 0 || r.nodes[0].freeTotal != 2000 {
+		t.Errorf("FGD placed the pod at a %v, b %v; want b's GPU 0", r.nodes[0].free, r.nodes[1].free)
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	if p, err := ParsePolicy("FGD"); err != nil || p != FGD {
+		t.Errorf("ParsePolicy(FGD) = %v, %v", p, err)
+	}
+	_, err := ParsePolicy("worstfit")
+	if err == nil || !strings.Contains(err.Error(), "gpupacking") {
+		t.Errorf("unknown policy error %v does not list the known ones", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	podsFile, nodesFile := genInputs(t, 4, 10)
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		pods, nodes, want string
+	}{
+		{filepath.Join(dir, "nope.csv"), nodesFile, "nope.csv: no such file"},
+		{podsFile, filepath.Join(dir, "none.csv"), "none.csv: no such file"},
+		{write("p1.csv", "name,cpu_milli\nx,1\n"), nodesFile, "missing column(s) memory_mib, num_gpu, gpu_milli"},
+		{write("p2.csv", "name,cpu_milli,memory_mib,num_gpu,gpu_milli\nx,1,1,2,500\n"), nodesFile, "p2.csv:2: column gpu_milli: 500 on a 2-GPU pod"},
+		{write("p3.csv", "name,cpu_milli,memory_mib,num_gpu,gpu_milli\nx,abc,1,1,500\n"), nodesFile, `p3.csv:2: column cpu_milli: "abc" is not a whole number`},
+		{podsFile, write("n1.csv", "sn,cpu_milli,memory_mib,gpu,model\nn,1,1,2,\n"), "n1.csv:2: column model: is empty on a node with GPUs"},
+	} {
+		_, err := Load(c.pods, c.nodes)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Load(%s, %s) = %v, want an error containing %q", filepath.Base(c.pods), filepath.Base(c.nodes), err, c.want)
+		}
+	}
+}
+
+func TestDiscrete(t *testing.T) {
+	// 10 GPUs: 1% is 100 milli. Events at 0.4%, 1.6%, 2.4% and 4.0%
+	// arrived: 0% ← the first, 2% ← the next two, 1% and 3% empty (their
+	// neighbours), 4% ← the last, 5% carried.
+	ev := []event{{40, 0}, {160, 100}, {240, 200}, {400, 300}}
+	got := discrete(ev, 10, 5)
+	want := []float64{0, 1, 1.5, 2.25, 3, 3}
+	// 1% takes the events of 0..2%: (0 + 1 + 2)/3 = 1; 3% those of 2..4%: (1+2+3)/3 = 2.
+	want[3] = 2
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("discrete = %v, want %v", got, want)
+	}
+}
+
+// openb returns the openb trace folder, or skips the test when ../shared
+// is absent (the data is research-only and not in the repository).
+func openb(t testing.TB) (pods, nodes string) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods = filepath.Join(root, DefaultPods)
+	nodes = filepath.Join(root, DefaultNodes)
+	if _, err := os.Stat(pods); err != nil {
+		t.Skipf("openb trace not present (%s): skipping", pods)
+	}
+	return pods, nodes
+}
+
+// TestOpenbDefault runs the paper's experiment on the openb default trace
+// with 2 seeds (BenchmarkFragmentation runs all 10).
+func TestOpenbDefault(t *testing.T) {
+	pods, nodes := openb(t)
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	in, err := Load(pods, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Pods) != 8152 || len(in.Nodes) != 1213 || in.GPUs() != 6212 {
+		t.Fatalf("%d pods, %d nodes, %d GPUs; want 8152, 1213, 6212", len(in.Pods), len(in.Nodes), in.GPUs())
+	}
+	if w := TargetWorkload(in, 0.95); w.Len() != 35 {
+		t.Errorf("target workload has %d shapes, want 35 (of 91)", w.Len())
+	}
+	res, err := RunInputs(in, Config{Seeds: []int64{42, 43}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.WriteSummary(testWriter{t})
+	for _, s := range res.Summary() {
+		if s.Mean100 < 80 || s.Mean100 > 100 {
+			t.Errorf("%s: %.2f%% allocated at 100%% arrived", s.Policy, s.Mean100)
+		}
+	}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// BenchmarkFragmentation is the whole experiment: 6 policies × 10 seeds
+// on the openb default trace, on every core. ns/op is its wall time.
+func BenchmarkFragmentation(b *testing.B) {
+	pods, nodes := openb(b)
+	in, err := Load(pods, nodes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var res *Result
+	for b.Loop() {
+		if res, err = RunInputs(in, Config{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, s := range res.Summary() {
+		b.ReportMetric(s.Mean100, s.Policy.String()+"-alloc@100%")
+	}
+}
