@@ -641,7 +641,6 @@ func (e *External) Source(seed uint64, until sim.Time) (sim.Source, error) {
 		m.srcs = append(m.srcs, src)
 	}
 	m.pend = make([]sim.JobSpec, len(m.srcs))
-	m.tok = make([]int64, len(m.srcs))
 	m.has = make([]bool, len(m.srcs))
 	for i := range m.srcs {
 		m.pull(i)
@@ -842,10 +841,6 @@ func newServingSource(s *ExternalSegment, types fleet.TypeSet, seed uint64, comp
 func (s *ServingSource) Name() string { return s.name }
 func (s *ServingSource) Err() error   { return nil }
 
-// Tokens returns the tokens served by the job last returned by Next (to be
-// carried by the job itself once sim.JobSpec has a field for it).
-func (s *ServingSource) Tokens() int64 { return s.tokens }
-
 // Rate returns the token-rate function (tokens per second, before noise).
 func (s *ServingSource) Rate() *Rate { return s.rate }
 
@@ -944,32 +939,22 @@ func (s *ServingSource) emit(j *sim.JobSpec, at sim.Time, end int64, tokens floa
 
 // mergedSource merges the segments' sources by submit time.
 type mergedSource struct {
-	name   string
-	srcs   []sim.Source
-	pend   []sim.JobSpec
-	tok    []int64
-	has    []bool
-	err    error
-	tokens int64
+	name string
+	srcs []sim.Source
+	pend []sim.JobSpec
+	has  []bool
+	err  error
 }
 
 func (m *mergedSource) pull(i int) {
 	m.has[i] = m.srcs[i].Next(&m.pend[i])
-	if m.has[i] {
-		if t, ok := m.srcs[i].(interface{ Tokens() int64 }); ok {
-			m.tok[i] = t.Tokens()
-		}
-	} else if err := m.srcs[i].Err(); err != nil && m.err == nil {
+	if err := m.srcs[i].Err(); !m.has[i] && err != nil && m.err == nil {
 		m.err = err
 	}
 }
 
 func (m *mergedSource) Name() string { return m.name }
 func (m *mergedSource) Err() error   { return m.err }
-
-// Tokens returns the tokens served by the job last returned by Next (0 but
-// for serving jobs).
-func (m *mergedSource) Tokens() int64 { return m.tokens }
 
 func (m *mergedSource) Next(j *sim.JobSpec) bool {
 	if m.err != nil {
@@ -984,7 +969,7 @@ func (m *mergedSource) Next(j *sim.JobSpec) bool {
 	if best < 0 {
 		return false
 	}
-	*j, m.tokens = m.pend[best], m.tok[best]
+	*j = m.pend[best]
 	m.pull(best)
 	return true
 }

@@ -48,11 +48,7 @@ func drainExt(t *testing.T, src sim.Source) []servedJob {
 			t.Fatalf("bad job %+v (duplicate: %v)", j, ids[j.ID])
 		}
 		ids[j.ID] = true
-		s := servedJob{JobSpec: j}
-		if tk, ok := src.(interface{ Tokens() int64 }); ok {
-			s.tokens = tk.Tokens()
-		}
-		out = append(out, s)
+		out = append(out, servedJob{JobSpec: j, tokens: j.Tokens})
 	}
 	if err := src.Err(); err != nil {
 		t.Fatal(err)
