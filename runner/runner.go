@@ -184,6 +184,16 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if opt.Progress != nil {
 		cfg.Progress = func(now sim.Time, events int64) { opt.Progress(now, horizon, events) }
 	}
+	if s.PowerProfile != "" {
+		ps, measured, err := econ.LoadPowerProfiles(s.PowerProfile)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: power_profile: %w", s.Name, err)
+		}
+		s.Cost.Power = ps
+		if !measured {
+			fmt.Fprintf(opt.Warn, "neosim: power profile %s is not a measurement (built-in defaults)\n", s.PowerProfile)
+		}
+	}
 	ledger, err := econ.NewLedger(s.Cost, f)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)

@@ -1,6 +1,7 @@
 // Command neosim simulates a GPU fleet that trains its owner's models and
-// sells spare capacity as a cloud. Subcommands: run, policies, schema,
-// version. `neosim help` and `neosim run --help` explain each.
+// sells spare capacity as a cloud. Subcommands: run, trace, policies, bench,
+// calibrate, schema, version. `neosim help` and `neosim CMD --help` explain
+// each.
 package main
 
 import (
@@ -20,6 +21,7 @@ Usage:
   neosim trace inspect|convert FILE   summarize a job trace, or convert it to the canonical format
   neosim policies          list the registered allocators and pricers
   neosim bench fragmentation   reproduce the FGD paper's openb experiment (fragmentation)
+  neosim calibrate [flags] measure NVIDIA GPUs' power (NVML) and fit a power profile
   neosim schema            print the output files' schemas (columns, types, units)
   neosim version           print the version and the output schema version
 
@@ -55,6 +57,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdPolicies(args[1:], stdout)
 	case "bench":
 		err = cmdBench(args[1:], stdout, stderr)
+	case "calibrate":
+		err = cmdCalibrate(args[1:], stdout, stderr)
 	case "schema":
 		err = cmdSchema(args[1:], stdout)
 	case "version", "--version":

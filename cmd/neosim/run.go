@@ -60,6 +60,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
 		}
+		fmt.Fprintf(stderr, "neosim run: %v (neosim run --help lists the flags)\n", err)
 		return errUsage
 	}
 	if fs.NArg() > 0 {

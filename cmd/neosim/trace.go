@@ -104,6 +104,7 @@ func traceCmd(args []string, nfiles int, stdout, stderr io.Writer,
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
 		}
+		fmt.Fprintf(stderr, "neosim trace: %v (neosim trace --help)\n", err)
 		return errUsage
 	}
 	if fs.NArg() != nfiles {

@@ -54,6 +54,12 @@ type CostModel struct {
 	// job queued, GPUs × time): the cost of internal delay charged to the
 	// external business.
 	DelayUSDPerGPUHour float64 `yaml:"delay_usd_per_gpu_hour" json:"delay_usd_per_gpu_hour"`
+	// Power gives catalog types measured power curves (PowerProfile), such
+	// as the models of a profile written by `neosim calibrate`
+	// (LoadPowerProfiles). A busy GPU at utilization f then draws
+	// PowerProfile.BusyW(f) instead of IdleW + (TDPW − IdleW) × f, and an
+	// idle one its IdleW. Types not listed keep the catalog's linear model.
+	Power PowerProfiles `yaml:"power,omitempty" json:"power,omitempty"`
 }
 
 // DefaultCostModel returns the defaults, each from
@@ -130,6 +136,9 @@ func (m *CostModel) Validate() error {
 			return err
 		}
 	}
+	if err := m.Power.Validate(); err != nil {
+		return fmt.Errorf("cost.%w", err)
+	}
 	names := make([]string, 0, len(m.CapexUSD))
 	for n := range m.CapexUSD {
 		names = append(names, n)
@@ -184,17 +193,31 @@ type rates struct {
 	capex    float64 // depreciation per GPU-hour
 	overhead float64 // network and operations per GPU-hour
 	idleKW   float64 // facility power of an idle GPU (host and PUE included)
-	dynKW    float64 // facility power a busy GPU adds at f = 1: (TDP − idle) × host × PUE
+	ctxKW    float64 // what a busy GPU at f = 0 adds over idleKW: (context idle − idle) × host × PUE
+	dynKW    float64 // what a busy GPU adds at f = 1 over f = 0: (full − base) × host × PUE
+	exp      float64 // exponent of f in the power curve (1: linear)
 }
 
+// addKW returns the facility power a busy GPU at utilization f adds over
+// an idle one. With the catalog's model (ctxKW 0, exp 1) it is dynKW × f
+// exactly.
+func (r *rates) addKW(f float64) float64 {
+	return r.ctxKW + r.dynKW*math.Pow(f, r.exp)
+}
+
+// linear reports whether the type's power is the catalog's linear model.
+func (r *rates) linear() bool { return r.ctxKW == 0 && r.exp == 1 }
+
 func (m *CostModel) rates(t int) rates {
-	g := fleet.Catalog[t]
+	p := m.Power.For(t)
 	capex := m.Capex(t) / (m.LifeYears * HoursPerYear)
 	k := m.HostPowerFactor * m.PUE / 1000 // W → facility kW
 	return rates{
 		capex:    capex,
 		overhead: capex * m.OverheadFraction,
-		idleKW:   g.IdleW * k,
-		dynKW:    (g.TDPW - g.IdleW) * k,
+		idleKW:   p.IdleW * k,
+		ctxKW:    (p.BaseW() - p.IdleW) * k,
+		dynKW:    (p.FullW - p.BaseW()) * k,
+		exp:      p.Exponent,
 	}
 }

@@ -34,6 +34,9 @@ type Ledger struct {
 	fleet *fleet.Fleet
 	rates []rates                  // per catalog type
 	util  [sim.NumSegments]float64 // power utilization f per segment
+	// curved is true when some type's power is not the catalog's linear
+	// model (CostModel.Power): PowerKW then averages per type.
+	curved bool
 
 	// gpuTime[t][s] is segment s's GPU-time on catalog type t, in
 	// milli-GPU-µs, attributed to the type of the job's last run (see
@@ -83,6 +86,7 @@ func NewLedger(m CostModel, f *fleet.Fleet) (*Ledger, error) {
 	}
 	for t := range fleet.Catalog {
 		l.rates[t] = m.rates(t)
+		l.curved = l.curved || !l.rates[t].linear()
 	}
 	for s := range sim.NumSegments {
 		l.util[s] = m.BusyUtilization
@@ -272,7 +276,7 @@ func (l *Ledger) Report(end sim.Time) Report {
 		for s := range sim.NumSegments {
 			gh := l.gpuTime[t][s].float() / float64(gpuHour)
 			busy += gh
-			kw := rt.idleKW + rt.dynKW*l.util[s]
+			kw := rt.idleKW + rt.addKW(l.util[s])
 			c := Costs{Capex: gh * rt.capex, Overhead: gh * rt.overhead, Power: gh * kw * m.USDPerKWh}
 			kWh += gh * kw
 			sr := &r.Segments[s]
@@ -352,22 +356,35 @@ func (l *Ledger) Report(end sim.Time) Report {
 // PowerKW returns the facility power at a sample, in kW: every GPU's idle
 // power plus what its busy GPUs add. A Sample gives busy GPUs per segment,
 // not per type, so in a fleet of several types a busy GPU adds the fleet's
-// capacity-weighted mean (TDP − idle) power: exact for one type, an
-// estimate otherwise (exact once Sample carries busy GPUs per type).
+// capacity-weighted mean of what one adds at the segment's utilization:
+// exact for one type, an estimate otherwise (exact once Sample carries
+// busy GPUs per type).
 func (l *Ledger) PowerKW(s *sim.Sample) float64 {
 	var base, dyn, gpus float64
+	var add [sim.NumSegments]float64 // curved: Σ GPUs × addKW(f) per segment
 	for _, t := range l.fleet.Types() {
 		n := float64(l.fleet.TypeGPUs(t))
-		base += n * l.rates[t].idleKW
-		dyn += n * l.rates[t].dynKW
+		rt := &l.rates[t]
+		base += n * rt.idleKW
+		dyn += n * rt.dynKW
 		gpus += n
+		if l.curved {
+			for seg := range add {
+				add[seg] += n * rt.addKW(l.util[seg])
+			}
+		}
 	}
 	if gpus == 0 {
 		return base
 	}
 	dyn /= gpus
 	for seg, milli := range s.BusyMilli {
-		base += float64(milli) / fleet.FullGPU * dyn * l.util[seg]
+		if l.curved {
+			base += float64(milli) / fleet.FullGPU * (add[seg] / gpus)
+		} else {
+			// The linear model's arithmetic, unchanged bit for bit.
+			base += float64(milli) / fleet.FullGPU * dyn * l.util[seg]
+		}
 	}
 	return base
 }

@@ -105,6 +105,10 @@ type Scenario struct {
 	// domains): on d racks it runs at speed / (1 + spread_penalty·(d−1)).
 	// Default 0 (placement does not change speed) [U].
 	SpreadPenalty float64 `yaml:"spread_penalty,omitempty" json:"spread_penalty,omitempty"`
+	// PowerProfile is a calibration profile (JSON, `neosim calibrate`;
+	// docs/calibration.md) whose per-model power curves replace the
+	// catalog's linear idle→TDP model in the cost model.
+	PowerProfile string `yaml:"power_profile,omitempty" json:"power_profile,omitempty"`
 	// Cost is the cost model of the margin ledger (docs/economics.md); the
 	// fields given replace econ.DefaultCostModel's.
 	Cost econ.CostModel `yaml:"cost" json:"cost"`
