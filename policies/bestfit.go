@@ -47,23 +47,8 @@ func (*BestFit) Name() string { return "bestfit" }
 func (a *BestFit) Schedule(v *sim.View, p *sim.Plan) { a.q.schedule("bestfit", v, p, a) }
 
 func (*BestFit) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Share, bool) {
-	for _, t := range f.Types() {
-		if !d.Types.Has(t) {
-			continue
-		}
-		if d.Milli < fleet.FullGPU {
-			if s, ok := tightestShared(f, t, d.Milli); ok {
-				return append(buf, s), true
-			}
-		}
-		if n := tightestNode(f, t, int(d.GPUs), false); n >= 0 {
-			return append(buf, wholeShare(f, n, int(d.GPUs), d.Milli)), true
-		}
-		if d.Milli == fleet.FullGPU {
-			if shares, ok := gangFirstFit(f, d, t, buf); ok {
-				return shares, true
-			}
-		}
-	}
-	return buf, false
+	return placeByType(f, d, buf, tightestAny, gangFirstFit)
 }
+
+// tightestAny is tightestNode over partly and entirely free nodes.
+func tightestAny(f fleet.View, t, need int) int32 { return tightestNode(f, t, need, false) }

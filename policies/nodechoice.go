@@ -137,3 +137,32 @@ func gangFirstFit(f fleet.View, d fleet.Demand, t int, buf []fleet.Share) ([]fle
 	shares, _, ok := f.FirstFit(fleet.Demand{GPUs: d.GPUs, Milli: d.Milli, Types: fleet.Only(t)}, buf)
 	return shares, ok
 }
+
+// placeByType is the placement skeleton of the node-choice policies: for
+// each GPU type the job allows, in placement order, a GPU share goes on the
+// tightest shared GPU if one fits; else a single-node job goes on the node
+// that node picks (-1: none); else a whole-GPU gang is placed by gang.
+func placeByType(f fleet.View, d fleet.Demand, buf []fleet.Share,
+	node func(f fleet.View, t, need int) int32,
+	gang func(f fleet.View, d fleet.Demand, t int, buf []fleet.Share) ([]fleet.Share, bool),
+) ([]fleet.Share, bool) {
+	for _, t := range f.Types() {
+		if !d.Types.Has(t) {
+			continue
+		}
+		if d.Milli < fleet.FullGPU {
+			if s, ok := tightestShared(f, t, d.Milli); ok {
+				return append(buf, s), true
+			}
+		}
+		if n := node(f, t, int(d.GPUs)); n >= 0 {
+			return append(buf, wholeShare(f, n, int(d.GPUs), d.Milli)), true
+		}
+		if d.Milli == fleet.FullGPU {
+			if shares, ok := gang(f, d, t, buf); ok {
+				return shares, true
+			}
+		}
+	}
+	return buf, false
+}

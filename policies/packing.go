@@ -49,25 +49,7 @@ func (*Packing) Name() string { return "packing" }
 func (a *Packing) Schedule(v *sim.View, p *sim.Plan) { a.q.schedule("packing", v, p, a) }
 
 func (*Packing) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Share, bool) {
-	for _, t := range f.Types() {
-		if !d.Types.Has(t) {
-			continue
-		}
-		if d.Milli < fleet.FullGPU {
-			if s, ok := tightestShared(f, t, d.Milli); ok {
-				return append(buf, s), true
-			}
-		}
-		if n := mostAllocated(f, t, int(d.GPUs)); n >= 0 {
-			return append(buf, wholeShare(f, n, int(d.GPUs), d.Milli)), true
-		}
-		if d.Milli == fleet.FullGPU {
-			if shares, ok := gangFirstFit(f, d, t, buf); ok {
-				return shares, true
-			}
-		}
-	}
-	return buf, false
+	return placeByType(f, d, buf, mostAllocated, gangFirstFit)
 }
 
 // mostAllocated returns the node of type t with room for need whole GPUs

@@ -57,25 +57,12 @@ func (*Topology) Name() string { return "topology" }
 func (a *Topology) Schedule(v *sim.View, p *sim.Plan) { a.q.schedule("topology", v, p, a) }
 
 func (*Topology) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Share, bool) {
-	for _, t := range f.Types() {
-		if !d.Types.Has(t) {
-			continue
+	return placeByType(f, d, buf, sparingNode, func(f fleet.View, d fleet.Demand, t int, buf []fleet.Share) ([]fleet.Share, bool) {
+		if int64(d.GPUs) > f.FullFreeGPUs(t) {
+			return buf, false
 		}
-		if d.Milli < fleet.FullGPU {
-			if s, ok := tightestShared(f, t, d.Milli); ok {
-				return append(buf, s), true
-			}
-		}
-		if n := sparingNode(f, t, int(d.GPUs)); n >= 0 {
-			return append(buf, wholeShare(f, n, int(d.GPUs), d.Milli)), true
-		}
-		if d.Milli == fleet.FullGPU && int64(d.GPUs) <= f.FullFreeGPUs(t) {
-			if shares, ok := rackGang(f, t, int(d.GPUs), buf); ok {
-				return shares, true
-			}
-		}
-	}
-	return buf, false
+		return rackGang(f, t, int(d.GPUs), buf)
+	})
 }
 
 // sparingNode returns the node for a single-node job of need whole GPUs:
