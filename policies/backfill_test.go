@@ -173,13 +173,7 @@ func (p *promises) Schedule(v *sim.View, pl *sim.Plan) {
 // made is kept: a head starts no later than the earliest time it was
 // promised, and no later pass moves a promise later.
 func TestBackfillKeepsReservations(t *testing.T) {
-	dist := func(s string) workloads.Dist {
-		d, err := workloads.ParseDist(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	dist := policies.DistOf(t)
 	ws := []workloads.Poisson{
 		{Name: "big", Segment: "internal", RatePerHour: 3, MaxJobs: 300, GPUs: dist("choice:8=2,16=2,24=1,40=1"), Duration: dist("exp:7200")},
 		{Name: "small", Segment: "internal", RatePerHour: 20, MaxJobs: 2000, GPUs: dist("choice:1=4,2=2,4=1"), Duration: dist("lognormal:1800:1.5")},

@@ -90,13 +90,7 @@ func (c *conformance) Sampled(s *sim.Sample) {
 // and a second run with the same seed ends the same jobs at the same times
 // in the same order.
 func TestAllocatorConformance(t *testing.T) {
-	dist := func(s string) workloads.Dist {
-		d, err := workloads.ParseDist(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	dist := policies.DistOf(t)
 	ws := []workloads.Poisson{
 		{Name: "in", Segment: "internal", RatePerHour: 10, MaxJobs: 300, GPUs: dist("choice:1=3,4=1,8=1,16=1"), Duration: dist("exp:1800")},
 		{Name: "od", Segment: "on-demand", RatePerHour: 4, MaxJobs: 100, GPUs: dist("choice:1=1,8=1"), GPUMilli: 0, Duration: dist("exp:3600")},
@@ -173,13 +167,7 @@ func TestAllocatorConformance(t *testing.T) {
 // sending its jobs back to the queue) under the engine's invariants: every
 // job still completes.
 func TestAllocatorsSurviveFailures(t *testing.T) {
-	dist := func(s string) workloads.Dist {
-		d, err := workloads.ParseDist(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	dist := policies.DistOf(t)
 	ws := []workloads.Poisson{
 		{Name: "in", Segment: "internal", RatePerHour: 10, MaxJobs: 300, GPUs: dist("choice:1=3,4=1,8=1,16=1"), Duration: dist("exp:1800"), CheckpointS: 600},
 		{Name: "spot", Segment: "spot", RatePerHour: 4, MaxJobs: 100, GPUs: dist("choice:1=1,4=1"), Duration: dist("exp:3600"), NoticeS: 120},
@@ -225,13 +213,7 @@ func TestScaleInvariance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a simulated month per run")
 	}
-	dist := func(s string) workloads.Dist {
-		d, err := workloads.ParseDist(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	dist := policies.DistOf(t)
 	horizon := 30 * sim.Day
 	util := func(alloc string, scale int) float64 {
 		ws := []workloads.Poisson{

@@ -149,13 +149,7 @@ func TestFGDBounded(t *testing.T) {
 // reaches the head of the queue, and its target workload is the popular
 // shapes.
 func TestFGDLearns(t *testing.T) {
-	dist := func(s string) workloads.Dist {
-		d, err := workloads.ParseDist(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	dist := DistOf(t)
 	ws := []workloads.Poisson{
 		{Name: "a", Segment: "internal", RatePerHour: 20, MaxJobs: 300, GPUs: dist("const:1"), GPUMilli: 500, Duration: dist("exp:3600")},
 		{Name: "b", Segment: "internal", RatePerHour: 5, MaxJobs: 100, GPUs: dist("choice:1=1,8=1"), Duration: dist("exp:3600")},

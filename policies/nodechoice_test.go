@@ -257,13 +257,7 @@ func TestFirstFitIsFIFO(t *testing.T) {
 		alloc, _ := Allocators.New(name)
 		pricer, _ := Pricers.New("flat")
 		f := ncFleet(t, fleet.Group{Nodes: 4, GPUsPerNode: 8, Type: "H100"}, fleet.Group{Nodes: 2, GPUsPerNode: 4, Type: "B200"})
-		dist := func(s string) workloads.Dist {
-			d, err := workloads.ParseDist(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return d
-		}
+		dist := DistOf(t)
 		ws := []workloads.Poisson{
 			{Name: "in", Segment: "internal", RatePerHour: 10, MaxJobs: 200, GPUs: dist("choice:1=3,4=1,8=1,16=1"), Duration: dist("exp:1800")},
 			{Name: "sh", Segment: "spot", RatePerHour: 4, MaxJobs: 50, GPUs: dist("const:1"), GPUMilli: 250, Duration: dist("exp:600")},

@@ -15,13 +15,7 @@ import (
 // more than (1 − internal_share) of the fleet, while internal jobs do use
 // more than their share when external demand leaves room.
 func TestPartitionNeverSellsTheReservedShare(t *testing.T) {
-	dist := func(s string) workloads.Dist {
-		d, err := workloads.ParseDist(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	dist := policies.DistOf(t)
 	patience := dist("exp:3600") // keeps the external queue short
 	for _, share := range []float64{0.5, 0.3, 0.75} {
 		ws := []workloads.Poisson{
