@@ -18,6 +18,7 @@ allocation and pricing policies by margin and by delay to internal work.
 
 Usage:
   neosim run [flags]       simulate a scenario and write Arrow output
+  neosim compare [flags]   run allocators × pricers × seeds and compare them with CIs
   neosim trace inspect|convert FILE   summarize a job trace, or convert it to the canonical format
   neosim policies          list the registered allocators and pricers
   neosim bench fragmentation   reproduce the FGD paper's openb experiment (fragmentation)
@@ -51,6 +52,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = cmdRun(args[1:], stdout, stderr)
+	case "compare":
+		err = cmdCompare(args[1:], stdout, stderr)
 	case "trace":
 		err = cmdTrace(args[1:], stdout, stderr)
 	case "policies":

@@ -1,0 +1,122 @@
+package results
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+)
+
+func TestMeanCI95(t *testing.T) {
+	nan := math.NaN()
+	// t(0.975, 2) = 4.302652729911275 (tables: 4.303); s = 1 for 1, 2, 3.
+	for _, tc := range []struct {
+		xs         []float64
+		mean, half float64
+	}{
+		{[]float64{1, 2, 3}, 2, 4.302652729911275 / math.Sqrt(3)},
+		{[]float64{5, 5, 5, 5}, 5, 0},
+		// t(0.975, 1) = 12.706204736174698; s = √2 for 1, 3.
+		{[]float64{1, 3}, 2, 12.706204736174698 * math.Sqrt2 / math.Sqrt2},
+		{[]float64{1, nan, 3}, 2, 12.706204736174698},
+		{[]float64{7}, 7, nan},
+		{nil, nan, nan},
+		{[]float64{nan}, nan, nan},
+	} {
+		mean, half := MeanCI95(tc.xs)
+		if !approx(mean, tc.mean) || !approx(half, tc.half) {
+			t.Errorf("MeanCI95(%v) = %v, %v, want %v, %v", tc.xs, mean, half, tc.mean, tc.half)
+		}
+	}
+	if _, half := MeanCI95([]float64{1, 2, 3}); math.Abs(half-2.484) > 0.001 {
+		t.Errorf("MeanCI95(1, 2, 3) half-width = %v, want 4.303/√3 ≈ 2.484", half)
+	}
+}
+
+func approx(a, b float64) bool {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return math.IsNaN(a) && math.IsNaN(b)
+	}
+	return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b))
+}
+
+func TestPareto(t *testing.T) {
+	nan := math.NaN()
+	up := []float64{0.5, 0.6, 0.4, 0.6, 0.7, nan, 0.5}
+	down := []float64{10, 20, 5, 20, 100, 1, 10}
+	// 0: (0.5,10) not dominated (2 has lower wait but lower margin).
+	// 1 and 3 tie at (0.6,20): neither dominates the other.
+	// 2: best wait. 4: best margin. 5: NaN. 6 ties 0.
+	want := []bool{true, true, true, true, true, false, true}
+	got := Pareto(up, down)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Pareto point %d (%v, %v) = %v, want %v", i, up[i], down[i], got[i], want[i])
+		}
+	}
+	got = Pareto([]float64{0.5, 0.6, 0.6}, []float64{10, 10, 5})
+	if want := []bool{false, false, true}; got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("Pareto dominated points = %v, want %v", got, want)
+	}
+}
+
+func TestWriteComparison(t *testing.T) {
+	dir := t.TempDir()
+	nan := math.NaN()
+	ms := make([]MetricStats, len(ComparisonMetrics))
+	for i := range ms {
+		ms[i] = MetricStats{Mean: float64(i), CI95: nan, DiffMean: 0, DiffCI95: 0.5}
+	}
+	rows := []ComparisonRow{
+		{Allocator: "fifo", Pricer: "flat", Runs: 3, Metrics: ms, Pareto: true},
+		{Allocator: "priority", Pricer: "flat", Runs: 3, Metrics: ms},
+	}
+	if err := WriteComparison(dir, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, ComparisonFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if v, _ := r.Schema().Metadata().GetValue(MetaSchemaVersion); v != SchemaVersion {
+		t.Errorf("schema version %q, want %q", v, SchemaVersion)
+	}
+	wantCols := 3 + 4*len(ComparisonMetrics) + 1
+	if n := r.Schema().NumFields(); n != wantCols {
+		t.Fatalf("%d columns, want %d", n, wantCols)
+	}
+	for _, name := range []string{"allocator", "pricer", "runs", "operating_margin_mean", "operating_margin_ci95",
+		"operating_margin_diff_mean", "operating_margin_diff_ci95", "internal_wait_p99_mean", "pareto"} {
+		if len(r.Schema().FieldIndices(name)) != 1 {
+			t.Errorf("no column %s", name)
+		}
+	}
+	rec, err := r.Record(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.NumRows() != 2 {
+		t.Fatalf("%d rows, want 2", rec.NumRows())
+	}
+	if a := rec.Column(0).(*array.String).Value(1); a != "priority" {
+		t.Errorf("allocator of row 1 = %q", a)
+	}
+	if !rec.Column(4).IsNull(0) {
+		t.Errorf("a NaN CI is not null")
+	}
+	if p := rec.Column(wantCols - 1).(*array.Boolean); !p.Value(0) || p.Value(1) {
+		t.Errorf("pareto = %v, %v, want true, false", p.Value(0), p.Value(1))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "."+ComparisonFile+".tmp")); err == nil {
+		t.Errorf("temporary file left behind")
+	}
+}
