@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -55,6 +56,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		sample       = fs.String("sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
 		check        = fs.Bool("check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
 		quiet        = fs.Bool("quiet", false, "no progress and no summary table")
+		cpuProfile   = fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -132,6 +134,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		prog = newProgress(stderr)
 		opt.Progress = prog.update
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := runner.Run(s, opt)
 	if prog != nil {

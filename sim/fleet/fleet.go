@@ -86,7 +86,9 @@ type Fleet struct {
 	fullIdx  maxTree // nodeGPUs[n] if the node is entirely free, else 0
 	ix       index   // free-capacity buckets by node class, shared GPU and rack (buckets.go)
 
-	down     []bool // node n is failed and under repair
+	down     []bool   // node n is failed and under repair
+	seen     []uint32 // Validate's per-node marks (== stamp: seen in this call)
+	stamp    uint32
 	downGPUs int64
 
 	lo, hi       [8]int   // node range of each catalog type
@@ -160,6 +162,7 @@ func New(groups []Group) (*Fleet, error) {
 		gpuFree:  make([]uint16, gpus),
 		whole:    make([]uint8, nodes),
 		down:     make([]bool, nodes),
+		seen:     make([]uint32, nodes),
 		nodeRack: make([]int32, nodes),
 		wholeIdx: newMaxTree(nodes),
 		milliIdx: newMaxTree(nodes),
@@ -439,6 +442,13 @@ func (f *Fleet) freeMask(n, k int) uint64 {
 // capacity now: GPUs of one type in d.Types, each GPU named once with
 // enough free milli, and exactly d.GPUs GPUs in all.
 func (f *Fleet) Validate(d Demand, shares []Share) error {
+	// A node appears at most once: mark the nodes seen with a fresh stamp
+	// (O(shares), where comparing every pair was quadratic in a gang's nodes).
+	f.stamp++
+	if f.stamp == 0 {
+		clear(f.seen)
+		f.stamp = 1
+	}
 	total := 0
 	typ := -1
 	for i, s := range shares {
@@ -459,11 +469,10 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 		if s.Mask == 0 || bits.Len64(s.Mask) > int(f.nodeGPUs[s.Node]) {
 			return fmt.Errorf("share %d: GPU mask %#x outside node %d's %d GPUs", i, s.Mask, s.Node, f.nodeGPUs[s.Node])
 		}
-		for j := range shares[:i] {
-			if shares[j].Node == s.Node {
-				return fmt.Errorf("share %d: node %d appears twice", i, s.Node)
-			}
+		if f.seen[s.Node] == f.stamp {
+			return fmt.Errorf("share %d: node %d appears twice", i, s.Node)
 		}
+		f.seen[s.Node] = f.stamp
 		for m := s.Mask; m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
 			if free := f.gpuFree[f.gpuOff[s.Node]+int32(j)]; free < s.Milli {
