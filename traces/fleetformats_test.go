@@ -1,6 +1,8 @@
 package traces
 
 import (
+	"neosim/internal/sharedtest"
+
 	"bytes"
 	"fmt"
 	"io"
@@ -243,35 +245,10 @@ func TestFleetAdaptersListed(t *testing.T) {
 	RegisterFleet(FleetAdapter{Name: "openb"})
 }
 
-// sharedTraces returns ../shared/traces beside the repository root (the
-// folder holding go.mod), or skips the test when it is absent.
-func sharedTraces(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test's directory; cannot find ../shared/traces")
-		}
-		dir = parent
-	}
-	p := filepath.Join(filepath.Dir(dir), "shared", "traces")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("public traces not found at %s (they live beside the repository, not in it): %v", p, err)
-	}
-	return p
-}
-
 // TestReadFleetPublicNodeLists reads the public node lists and checks the
 // totals their SOURCE.md files give.
 func TestReadFleetPublicNodeLists(t *testing.T) {
-	root := sharedTraces(t)
+	root := sharedtest.Traces(t)
 	tests := []struct {
 		file, format  string
 		nodes, gpus   int
@@ -351,7 +328,7 @@ func TestReadFleetPublicNodeLists(t *testing.T) {
 // TestReadFleetOpenbListsAgree checks that openb's full node list gives the
 // GPU-node list's groups (node names differ between the two files).
 func TestReadFleetOpenbListsAgree(t *testing.T) {
-	dir := filepath.Join(sharedTraces(t), "alibaba-openb-2023")
+	dir := filepath.Join(sharedtest.Traces(t), "alibaba-openb-2023")
 	shape := func(name string) string {
 		path := filepath.Join(dir, name)
 		if _, err := os.Stat(path); err != nil {

@@ -1,6 +1,8 @@
 package traces
 
 import (
+	"neosim/internal/sharedtest"
+
 	"bytes"
 	"encoding/csv"
 	"fmt"
@@ -136,7 +138,7 @@ func TestOpenbDuplicateAfterCollision(t *testing.T) {
 // TestOpenbShared inspects the public default pod list and checks the
 // statistics of ../shared/traces/alibaba-openb-2023/SOURCE.md.
 func TestOpenbShared(t *testing.T) {
-	path := filepath.Join(sharedTraces(t), "alibaba-openb-2023", "openb_pod_list_default.csv")
+	path := filepath.Join(sharedtest.Traces(t), "alibaba-openb-2023", "openb_pod_list_default.csv")
 	st, err := Inspect(path, "", Options{Warn: io.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +179,7 @@ func TestOpenbShared(t *testing.T) {
 // lifetime: counting the CPU-only pods as 1-GPU pods (in a temporary copy of
 // the file) gives its 7,255 scheduled pods, median 616 s and mean 28,949 s.
 func TestOpenbSharedLifetime(t *testing.T) {
-	in, err := os.ReadFile(filepath.Join(sharedTraces(t), "alibaba-openb-2023", "openb_pod_list_default.csv"))
+	in, err := os.ReadFile(filepath.Join(sharedtest.Traces(t), "alibaba-openb-2023", "openb_pod_list_default.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

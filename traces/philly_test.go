@@ -1,6 +1,8 @@
 package traces
 
 import (
+	"neosim/internal/sharedtest"
+
 	"bytes"
 	"fmt"
 	"io"
@@ -170,7 +172,7 @@ func TestPhillyTimes(t *testing.T) {
 // TestPhillyShared inspects the public Philly job list and checks the
 // statistics of ../shared/traces/philly-2017/SOURCE.md.
 func TestPhillyShared(t *testing.T) {
-	path := filepath.Join(sharedTraces(t), "philly-2017", "philly_jobs_pollux.csv")
+	path := filepath.Join(sharedtest.Traces(t), "philly-2017", "philly_jobs_pollux.csv")
 	st, err := Inspect(path, "", Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"neosim/internal/sharedtest"
+
 	"math"
 	"os"
 	"path/filepath"
@@ -10,28 +12,6 @@ import (
 	"neosim/traces"
 )
 
-// sharedTraces returns ../shared/traces beside the repository, or skips the
-// test when it is absent (a fresh clone has none).
-func sharedTraces(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "traces")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipping: %s is absent (the public traces live beside the repository, not in it)", p)
-	}
-	return p
-}
-
 // TestPhillyReplay replays the whole Philly job list on the fleet imported
 // from its machine list, without failures: every job is accounted for
 // (completed, or rejected with a reason), and the GPU-hours of the completed
@@ -40,7 +20,7 @@ func TestPhillyReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long replay")
 	}
-	shared := sharedTraces(t)
+	shared := sharedtest.Traces(t)
 	trace := filepath.Join(shared, "philly-2017", "philly_jobs_pollux.csv")
 	machines := filepath.Join(shared, "philly-2017", "cluster_machine_list.csv")
 

@@ -1,36 +1,13 @@
 package main
 
 import (
+	"neosim/internal/sharedtest"
+
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// sharedTrace returns a file of ../shared/traces beside the repository root
-// (the folder holding go.mod), or skips the test when it is absent.
-func sharedTrace(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test's directory; cannot find ../shared/traces")
-		}
-		dir = parent
-	}
-	p := filepath.Join(filepath.Dir(dir), "shared", "traces", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("public trace not found at %s (the traces live beside the repository, not in it): %v", p, err)
-	}
-	return p
-}
 
 // squeeze collapses the spaces of a table's lines (and trims them), so
 // that tests do not depend on column widths.
@@ -45,7 +22,7 @@ func squeeze(s string) string {
 // TestTraceInspectPhilly checks the printed numbers against
 // ../shared/traces/philly-2017/SOURCE.md.
 func TestTraceInspectPhilly(t *testing.T) {
-	path := sharedTrace(t, "philly-2017/philly_jobs_pollux.csv")
+	path := sharedtest.Trace(t, "philly-2017/philly_jobs_pollux.csv")
 	code, out, stderr := neosim(t, "trace", "inspect", path, "--top", "2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -72,7 +49,7 @@ func TestTraceInspectPhilly(t *testing.T) {
 // ../shared/traces/alibaba-openb-2023/SOURCE.md (traces/openb_test.go
 // explains how they relate).
 func TestTraceInspectOpenb(t *testing.T) {
-	path := sharedTrace(t, "alibaba-openb-2023/openb_pod_list_default.csv")
+	path := sharedtest.Trace(t, "alibaba-openb-2023/openb_pod_list_default.csv")
 	code, out, stderr := neosim(t, "trace", "inspect", path, "--trace-format", "openb")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
