@@ -36,8 +36,6 @@ func econOr(s *Summary, f func(*Summary) float64) float64 {
 }
 
 // ComparisonMetrics are the metrics of comparison.arrow, in column order.
-// Internal slowdown is not among them: it needs each job's run time, which
-// a Summary does not keep.
 var ComparisonMetrics = []Metric{
 	{"external_revenue", "USD", "revenue from the external segments", func(s *Summary) float64 {
 		return econOr(s, func(s *Summary) float64 { return s.Econ.ExternalRevenueUSD })
@@ -54,6 +52,9 @@ var ComparisonMetrics = []Metric{
 	}},
 	{"internal_wait_p99", "s", "99th percentile wait of the internal jobs that started", func(s *Summary) float64 {
 		return s.Segments[sim.SegInternal].Wait.P99S
+	}},
+	{"internal_slowdown_mean", "", "mean bounded slowdown of the completed internal jobs", func(s *Summary) float64 {
+		return s.Segments[sim.SegInternal].SlowdownMean
 	}},
 	{"preemptions", "", "Σ jobs' preemptions", func(s *Summary) float64 { return float64(s.Preemptions) }},
 	{"lost_gpu_hours", "GPU-h", "GPU-hours lost to preemptions and failures", func(s *Summary) float64 { return s.LostGPUHours }},

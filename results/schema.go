@@ -264,6 +264,8 @@ var summaryColumns = func() []summaryColumn {
 			summaryColumn{Column{"jobs_started_" + n, i64, false, "jobs", seg.String() + " jobs that started at least once"}, func(s *Summary) any { return s.Segments[seg].Wait.Started }},
 		)
 		waitCols("_"+n, seg.String()+" jobs", func(s *Summary) *WaitStats { return &s.Segments[seg].Wait })
+		c = append(c, summaryColumn{Column{"slowdown_mean_" + n, f64, true, "", "mean bounded slowdown of the completed " + seg.String() +
+			" jobs: (end − submit) / max(run time − lost time, 10 s), at least 1; null if none completed"}, func(s *Summary) any { return s.Segments[seg].SlowdownMean }})
 	}
 	c = append(c, econColumns()...)
 	return c

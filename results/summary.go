@@ -45,6 +45,23 @@ type Summary struct {
 type SegmentSummary struct {
 	Jobs int64
 	Wait WaitStats
+	// Completed jobs and their mean bounded slowdown (NaN if none):
+	// (end − submit) / max(useful run time, SlowdownBound), at least 1,
+	// where the useful run time is RunTime − LostTime (Feitelson's bounded
+	// slowdown; the bound keeps seconds-long jobs from dominating it).
+	Completed    int64
+	SlowdownMean float64
+}
+
+// SlowdownBound is bounded slowdown's floor on the run time (Feitelson,
+// "Metrics for parallel job scheduling and their convergence", 2001, uses
+// 10 s).
+const SlowdownBound = 10 * sim.Second
+
+// boundedSlowdown is a completed job's bounded slowdown.
+func boundedSlowdown(j *sim.Job) float64 {
+	useful := max(j.RunTime-j.LostTime, SlowdownBound)
+	return max(1, float64(j.End-j.Submit)/float64(useful))
 }
 
 // WaitStats describes the waits (first start minus submit) of the jobs that
@@ -72,6 +89,8 @@ type accumulator struct {
 	extRevenue float64
 	waitSum    [sim.NumSegments]float64 // µs
 	waits      [sim.NumSegments][]float32
+	completed  [sim.NumSegments]int64
+	slowSum    [sim.NumSegments]float64
 }
 
 func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) {
@@ -95,6 +114,10 @@ func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) 
 		a.waitSum[seg] += float64(wait)
 		a.waits[seg] = append(a.waits[seg], float32(wait.Seconds()))
 	}
+	if j.State == sim.Completed {
+		a.completed[seg]++
+		a.slowSum[seg] += boundedSlowdown(j)
+	}
 }
 
 // summarize sorts the waits and computes the summary.
@@ -117,7 +140,11 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 	for seg := range sim.NumSegments {
 		w := a.waits[seg]
 		slices.Sort(w)
-		s.Segments[seg] = SegmentSummary{Jobs: a.bySeg[seg], Wait: waitStats(a.waitSum[seg], w)}
+		s.Segments[seg] = SegmentSummary{Jobs: a.bySeg[seg], Wait: waitStats(a.waitSum[seg], w),
+			Completed: a.completed[seg], SlowdownMean: math.NaN()}
+		if a.completed[seg] > 0 {
+			s.Segments[seg].SlowdownMean = a.slowSum[seg] / float64(a.completed[seg])
+		}
 		all = append(all, w)
 		sum += a.waitSum[seg]
 	}
