@@ -12,52 +12,111 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gonum.org/v1/gonum/stat/distuv"
-
-	"neosim/sim"
 )
 
 // ComparisonFile is the file name of a comparison's table (`neosim compare`).
 const ComparisonFile = "comparison.arrow"
 
-// Metric is one number taken from each run of a comparison.
+// Metric is one number taken from each run of a comparison: a numeric
+// column of summary.arrow, so that a comparison computed from the runs in
+// memory and one computed from their files (`neosim merge`) agree exactly.
 type Metric struct {
-	Name  string // column-name prefix, e.g. "operating_margin"
-	Unit  string
-	Doc   string
-	Value func(*Summary) float64 // NaN: no value for this run
-}
-
-// econOr returns f(s.Econ), or NaN without a ledger report.
-func econOr(s *Summary, f func(*Summary) float64) float64 {
-	if s.Econ == nil {
-		return math.NaN()
-	}
-	return f(s)
+	Name   string // column-name prefix in comparison.arrow, e.g. "operating_margin"
+	Column string // the summary.arrow column it is read from
+	Unit   string
+	Doc    string
 }
 
 // ComparisonMetrics are the metrics of comparison.arrow, in column order.
 var ComparisonMetrics = []Metric{
-	{"external_revenue", "USD", "revenue from the external segments", func(s *Summary) float64 {
-		return econOr(s, func(s *Summary) float64 { return s.Econ.ExternalRevenueUSD })
-	}},
-	{"gross_margin", "", "(revenue − external direct cost) / revenue", func(s *Summary) float64 {
-		return econOr(s, func(s *Summary) float64 { return s.Econ.GrossMargin })
-	}},
-	{"operating_margin", "", "(revenue − external total cost) / revenue", func(s *Summary) float64 {
-		return econOr(s, func(s *Summary) float64 { return s.Econ.OperatingMargin })
-	}},
-	{"utilization", "", "busy GPU-hours / capacity GPU-hours", func(s *Summary) float64 { return s.Utilization }},
-	{"internal_wait_mean", "s", "mean wait of the internal jobs that started", func(s *Summary) float64 {
-		return s.Segments[sim.SegInternal].Wait.MeanS
-	}},
-	{"internal_wait_p99", "s", "99th percentile wait of the internal jobs that started", func(s *Summary) float64 {
-		return s.Segments[sim.SegInternal].Wait.P99S
-	}},
-	{"internal_slowdown_mean", "", "mean bounded slowdown of the completed internal jobs", func(s *Summary) float64 {
-		return s.Segments[sim.SegInternal].SlowdownMean
-	}},
-	{"preemptions", "", "Σ jobs' preemptions", func(s *Summary) float64 { return float64(s.Preemptions) }},
-	{"lost_gpu_hours", "GPU-h", "GPU-hours lost to preemptions and failures", func(s *Summary) float64 { return s.LostGPUHours }},
+	{"external_revenue", "external_revenue_usd", "USD", "revenue from the external segments"},
+	{"gross_margin", "gross_margin", "", "(revenue − external direct cost) / revenue"},
+	{"operating_margin", "operating_margin", "", "(revenue − external total cost) / revenue"},
+	{"utilization", "utilization", "", "busy GPU-hours / capacity GPU-hours"},
+	{"internal_wait_mean", "wait_mean_s_internal", "s", "mean wait of the internal jobs that started"},
+	{"internal_wait_p99", "wait_p99_s_internal", "s", "99th percentile wait of the internal jobs that started"},
+	{"internal_slowdown_mean", "slowdown_mean_internal", "", "mean bounded slowdown of the completed internal jobs"},
+	{"preemptions", "preemptions", "", "Σ jobs' preemptions"},
+	{"lost_gpu_hours", "lost_gpu_hours", "GPU-h", "GPU-hours lost to preemptions and failures"},
+}
+
+// metricColumns[i] is ComparisonMetrics[i]'s index in summaryColumns.
+var metricColumns = func() []int {
+	idx := make([]int, len(ComparisonMetrics))
+	for i, m := range ComparisonMetrics {
+		idx[i] = -1
+		for k, c := range summaryColumns {
+			if c.Name == m.Column {
+				idx[i] = k
+			}
+		}
+		if idx[i] < 0 {
+			panic("results: comparison metric " + m.Name + " reads the unknown summary column " + m.Column)
+		}
+	}
+	return idx
+}()
+
+// MetricValues returns the value of each of ComparisonMetrics for a run (NaN:
+// no value), exactly as ReadMetricValues reads them back from its
+// summary.arrow.
+func MetricValues(s *Summary) []float64 {
+	vals := make([]float64, len(ComparisonMetrics))
+	for i, k := range metricColumns {
+		switch v := summaryColumns[k].val(s).(type) {
+		case float64:
+			vals[i] = v
+		case int64:
+			vals[i] = float64(v)
+		default:
+			panic("results: comparison metric " + ComparisonMetrics[i].Name + " is not numeric")
+		}
+	}
+	return vals
+}
+
+// ReadMetricValues reads the value of each of ComparisonMetrics from a
+// run's summary.arrow (one row; a null is NaN).
+func ReadMetricValues(path string) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("results: %s: %w", path, err)
+	}
+	defer r.Close()
+	if r.NumRecords() != 1 {
+		return nil, fmt.Errorf("results: %s: %d record batches, want 1 (a summary file has one row)", path, r.NumRecords())
+	}
+	rec, err := r.RecordBatch(0)
+	if err != nil {
+		return nil, fmt.Errorf("results: %s: %w", path, err)
+	}
+	if rec.NumRows() != 1 {
+		return nil, fmt.Errorf("results: %s: %d rows, want 1", path, rec.NumRows())
+	}
+	vals := make([]float64, len(ComparisonMetrics))
+	for i, m := range ComparisonMetrics {
+		idx := rec.Schema().FieldIndices(m.Column)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("results: %s: no column %q (written by an older neosim?)", path, m.Column)
+		}
+		switch col := rec.Column(idx[0]).(type) {
+		case *array.Float64:
+			vals[i] = col.Value(0)
+		case *array.Int64:
+			vals[i] = float64(col.Value(0))
+		default:
+			return nil, fmt.Errorf("results: %s: column %q is %s, want float64 or int64", path, m.Column, col.DataType())
+		}
+		if rec.Column(idx[0]).IsNull(0) {
+			vals[i] = math.NaN()
+		}
+	}
+	return vals, nil
 }
 
 // MetricStats are one metric's statistics over a policy pair's seeds.
@@ -67,8 +126,14 @@ type MetricStats struct {
 	DiffMean, DiffCI95 float64 // of the per-seed differences pair − baseline
 }
 
-// ComparisonRow is one (allocator, pricer) pair of a comparison.
+// ComparisonRow is one (allocator, pricer) pair of a comparison, or one
+// (variant, allocator, pricer) cell of a sweep.
 type ComparisonRow struct {
+	// Variant names the sweep variant ("" in a comparison) and Params are
+	// its parameter values (float64 or string), in the order of the sweep's
+	// parameters.
+	Variant           string
+	Params            []any
 	Allocator, Pricer string
 	Runs              int
 	Metrics           []MetricStats // in ComparisonMetrics order
@@ -152,11 +217,35 @@ var comparisonSchema = func() NamedSchema {
 	return newSchema("comparison", ComparisonFile, "one row per (allocator, pricer) pair of `neosim compare`", cols)
 }()
 
+// SweepParam is a swept scenario parameter: a column of a sweep's
+// comparison.arrow, float64 if every value is a number, else utf8.
+type SweepParam struct {
+	Path    string `json:"path"` // e.g. "allocator_params.internal_share"
+	Numeric bool   `json:"numeric"`
+}
+
 // WriteComparison writes rows to dir/comparison.arrow through a temporary
-// file renamed into place, so that a reader never sees a partial file.
-func WriteComparison(dir string, rows []ComparisonRow) (err error) {
+// file renamed into place, so that a reader never sees a partial file. With
+// params (a sweep), the table starts with a `variant` column and one column
+// per parameter, named by its path, before ComparisonSchema's columns.
+func WriteComparison(dir string, params []SweepParam, rows []ComparisonRow) (err error) {
 	mem := memory.NewGoAllocator()
-	b := array.NewRecordBuilder(mem, comparisonSchema.Schema)
+	schema := comparisonSchema.Schema
+	lead := 0
+	if params != nil {
+		fields := []arrow.Field{{Name: "variant", Type: utf8}}
+		for _, p := range params {
+			typ := arrow.DataType(utf8)
+			if p.Numeric {
+				typ = f64
+			}
+			fields = append(fields, arrow.Field{Name: p.Path, Type: typ})
+		}
+		lead = len(fields)
+		md := schema.Metadata()
+		schema = arrow.NewSchema(append(fields, schema.Fields()...), &md)
+	}
+	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
 	f64or := func(fb *array.Float64Builder, v float64) {
 		if math.IsNaN(v) {
@@ -166,19 +255,32 @@ func WriteComparison(dir string, rows []ComparisonRow) (err error) {
 		}
 	}
 	for _, r := range rows {
-		if len(r.Metrics) != len(ComparisonMetrics) {
-			panic("results: comparison row with the wrong number of metrics")
+		if len(r.Metrics) != len(ComparisonMetrics) || (params != nil && len(r.Params) != len(params)) {
+			panic("results: comparison row with the wrong number of metrics or parameters")
 		}
-		b.Field(0).(*array.StringBuilder).Append(r.Allocator)
-		b.Field(1).(*array.StringBuilder).Append(r.Pricer)
-		b.Field(2).(*array.Int64Builder).Append(int64(r.Runs))
+		if params != nil {
+			b.Field(0).(*array.StringBuilder).Append(r.Variant)
+			for i, v := range r.Params {
+				switch v := v.(type) {
+				case float64:
+					b.Field(1 + i).(*array.Float64Builder).Append(v)
+				case string:
+					b.Field(1 + i).(*array.StringBuilder).Append(v)
+				default:
+					panic(fmt.Sprintf("results: sweep parameter value %v (%T)", v, v))
+				}
+			}
+		}
+		b.Field(lead + 0).(*array.StringBuilder).Append(r.Allocator)
+		b.Field(lead + 1).(*array.StringBuilder).Append(r.Pricer)
+		b.Field(lead + 2).(*array.Int64Builder).Append(int64(r.Runs))
 		for i, m := range r.Metrics {
-			f64or(b.Field(3+4*i).(*array.Float64Builder), m.Mean)
-			f64or(b.Field(4+4*i).(*array.Float64Builder), m.CI95)
-			f64or(b.Field(5+4*i).(*array.Float64Builder), m.DiffMean)
-			f64or(b.Field(6+4*i).(*array.Float64Builder), m.DiffCI95)
+			f64or(b.Field(lead+3+4*i).(*array.Float64Builder), m.Mean)
+			f64or(b.Field(lead+4+4*i).(*array.Float64Builder), m.CI95)
+			f64or(b.Field(lead+5+4*i).(*array.Float64Builder), m.DiffMean)
+			f64or(b.Field(lead+6+4*i).(*array.Float64Builder), m.DiffCI95)
 		}
-		b.Field(3 + 4*len(ComparisonMetrics)).(*array.BooleanBuilder).Append(r.Pareto)
+		b.Field(lead + 3 + 4*len(ComparisonMetrics)).(*array.BooleanBuilder).Append(r.Pareto)
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
@@ -196,7 +298,7 @@ func WriteComparison(dir string, rows []ComparisonRow) (err error) {
 		}
 	}()
 	buf := bufio.NewWriter(f)
-	w, err := ipc.NewFileWriter(buf, ipc.WithSchema(comparisonSchema.Schema), ipc.WithAllocator(mem))
+	w, err := ipc.NewFileWriter(buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	if err != nil {
 		return fmt.Errorf("results: %s: %w", tmp, err)
 	}

@@ -2,6 +2,7 @@ package results
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,6 +34,99 @@ func TestMeanCI95(t *testing.T) {
 	}
 	if _, half := MeanCI95([]float64{1, 2, 3}); math.Abs(half-2.484) > 0.001 {
 		t.Errorf("MeanCI95(1, 2, 3) half-width = %v, want 4.303/√3 ≈ 2.484", half)
+	}
+}
+
+// TestMeanCI95Coverage: on normal samples with a known mean, the 95%
+// interval covers it in about 95% of repetitions (and a z interval, which
+// ignores the t correction, covers it clearly less often at n = 5).
+func TestMeanCI95Coverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const reps, n, mu, sigma = 4000, 5, 10.0, 3.0
+	covered, zCovered := 0, 0
+	xs := make([]float64, n)
+	for range reps {
+		for i := range xs {
+			xs[i] = mu + sigma*rng.NormFloat64()
+		}
+		mean, half := MeanCI95(xs)
+		if math.Abs(mean-mu) <= half {
+			covered++
+		}
+		if math.Abs(mean-mu) <= half*1.959964/2.776445 { // z instead of t(0.975, 4)
+			zCovered++
+		}
+	}
+	// Binomial(4000, 0.95): sd 0.34%; ±1.2% is 3.5 sd.
+	if got := float64(covered) / reps; math.Abs(got-0.95) > 0.012 {
+		t.Errorf("95%% interval covered the mean in %.1f%% of %d repetitions", 100*got, reps)
+	}
+	if got := float64(zCovered) / reps; got > 0.91 {
+		t.Errorf("a z interval covered %.1f%% at n = 5: the test cannot tell t from z", 100*got)
+	}
+}
+
+// TestMetricValuesRoundTrip: the metric values of a run read back from its
+// summary.arrow are the ones taken from the Summary in memory, bit for bit.
+func TestMetricValuesRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s := writeFixture(t, dir).Summary()
+	// The fixture's one internal job completed: submitted at 10 s, ended at
+	// 370 s after 280 s of running, so its bounded slowdown is 360 / 280.
+	if got, want := s.Segments[0].SlowdownMean, 360.0/280; !approx(got, want) {
+		t.Errorf("internal slowdown %v, want %v", got, want)
+	}
+	got, err := ReadMetricValues(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := MetricValues(&s)
+	for i, m := range ComparisonMetrics {
+		if math.Float64bits(got[i]) != math.Float64bits(want[i]) && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+			t.Errorf("%s: read %v, in memory %v", m.Name, got[i], want[i])
+		}
+	}
+	if _, err := ReadMetricValues(filepath.Join(dir, "nope.arrow")); err == nil {
+		t.Error("a missing file is not an error")
+	}
+}
+
+func TestWriteSweepComparison(t *testing.T) {
+	dir := t.TempDir()
+	ms := make([]MetricStats, len(ComparisonMetrics))
+	params := []SweepParam{{Path: "allocator_params.internal_share", Numeric: true}, {Path: "fleet.spec"}}
+	rows := []ComparisonRow{
+		{Variant: "a", Params: []any{0.5, "8x8xH100"}, Allocator: "partition", Pricer: "flat", Runs: 2, Metrics: ms},
+		{Variant: "b", Params: []any{1.0, "8x8xH100"}, Allocator: "partition", Pricer: "flat", Runs: 2, Metrics: ms},
+	}
+	if err := WriteComparison(dir, params, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, ComparisonFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	names := []string{"variant", "allocator_params.internal_share", "fleet.spec", "allocator"}
+	for i, n := range names {
+		if got := r.Schema().Field(i).Name; got != n {
+			t.Errorf("column %d = %q, want %q", i, got, n)
+		}
+	}
+	rec, err := r.RecordBatch(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := rec.Column(1).(*array.Float64).Value(1); v != 1 {
+		t.Errorf("internal_share of row 1 = %v", v)
+	}
+	if v := rec.Column(0).(*array.String).Value(0); v != "a" {
+		t.Errorf("variant of row 0 = %q", v)
 	}
 }
 
@@ -74,7 +168,7 @@ func TestWriteComparison(t *testing.T) {
 		{Allocator: "fifo", Pricer: "flat", Runs: 3, Metrics: ms, Pareto: true},
 		{Allocator: "priority", Pricer: "flat", Runs: 3, Metrics: ms},
 	}
-	if err := WriteComparison(dir, rows); err != nil {
+	if err := WriteComparison(dir, nil, rows); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(dir, ComparisonFile))

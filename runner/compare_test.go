@@ -3,11 +3,19 @@ package runner
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"neosim/results"
 	"neosim/sim"
@@ -47,7 +55,7 @@ func TestCompare(t *testing.T) {
 			}
 		}
 	}
-	if len(c.Rows) != 2 || c.Rows[0].Allocator != "fifo" || c.Rows[1].Allocator != "priority" || c.Baseline != (Pair{"fifo", "flat"}) {
+	if len(c.Rows) != 2 || c.Rows[0].Allocator != "fifo" || c.Rows[1].Allocator != "priority" || c.Baseline != (Cell{Pair: Pair{"fifo", "flat"}}) {
 		t.Fatalf("rows %+v, baseline %v", c.Rows, c.Baseline)
 	}
 	for i, m := range results.ComparisonMetrics {
@@ -58,7 +66,7 @@ func TestCompare(t *testing.T) {
 		// The mean and CI are those of the per-seed values.
 		var vals []float64
 		for k := range c.Seeds {
-			vals = append(vals, m.Value(&c.Summaries[1][k]))
+			vals = append(vals, results.MetricValues(&c.Summaries[1][k])[i])
 		}
 		mean, half := results.MeanCI95(vals)
 		if got := c.Rows[1].Metrics[i]; !same(got.Mean, mean) || !same(got.CI95, half) {
@@ -128,5 +136,92 @@ func TestCompareErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, results.ComparisonFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed comparison left %s", results.ComparisonFile)
+	}
+}
+
+// readArrivals reads (job_id, submit_s, gpus) of every row of a jobs.arrow.
+func readArrivals(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	col := func(rec arrow.RecordBatch, name string) arrow.Array {
+		idx := rec.Schema().FieldIndices(name)
+		if len(idx) != 1 {
+			t.Fatalf("%s: no column %s", path, name)
+		}
+		return rec.Column(idx[0])
+	}
+	var rows []string
+	for i := range r.NumRecords() {
+		rec, err := r.RecordBatch(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, submit, gpus := col(rec, "job_id").(*array.String), col(rec, "submit_s").(*array.Float64), col(rec, "gpus").(*array.Int32)
+		for k := range int(rec.NumRows()) {
+			rows = append(rows, fmt.Sprintf("%s %v %d", ids.Value(k), submit.Value(k), gpus.Value(k)))
+		}
+	}
+	slices.Sort(rows)
+	return rows
+}
+
+// TestCommonRandomNumbers: for a seed, every pair sees the same arrivals
+// (job ids, submit times, sizes), so the paired differences against the
+// baseline have narrower intervals than unpaired ones would.
+func TestCommonRandomNumbers(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "crn")
+	load := func() (*scenario.Scenario, error) { return defaultFor(t, 2*sim.Day), nil }
+	c, err := Compare(load, CompareOptions{Allocators: []string{"priority", "backfill"}, Pricers: []string{"flat", "utilization"},
+		Seeds: []uint64{1, 2, 3, 4, 5}, Out: out, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seed := range []uint64{1, 4} {
+		base := readArrivals(t, filepath.Join(RunDir(out, Cell{Pair: c.Pairs[0]}, seed), results.JobsFile))
+		if len(base) == 0 {
+			t.Fatal("no jobs")
+		}
+		for _, p := range c.Pairs[1:] {
+			if got := readArrivals(t, filepath.Join(RunDir(out, Cell{Pair: p}, seed), results.JobsFile)); !slices.Equal(got, base) {
+				t.Errorf("seed %d: %s saw %d arrivals, %s %d, or different ones", seed, p, len(got), c.Pairs[0], len(base))
+			}
+		}
+	}
+	// Paired vs unpaired 95% half-widths of the difference to the
+	// baseline, for the metrics the policies move.
+	tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(c.Seeds) - 1)}.Quantile(0.975)
+	narrower := 0
+	for mi, m := range results.ComparisonMetrics {
+		for pi := 1; pi < len(c.Pairs); pi++ {
+			st := c.Rows[pi].Metrics[mi]
+			if math.IsNaN(st.DiffCI95) || st.DiffMean == 0 {
+				continue
+			}
+			var a, b []float64
+			for k := range c.Seeds {
+				a = append(a, results.MetricValues(&c.Summaries[pi][k])[mi])
+				b = append(b, results.MetricValues(&c.Summaries[0][k])[mi])
+			}
+			n := float64(len(a))
+			unpaired := tq * math.Sqrt((stat.Variance(a, nil)+stat.Variance(b, nil))/n)
+			t.Logf("%s %s: paired ±%.4g, unpaired ±%.4g", c.Pairs[pi], m.Name, st.DiffCI95, unpaired)
+			if st.DiffCI95 < unpaired {
+				narrower++
+			} else if m.Name == "external_revenue" || m.Name == "utilization" {
+				t.Errorf("%s %s: paired half-width %.4g is not below the unpaired %.4g", c.Pairs[pi], m.Name, st.DiffCI95, unpaired)
+			}
+		}
+	}
+	if narrower == 0 {
+		t.Error("no metric differed between the pairs")
 	}
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -51,12 +49,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		jobs         = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
 		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		fmt.Fprintf(stderr, "neosim compare: %v (neosim compare --help lists the flags)\n", err)
-		return errUsage
+	if ok, err := parseFlags(fs, "compare", args, stderr); !ok {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "neosim compare: unexpected argument %q (flags start with --)\n", fs.Arg(0))
@@ -65,7 +59,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	opt := runner.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr,
 		Allocators: splitList(*allocators), Pricers: splitList(*pricers)}
 	var err error
-	if opt.Seeds, err = parseSeeds(*seeds); err != nil {
+	if opt.Seeds, err = runner.ParseSeeds(*seeds); err != nil {
 		return fmt.Errorf("--seeds: %w", err)
 	}
 	if *baseline != "" {
@@ -94,13 +88,16 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		return s, nil
 	}
+	var prog *runsProgress
 	if !*quiet {
-		opt.Done = func(d runner.RunDone) {
-			fmt.Fprintf(stderr, "[%d/%d] allocator=%s pricer=%s seed=%d: %.2fs (%.1fs elapsed)\n",
-				d.Done, d.Total, d.Allocator, d.Pricer, d.Seed, d.Wall.Seconds(), d.Elapsed.Seconds())
-		}
+		total := max(1, len(opt.Allocators)) * max(1, len(opt.Pricers)) * len(opt.Seeds)
+		prog = newRunsProgress(stderr, total)
+		opt.Done = prog.done
 	}
 	c, err := runner.Compare(load, opt)
+	if prog != nil {
+		prog.finish()
+	}
 	if err != nil {
 		return err
 	}
@@ -119,43 +116,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// parseSeeds parses "1-5", "1,2,7" or a mix ("1-3,9") into distinct seeds
-// ≥ 1, in the order given.
-func parseSeeds(spec string) ([]uint64, error) {
-	var seeds []uint64
-	seen := map[uint64]bool{}
-	for _, f := range splitList(spec) {
-		lo, hi, isRange := strings.Cut(f, "-")
-		a, err := strconv.ParseUint(lo, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a seed or a range such as 1-5", f)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a {
-				return nil, fmt.Errorf("%q is not a range such as 1-5", f)
-			}
-		}
-		if a == 0 {
-			return nil, errors.New("seeds must be ≥ 1")
-		}
-		if b-a >= 1_000_000 {
-			return nil, fmt.Errorf("%q: too many seeds", f)
-		}
-		for s := a; s <= b; s++ {
-			if seen[s] {
-				return nil, fmt.Errorf("seed %d given twice", s)
-			}
-			seen[s] = true
-			seeds = append(seeds, s)
-		}
-	}
-	if len(seeds) == 0 {
-		return nil, errors.New("no seed given")
-	}
-	return seeds, nil
 }
 
 // printComparison prints the pairs ranked by mean operating margin (best
@@ -182,9 +142,19 @@ func printComparison(w io.Writer, c *runner.Comparison) {
 		}
 		return cmp.Compare(y, x)
 	})
-	fmt.Fprintf(w, "%d pairs × %d seeds · baseline %s · ± is the 95%% CI half-width · Δ is paired vs the baseline\n\n", len(c.Pairs), len(c.Seeds), c.Baseline)
+	what := fmt.Sprintf("%d pairs", len(c.Pairs))
+	variant := func(results.ComparisonRow) string { return "" }
+	if c.Params != nil {
+		what = fmt.Sprintf("%d variants × %d pairs", len(c.Variants), len(c.Pairs))
+		variant = func(r results.ComparisonRow) string { return r.Variant + "\t" }
+	}
+	fmt.Fprintf(w, "%s × %d seeds · baseline %s · ± is the 95%% CI half-width · Δ is paired vs the baseline\n\n", what, len(c.Seeds), c.Baseline)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rank\tallocator\tpricer\top margin\tΔ op margin\tgross margin\text revenue $\tutilization\tint wait p99\tΔ p99\tpareto\t")
+	fmt.Fprint(tw, "rank\t")
+	if c.Params != nil {
+		fmt.Fprint(tw, "variant\t")
+	}
+	fmt.Fprintln(tw, "allocator\tpricer\top margin\tΔ op margin\tgross margin\text revenue $\tutilization\tint wait p99\tΔ p99\tpareto\t")
 	for r, i := range order {
 		row := c.Rows[i]
 		m := func(name string) results.MetricStats { return row.Metrics[idx[name]] }
@@ -192,7 +162,7 @@ func printComparison(w io.Writer, c *runner.Comparison) {
 		if row.Pareto {
 			par = "*"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r+1, row.Allocator, row.Pricer,
+		fmt.Fprintf(tw, "%d\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r+1, variant(row), row.Allocator, row.Pricer,
 			pctCI(m("operating_margin").Mean, m("operating_margin").CI95),
 			pctCI(m("operating_margin").DiffMean, m("operating_margin").DiffCI95),
 			pctCI(m("gross_margin").Mean, m("gross_margin").CI95),
@@ -203,7 +173,11 @@ func printComparison(w io.Writer, c *runner.Comparison) {
 			par)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\noutput %s/ (%s and allocator=*/pricer=*/seed=*/)\n", c.Out, results.ComparisonFile)
+	runs := "allocator=*/pricer=*/seed=*/"
+	if c.Params != nil {
+		runs = "variant=*/" + runs
+	}
+	fmt.Fprintf(w, "\noutput %s/ (%s and %s)\n", c.Out, results.ComparisonFile, runs)
 }
 
 func pctCI(v, ci float64) string {

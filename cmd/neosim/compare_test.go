@@ -4,32 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
-
-func TestParseSeeds(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []uint64
-	}{
-		{"1-5", []uint64{1, 2, 3, 4, 5}},
-		{"1,2,3", []uint64{1, 2, 3}},
-		{"7, 1-2", []uint64{7, 1, 2}},
-		{"4", []uint64{4}},
-	} {
-		got, err := parseSeeds(tc.in)
-		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("parseSeeds(%q) = %v, %v, want %v", tc.in, got, err, tc.want)
-		}
-	}
-	for _, in := range []string{"", "0", "0-3", "3-1", "a", "1-x", "1,1", "1-3,2"} {
-		if got, err := parseSeeds(in); err == nil {
-			t.Errorf("parseSeeds(%q) = %v, want an error", in, got)
-		}
-	}
-}
 
 func TestCompareCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "cmp")

@@ -1,0 +1,379 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"neosim/results"
+	"neosim/sim/scenario"
+)
+
+// Pair is one (allocator, pricer) combination of a comparison.
+type Pair struct {
+	Allocator string `json:"allocator"`
+	Pricer    string `json:"pricer"`
+}
+
+func (p Pair) String() string { return p.Allocator + "/" + p.Pricer }
+
+// Variant is one point of a sweep's parameter space: the base scenario with
+// some settings changed. A comparison has one variant with no name.
+type Variant struct {
+	Name   string // the run folders' variant=NAME partition; "" in a comparison
+	Values []any  // the sweep parameters' values (float64 or string), in parameter order
+	// load returns a fresh copy of the variant's scenario (runs change the
+	// scenario they are given, so they cannot share one).
+	load func() (*scenario.Scenario, error)
+	// ownParams: the variant sets allocator_params (pricer_params) itself,
+	// so they apply to every allocator (pricer) of the sweep, not only to
+	// the scenario's own.
+	ownAllocParams, ownPricerParams bool
+}
+
+// Cell is one (variant, pair) of a matrix: a row of comparison.arrow.
+type Cell struct {
+	Variant string
+	Pair
+}
+
+func (c Cell) String() string {
+	if c.Variant == "" {
+		return c.Pair.String()
+	}
+	return c.Variant + "/" + c.Pair.String()
+}
+
+// matrix is the runs of a comparison or sweep: variants × pairs × seeds.
+// Run k is cell k / len(seeds) (variant-major, then pair) with seed
+// k % len(seeds); a shard i of n runs the k with k % n == i.
+type matrix struct {
+	Name     string               `json:"name"`
+	Params   []results.SweepParam `json:"params"` // nil: a comparison (no variant partition)
+	Variants []Variant            `json:"-"`
+	Pairs    []Pair               `json:"pairs"`
+	Seeds    []uint64             `json:"seeds"`
+	Baseline int                  `json:"baseline"` // cell index
+}
+
+func (m *matrix) cells() int { return len(m.Variants) * len(m.Pairs) }
+func (m *matrix) runs() int  { return m.cells() * len(m.Seeds) }
+
+func (m *matrix) cell(c int) Cell {
+	return Cell{m.Variants[c/len(m.Pairs)].Name, m.Pairs[c%len(m.Pairs)]}
+}
+
+// RunDir is a run's folder in a comparison's or sweep's dataset (hive
+// partitioning: key=value folders; variant= only in a sweep).
+func RunDir(out string, c Cell, seed uint64) string {
+	dir := out
+	if c.Variant != "" {
+		dir = filepath.Join(dir, "variant="+c.Variant)
+	}
+	return filepath.Join(dir, "allocator="+c.Allocator, "pricer="+c.Pricer, "seed="+strconv.FormatUint(seed, 10))
+}
+
+// ManifestFile is the file in a comparison's or sweep's folder that says
+// which runs make it up, so that `neosim merge` knows when shards are
+// complete.
+const ManifestFile = "manifest.json"
+
+// manifest is ManifestFile's content.
+type manifest struct {
+	matrix
+	Variants []manifestVariant `json:"variants"`
+}
+
+type manifestVariant struct {
+	Name   string `json:"name"`
+	Values []any  `json:"values"`
+}
+
+func (m *matrix) manifest() ([]byte, error) {
+	man := manifest{matrix: *m}
+	for _, v := range m.Variants {
+		man.Variants = append(man.Variants, manifestVariant{v.Name, v.Values})
+	}
+	b, err := json.MarshalIndent(man, "", "  ")
+	return append(b, '\n'), err
+}
+
+// readManifest reads dir's manifest; the variants it returns cannot load
+// scenarios (merging needs only their names and values).
+func readManifest(dir string) (*matrix, []byte, error) {
+	path := filepath.Join(dir, ManifestFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (is %s the output folder of neosim sweep or compare?)", err, dir)
+	}
+	var man manifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&man); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m := man.matrix
+	for _, v := range man.Variants {
+		vals := make([]any, len(v.Values))
+		for i, x := range v.Values {
+			switch x := x.(type) {
+			case json.Number:
+				f, err := x.Float64()
+				if err != nil {
+					return nil, nil, fmt.Errorf("%s: variant %q: %w", path, v.Name, err)
+				}
+				vals[i] = f
+			case string:
+				vals[i] = x
+			default:
+				return nil, nil, fmt.Errorf("%s: variant %q: value %v is neither a number nor a string", path, v.Name, x)
+			}
+		}
+		m.Variants = append(m.Variants, Variant{Name: v.Name, Values: vals})
+	}
+	if len(m.Variants) == 0 || len(m.Pairs) == 0 || len(m.Seeds) == 0 || m.Baseline < 0 || m.Baseline >= m.cells() {
+		return nil, nil, fmt.Errorf("%s: no variants, pairs or seeds, or a baseline out of range", path)
+	}
+	return &m, b, nil
+}
+
+// writeManifest writes m's manifest to out, or checks that the one already
+// there (another shard's) is the same.
+func (m *matrix) writeManifest(out string) error {
+	b, err := m.manifest()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(out, ManifestFile)
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil && bytes.Equal(old, b):
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s describes another sweep or comparison: use another output folder, or remove it", path)
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	tmp, err := os.CreateTemp(out, "."+ManifestFile+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Shard is a slice of a matrix's runs: shard Index of Count (0 ≤ Index <
+// Count). The zero value and {0, 1} mean every run.
+type Shard struct{ Index, Count int }
+
+func (s Shard) whole() bool { return s.Count <= 1 }
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// shardRuns returns the indexes of a shard's runs.
+func (m *matrix) shardRuns(sh Shard) []int {
+	var ks []int
+	for k := range m.runs() {
+		if sh.whole() || k%sh.Count == sh.Index {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// RunDone reports one finished run of a comparison or sweep.
+type RunDone struct {
+	Cell
+	Seed        uint64
+	Out         string
+	Wall        time.Duration // the run's
+	Elapsed     time.Duration // since the matrix started
+	Done, Total int           // runs done and to do in this process (this shard)
+}
+
+// execOptions are how to execute a matrix.
+type execOptions struct {
+	Out   string
+	Jobs  int
+	Shard Shard
+	Warn  io.Writer
+	Done  func(RunDone)
+	Run   Options // per-run options besides Out and Warn (e.g. the format)
+}
+
+// execute runs this shard's runs of m, opt.Jobs at once, and returns the
+// metric values of each (values[cell][seed], nil for runs of other shards)
+// and the summaries likewise. The first run error stops it.
+func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]results.Summary, err error) {
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, nil, err
+	}
+	// A stale table must not outlive a comparison that fails.
+	if err := os.Remove(filepath.Join(opt.Out, results.ComparisonFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	if err := m.writeManifest(opt.Out); err != nil {
+		return nil, nil, err
+	}
+	nSeeds := len(m.Seeds)
+	mine := m.shardRuns(opt.Shard)
+	values = make([][][]float64, m.cells())
+	sums = make([][]results.Summary, m.cells())
+	for c := range values {
+		values[c] = make([][]float64, nSeeds)
+		sums[c] = make([]results.Summary, nSeeds)
+	}
+	jobs := opt.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	jobs = max(1, min(jobs, len(mine)))
+	var (
+		next    atomic.Int64 // index in mine of the next run to start
+		failed  atomic.Bool
+		mu      sync.Mutex // guards errs, done and calls to opt.Done
+		errs    = make([]error, len(mine))
+		done    int
+		wg      sync.WaitGroup
+		started = time.Now()
+	)
+	work := func() {
+		defer wg.Done()
+		for !failed.Load() {
+			i := int(next.Add(1) - 1)
+			if i >= len(mine) {
+				return
+			}
+			k := mine[i]
+			ci, si := k/nSeeds, k%nSeeds
+			cell, seed := m.cell(ci), m.Seeds[si]
+			dir := RunDir(opt.Out, cell, seed)
+			res, err := m.runOne(ci, seed, dir, opt)
+			mu.Lock()
+			if err != nil {
+				errs[i] = fmt.Errorf("run %s: %w", RunLabel(cell, seed), err)
+				failed.Store(true)
+			} else {
+				values[ci][si] = results.MetricValues(&res.Summary)
+				sums[ci][si] = res.Summary
+				done++
+				if opt.Done != nil {
+					opt.Done(RunDone{Cell: cell, Seed: seed, Out: dir, Wall: res.Wall, Elapsed: time.Since(started), Done: done, Total: len(mine)})
+				}
+			}
+			mu.Unlock()
+		}
+	}
+	wg.Add(jobs)
+	for range jobs {
+		go work()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err // the first in run order, whatever finished first
+		}
+	}
+	return values, sums, nil
+}
+
+// RunLabel names a run as its folder does: [variant=V ]allocator=A
+// pricer=P seed=N.
+func RunLabel(c Cell, seed uint64) string {
+	s := fmt.Sprintf("allocator=%s pricer=%s seed=%d", c.Allocator, c.Pricer, seed)
+	if c.Variant != "" {
+		s = "variant=" + c.Variant + " " + s
+	}
+	return s
+}
+
+func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions) (*Result, error) {
+	v := m.Variants[ci/len(m.Pairs)]
+	pr := m.Pairs[ci%len(m.Pairs)]
+	s, err := v.load()
+	if err != nil {
+		return nil, err
+	}
+	s.EnsureDefaults()
+	if pr.Allocator != s.Allocator && !v.ownAllocParams {
+		s.AllocatorParams = nil
+	}
+	if pr.Pricer != s.Pricer && !v.ownPricerParams {
+		s.PricerParams = nil
+	}
+	s.Allocator, s.Pricer, s.Seed = pr.Allocator, pr.Pricer, seed
+	ro := opt.Run
+	ro.Out, ro.Warn = dir, opt.Warn
+	return Run(s, ro)
+}
+
+// rows aggregates values[cell][seed] into comparison rows.
+func (m *matrix) rows(values [][][]float64) []results.ComparisonRow {
+	rows := Aggregate(values, m.Baseline)
+	for c := range rows {
+		cell := m.cell(c)
+		rows[c].Variant, rows[c].Allocator, rows[c].Pricer = cell.Variant, cell.Allocator, cell.Pricer
+		if m.Params != nil {
+			rows[c].Params = m.Variants[c/len(m.Pairs)].Values
+		}
+	}
+	return rows
+}
+
+// Aggregate computes the comparison rows (all but the names) from
+// values[cell][seed] (results.MetricValues of each run): each metric's mean
+// and 95% CI over the seeds, the mean and CI of the per-seed differences
+// against values[baseline], and the Pareto frontier of (operating margin ↑,
+// internal p99 wait ↓).
+func Aggregate(values [][][]float64, baseline int) []results.ComparisonRow {
+	ms := results.ComparisonMetrics
+	rows := make([]results.ComparisonRow, len(values))
+	var opIdx, p99Idx int
+	for i, m := range ms {
+		switch m.Name {
+		case "operating_margin":
+			opIdx = i
+		case "internal_wait_p99":
+			p99Idx = i
+		}
+	}
+	up := make([]float64, len(values))
+	down := make([]float64, len(values))
+	for c, runs := range values {
+		rows[c].Runs = len(runs)
+		rows[c].Metrics = make([]results.MetricStats, len(ms))
+		vals := make([]float64, len(runs))
+		diffs := make([]float64, len(runs))
+		for mi := range ms {
+			for k := range runs {
+				vals[k] = runs[k][mi]
+				diffs[k] = vals[k] - values[baseline][k][mi]
+			}
+			st := &rows[c].Metrics[mi]
+			st.Mean, st.CI95 = results.MeanCI95(vals)
+			st.DiffMean, st.DiffCI95 = results.MeanCI95(diffs)
+		}
+		up[c], down[c] = rows[c].Metrics[opIdx].Mean, rows[c].Metrics[p99Idx].Mean
+	}
+	for c, on := range results.Pareto(up, down) {
+		rows[c].Pareto = on
+	}
+	return rows
+}
