@@ -6,8 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"neosim/runner"
 )
@@ -158,5 +162,80 @@ func TestResolveShard(t *testing.T) {
 		if got, _, err := resolveShard(tc.flag, tc.env); err == nil {
 			t.Errorf("resolveShard(%q) = %v, want an error", tc.flag, got)
 		}
+	}
+}
+
+// TestDeployFiles: the Kubernetes Job runs a sweep its command line
+// accepts, with JOB_COMPLETIONS equal to its completions; the Slurm script
+// is valid bash that runs neosim sweep.
+func TestDeployFiles(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/kubernetes/sweep-job.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var sweepYAML string
+	var job struct {
+		Kind string
+		Spec struct {
+			CompletionMode string `yaml:"completionMode"`
+			Completions    int
+			Template       struct {
+				Spec struct {
+					Containers []struct {
+						Command []string
+						Env     []struct{ Name, Value string }
+					}
+				}
+			}
+		}
+	}
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); err != nil {
+			break
+		}
+		raw, _ := yaml.Marshal(doc)
+		switch doc["kind"] {
+		case "ConfigMap":
+			sweepYAML = doc["data"].(map[string]any)["sweep.yaml"].(string)
+		case "Job":
+			if err := yaml.Unmarshal(raw, &job); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if sweepYAML == "" || job.Kind != "Job" || job.Spec.CompletionMode != "Indexed" || len(job.Spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("sweep-job.yaml: no ConfigMap sweep or no Indexed Job with one container")
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	completions := ""
+	for _, e := range c.Env {
+		if e.Name == "JOB_COMPLETIONS" {
+			completions = e.Value
+		}
+	}
+	if completions != strconv.Itoa(job.Spec.Completions) {
+		t.Errorf("JOB_COMPLETIONS=%q, completions %d: they must be equal", completions, job.Spec.Completions)
+	}
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "sweep.yaml")
+	if err := os.WriteFile(spec, []byte(sweepYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := slices.Clone(c.Command[1:])
+	for i, a := range args {
+		args[i] = strings.NewReplacer("/config/sweep.yaml", spec, "/data", dir).Replace(a)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main(append(args, "--dry-run", "--shard", "4/5"), &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "shard 4/5 runs 5") {
+		t.Errorf("the Job's command: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if out, err := exec.Command("bash", "-n", "../../deploy/slurm/sweep.sbatch").CombinedOutput(); err != nil {
+		t.Errorf("sweep.sbatch: %v\n%s", err, out)
+	}
+	sb, _ := os.ReadFile("../../deploy/slurm/sweep.sbatch")
+	if !strings.Contains(string(sb), "#SBATCH --array=") || !strings.Contains(string(sb), `sweep -f "$SWEEP" --out "$OUT"`) {
+		t.Error("sweep.sbatch: no array or no neosim sweep")
 	}
 }
