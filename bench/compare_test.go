@@ -1,0 +1,42 @@
+package bench
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"neosim/runner"
+	"neosim/sim/scenario"
+)
+
+// BenchmarkCompare is issue 7's comparison benchmark: `neosim compare` on
+// the embedded default scenario (10,000 GPUs, 30 days), 4 allocators × 2
+// pricers × 5 seeds = 40 runs, once with 1 worker and once with 2, in the
+// same iteration so that the speed-up is measured under the same machine
+// load. It reports both wall times and their ratio (goal: ≥ 1.8 on 2
+// cores).
+func BenchmarkCompare(b *testing.B) {
+	load := func() (*scenario.Scenario, error) { return scenario.Default(), nil }
+	opt := runner.CompareOptions{
+		Allocators: []string{"fifo", "priority", "backfill", "partition"},
+		Pricers:    []string{"flat", "utilization"},
+		Seeds:      []uint64{1, 2, 3, 4, 5},
+	}
+	dir := b.TempDir()
+	var wall [3]time.Duration
+	for b.Loop() {
+		for _, j := range []int{1, 2} {
+			opt.Jobs, opt.Out = j, filepath.Join(dir, "j"+strconv.Itoa(j))
+			start := time.Now()
+			if _, err := runner.Compare(load, opt); err != nil {
+				b.Fatal(err)
+			}
+			wall[j] += time.Since(start)
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(wall[1].Seconds()/n, "s-j1")
+	b.ReportMetric(wall[2].Seconds()/n, "s-j2")
+	b.ReportMetric(float64(wall[1])/float64(wall[2]), "speedup")
+}
