@@ -61,8 +61,11 @@ func Schemas() []NamedSchema {
 func FormatSchemas(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "output schema version %s (metadata key %s)\n", SchemaVersion, MetaSchemaVersion)
-	for _, s := range Schemas() {
+	for _, s := range append(Schemas(), comparisonSchema) {
 		fmt.Fprintf(tw, "\n%s: %s\n", s.File, s.Doc)
+		if s.File == ComparisonFile {
+			fmt.Fprintf(tw, "  (a sweep's starts with variant utf8 and one column per swept scenario path, docs/scale-out.md)\n")
+		}
 		fmt.Fprintf(tw, "  column\ttype\tunit\tdescription\n")
 		for _, c := range s.Columns {
 			typ := c.Type.String()
