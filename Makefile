@@ -14,7 +14,8 @@ run: build
 	./$(BIN) run
 
 # Every test: Go unit, statistical and end-to-end tests, then an independent
-# reader (nodejs-polars, not arrow-go) on the Arrow files of a fresh run.
+# reader (nodejs-polars, not arrow-go) on the Arrow and the Parquet files of
+# a fresh run (same seed: the two must hold the same data).
 test: test-go test-reader
 
 test-go:
@@ -23,8 +24,12 @@ test-go:
 
 test-reader: build
 	cd $(READER) && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf $(READER)/run && ./$(BIN) run --quiet --horizon 2d --out $(READER)/run
-	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run node --test $(READER)/read.test.mjs
+	rm -rf $(READER)/run
+	./$(BIN) run --quiet --horizon 2d --out $(READER)/run/arrow
+	./$(BIN) run --quiet --horizon 2d --format parquet --out $(READER)/run/parquet
+	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow node --test $(READER)/read.test.mjs
+	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow NEOSIM_PARQUET_RUN_DIR=$(CURDIR)/$(READER)/run/parquet \
+	  node --test $(READER)/parquet.test.mjs
 
 # Engine micro-benchmarks (hold model against a container/heap baseline),
 # whole runs (100,000 GPUs and 1,000,000 jobs; the default scenario with and

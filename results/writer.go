@@ -22,10 +22,11 @@ import (
 type Writer struct {
 	dir     string
 	created []string // folders Create made, deepest first
+	format  Format
 	mem     memory.Allocator
 	batch   int // rows per record batch (BatchRows; smaller in tests)
 
-	jobs *table // jobs.arrow
+	jobs *table // jobs.arrow (or .parquet)
 	ts   *table // timeseries.arrow
 	sum  *table // summary.arrow, opened by Commit
 
@@ -65,17 +66,28 @@ var _ sim.Observer = (*Writer)(nil)
 var ErrClosed = errors.New("results: writer already committed or aborted")
 
 // Create makes dir (and its parents) if needed and opens the temporary
-// files. On error it leaves nothing behind: no file, and no folder it made.
+// files, in the Arrow IPC format. On error it leaves nothing behind: no
+// file, and no folder it made.
 func Create(dir string) (*Writer, error) {
-	return create(dir, BatchRows)
+	return create(dir, FormatArrow, BatchRows)
 }
 
-func create(dir string, batch int) (w *Writer, err error) {
+// CreateFormat is Create with the data files in the given format: the same
+// rows, columns and metadata, encoded as Arrow IPC (jobs.arrow, …) or
+// Parquet (jobs.parquet, …).
+func CreateFormat(dir string, format Format) (*Writer, error) {
+	return create(dir, format, BatchRows)
+}
+
+func create(dir string, format Format, batch int) (w *Writer, err error) {
 	if dir == "" {
 		return nil, errors.New("results: empty output folder name")
 	}
+	if err := format.valid(); err != nil {
+		return nil, err
+	}
 	dir = filepath.Clean(dir)
-	w = &Writer{dir: dir, mem: memory.NewGoAllocator(), batch: batch}
+	w = &Writer{dir: dir, format: format, mem: memory.NewGoAllocator(), batch: batch}
 	// Note the folders that do not exist yet, deepest first, to remove them
 	// on Abort.
 	for d := dir; ; d = filepath.Dir(d) {
@@ -97,10 +109,10 @@ func create(dir string, batch int) (w *Writer, err error) {
 			w = nil
 		}
 	}()
-	if w.jobs, err = openTable(dir, jobsSchema, w.mem, batch); err != nil {
+	if w.jobs, err = openTable(dir, jobsSchema, format, w.mem, batch); err != nil {
 		return w, err
 	}
-	if w.ts, err = openTable(dir, timeseriesSchema, w.mem, 0); err != nil {
+	if w.ts, err = openTable(dir, timeseriesSchema, format, w.mem, 0); err != nil {
 		return w, err
 	}
 	jf := w.jobs.b.Fields()
@@ -133,6 +145,9 @@ func create(dir string, batch int) (w *Writer, err error) {
 
 // Dir returns the output folder.
 func (w *Writer) Dir() string { return w.dir }
+
+// Format returns the format of the data files.
+func (w *Writer) Format() Format { return w.format }
 
 // Err returns the first error met while writing batches, if any. Commit
 // returns it too; a caller may check it to stop a doomed run early.
@@ -309,7 +324,7 @@ func (w *Writer) commit(info RunInfo) error {
 		info.GPUsTotal = w.lastGPUsTotal
 	}
 	w.summary = w.acc.summarize(info)
-	runJSON, err := marshalRun(&info)
+	runJSON, err := marshalRun(&info, w.format)
 	if err != nil {
 		return err
 	}
@@ -319,7 +334,7 @@ func (w *Writer) commit(info RunInfo) error {
 	if err := w.ts.finish(); err != nil {
 		return err
 	}
-	sum, err := openTable(w.dir, summarySchema, w.mem, 1)
+	sum, err := openTable(w.dir, summarySchema, w.format, w.mem, 1)
 	if err != nil {
 		return err
 	}
@@ -394,6 +409,7 @@ func (w *Writer) Summary() Summary { return w.summary }
 // runFile is run.json.
 type runFile struct {
 	SchemaVersion    string   `json:"schema_version"`
+	Format           string   `json:"format"` // of the data files: "arrow" or "parquet"
 	NeosimVersion    string   `json:"neosim_version"`
 	Scenario         string   `json:"scenario"`
 	Seed             uint64   `json:"seed"`
@@ -406,9 +422,9 @@ type runFile struct {
 	ResolvedScenario any      `json:"resolved_scenario"`
 }
 
-func marshalRun(info *RunInfo) ([]byte, error) {
+func marshalRun(info *RunInfo, format Format) ([]byte, error) {
 	r := runFile{
-		SchemaVersion: SchemaVersion, NeosimVersion: info.Version,
+		SchemaVersion: SchemaVersion, Format: format.String(), NeosimVersion: info.Version,
 		Scenario: info.Scenario, Seed: info.Seed, Allocator: info.Allocator, Pricer: info.Pricer,
 		EndS: info.End.Seconds(), WallS: info.WallSeconds, Events: info.Events,
 		ResolvedScenario: info.Resolved,

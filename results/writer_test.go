@@ -205,7 +205,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &run); err != nil {
 		t.Fatalf("run.json: %v", err)
 	}
-	for k, v := range map[string]any{"schema_version": SchemaVersion, "neosim_version": "v0-test", "scenario": "fixture",
+	for k, v := range map[string]any{"schema_version": SchemaVersion, "format": "arrow", "neosim_version": "v0-test", "scenario": "fixture",
 		"allocator": "fifo", "pricer": "flat", "wall_s": 1.5, "events": 123.0, "horizon_s": 1000.0, "end_s": 1000.0} {
 		if run[k] != v {
 			t.Errorf("run.json %s = %#v, want %#v", k, run[k], v)
@@ -308,21 +308,24 @@ func stateNames() []string {
 	return n
 }
 
-func TestDeterministic(t *testing.T) {
+func TestDeterministic(t *testing.T) { forEachFormat(t, testDeterministic) }
+
+func testDeterministic(t *testing.T, format Format) {
 	var out [2]string
 	for i := range out {
 		out[i] = filepath.Join(t.TempDir(), "run")
-		w, err := Create(out[i])
+		w, err := create(out[i], format, 64) // several batches (row groups)
 		if err != nil {
 			t.Fatal(err)
 		}
 		info, _ := runEngine(t, w, 200, 0)
-		info.WallSeconds = float64(i + 1) // differs: must not reach the .arrow files
+		info.WallSeconds = float64(i + 1) // differs: must not reach the data files
 		if err := w.Commit(info); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{JobsFile, SummaryFile, TimeseriesFile} {
+	for _, s := range Schemas() {
+		name := format.File(s.Name)
 		a, err1 := os.ReadFile(filepath.Join(out[0], name))
 		b, err2 := os.ReadFile(filepath.Join(out[1], name))
 		if err1 != nil || err2 != nil {
@@ -342,7 +345,7 @@ func TestManyRows(t *testing.T) {
 		{100, 1050, 250},
 	} {
 		dir := t.TempDir()
-		w, err := create(dir, tc.batch)
+		w, err := create(dir, FormatArrow, tc.batch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,21 +384,27 @@ func TestManyRows(t *testing.T) {
 }
 
 // TestEmptyRun: a run with no job and no sample still gives readable files.
-func TestEmptyRun(t *testing.T) {
+// (An Arrow file holds one empty batch, a Parquet file no row group.)
+func TestEmptyRun(t *testing.T) { forEachFormat(t, testEmptyRun) }
+
+func testEmptyRun(t *testing.T, format Format) {
 	dir := t.TempDir()
-	w, err := Create(dir)
+	w, err := CreateFormat(dir, format)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(RunInfo{Scenario: "empty"}); err != nil {
 		t.Fatal(err)
 	}
-	jobs := readArrow(t, filepath.Join(dir, JobsFile))
-	ts := readArrow(t, filepath.Join(dir, TimeseriesFile))
-	sum := readArrow(t, filepath.Join(dir, SummaryFile))
-	if jobs.rows != 0 || ts.rows != 0 || sum.rows != 1 || jobs.batches != 1 {
+	jobs := readData(t, filepath.Join(dir, format.File("jobs")))
+	ts := readData(t, filepath.Join(dir, format.File("timeseries")))
+	sum := readData(t, filepath.Join(dir, format.File("summary")))
+	checkMeta(t, jobs, jobsSchema)
+	wantBatches := map[Format]int{FormatArrow: 1, FormatParquet: 0}[format]
+	if jobs.rows != 0 || ts.rows != 0 || sum.rows != 1 || jobs.batches != wantBatches {
 		t.Errorf("rows: jobs %d (%d batches), timeseries %d, summary %d", jobs.rows, jobs.batches, ts.rows, sum.rows)
 	}
+	checkCol(t, sum, "scenario", "empty")
 	for _, c := range []string{"horizon_s", "utilization", "wait_mean_s", "wait_p99_s_internal"} {
 		checkCol(t, sum, c, nil)
 	}
@@ -413,15 +422,22 @@ func listAll(t *testing.T, root string) []string {
 	return got
 }
 
-func TestAbortLeavesNothing(t *testing.T) {
+func TestAbortLeavesNothing(t *testing.T) { forEachFormat(t, testAbortLeavesNothing) }
+
+func testAbortLeavesNothing(t *testing.T, format Format) {
 	root := t.TempDir()
-	w, err := Create(filepath.Join(root, "a", "b", "run"))
+	w, err := create(filepath.Join(root, "a", "b", "run"), format, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	jobs := fixtureJobs()
-	w.JobEnded(&jobs[0])
+	for i := range jobs { // two batches reach the temporary file
+		w.JobEnded(&jobs[i])
+	}
 	w.Sampled(&fixtureSamples()[1])
+	if got, tmp := listAll(t, root), "/a/b/run/."+format.File("jobs")+".tmp"; !slices.Contains(got, tmp) {
+		t.Errorf("files %v, want %s", got, tmp)
+	}
 	if err := w.Abort(); err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +452,7 @@ func TestAbortLeavesNothing(t *testing.T) {
 	keep := filepath.Join(root, "keep")
 	os.MkdirAll(keep, 0o755)
 	os.WriteFile(filepath.Join(keep, "notes.txt"), []byte("mine"), 0o644)
-	w, err = Create(keep)
+	w, err = CreateFormat(keep, format)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,10 +484,12 @@ func TestCreateFailsCleanly(t *testing.T) {
 	}
 }
 
-func TestCommitFailsCleanly(t *testing.T) {
+func TestCommitFailsCleanly(t *testing.T) { forEachFormat(t, testCommitFailsCleanly) }
+
+func testCommitFailsCleanly(t *testing.T, format Format) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "run")
-	w, err := Create(dir)
+	w, err := CreateFormat(dir, format)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,13 +507,15 @@ func TestCommitFailsCleanly(t *testing.T) {
 
 // TestWriteErrorFailsCommit: a write error (disk full, …) makes Commit fail
 // and leaves nothing.
-func TestWriteErrorFailsCommit(t *testing.T) {
+func TestWriteErrorFailsCommit(t *testing.T) { forEachFormat(t, testWriteErrorFailsCommit) }
+
+func testWriteErrorFailsCommit(t *testing.T, format Format) {
 	root := t.TempDir()
-	w, err := create(filepath.Join(root, "run"), 10)
+	w, err := create(filepath.Join(root, "run"), format, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.jobs.f.Close() // every write to jobs.arrow fails from now on
+	w.jobs.f.Close() // every write to jobs.arrow (.parquet) fails from now on
 	jobs := fixtureJobs()
 	for range 30 {
 		w.JobEnded(&jobs[0])

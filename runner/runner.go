@@ -30,6 +30,8 @@ const Version = "0.1.0"
 type Options struct {
 	// Out is the output directory; "" means results/runs/<scenario>-<seed>.
 	Out string
+	// Format is the data files' format (the zero value: Arrow IPC).
+	Format results.Format
 	// Warn receives warnings (unknown trace columns, rejected jobs); nil
 	// discards them.
 	Warn io.Writer
@@ -163,7 +165,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if out == "" {
 		out = DefaultOut(s)
 	}
-	w, err := results.Create(out)
+	w, err := results.CreateFormat(out, opt.Format)
 	if err != nil {
 		return nil, err
 	}

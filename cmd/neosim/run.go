@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"neosim/policies"
+	"neosim/results"
 	"neosim/runner"
 	"neosim/sim"
 	"neosim/sim/scenario"
@@ -23,7 +24,8 @@ import (
 const runHelp = `Usage: neosim run [flags]
 
 Simulates one scenario and writes jobs.arrow, timeseries.arrow, summary.arrow
-and run.json to --out (default results/runs/<scenario>-<seed>/). Flags
+and run.json to --out (default results/runs/<scenario>-<seed>/); with
+--format parquet, jobs.parquet, timeseries.parquet and summary.parquet. Flags
 override the scenario; without --scenario the embedded default runs (about
 10,000 H100 and B200 GPUs for 30 days).
 
@@ -32,6 +34,7 @@ Examples:
   neosim run --seed 7 --horizon 7d --out /tmp/week
   neosim run --fleet 1000x8xH100,250x8xB200 --trace jobs.csv --external=false
   neosim run --scenario my.yaml --allocator fifo --pricer flat
+  neosim run --format parquet --out /tmp/lake/run=1
   neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --horizon 0
 
 Flags:
@@ -53,6 +56,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		seed         = fs.Uint64("seed", 0, "random seed (same seed, same output bytes)")
 		horizon      = fs.String("horizon", "", "simulated time to stop at, e.g. 30d, 12h (\"0\": until every job has ended)")
 		out          = fs.String("out", "", "output directory (default results/runs/<scenario>-<seed>)")
+		format       = fs.String("format", results.FormatArrow.String(), "output file format: "+strings.Join(results.Formats(), ", ")+" (Arrow IPC or Parquet; docs/output-schema.md)")
 		sample       = fs.String("sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
 		check        = fs.Bool("check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
 		quiet        = fs.Bool("quiet", false, "no progress and no summary table")
@@ -67,6 +71,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "neosim run: unexpected argument %q (flags start with --)\n", fs.Arg(0))
+		return errUsage
+	}
+
+	outFormat, err := results.ParseFormat(*format)
+	if err != nil {
+		fmt.Fprintf(stderr, "neosim run: --format %q: choose %s\n", *format, strings.Join(results.Formats(), " or "))
 		return errUsage
 	}
 
@@ -129,7 +139,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		s.SampleInterval = scenario.Duration(t)
 	}
 
-	opt := runner.Options{Out: *out, Warn: stderr, CheckInvariants: *check}
+	opt := runner.Options{Out: *out, Format: outFormat, Warn: stderr, CheckInvariants: *check}
 	var prog *progress
 	if !*quiet {
 		prog = newProgress(stderr)
