@@ -19,6 +19,7 @@ allocation and pricing policies by margin and by delay to internal work.
 Usage:
   neosim run [flags]       simulate a scenario and write Arrow output
   neosim compare [flags]   run allocators × pricers × seeds and compare them with CIs
+  neosim plot DIR          redraw the plots (PNG, SVG) of a run or comparison folder
   neosim trace inspect|convert FILE   summarize a job trace, or convert it to the canonical format
   neosim policies          list the registered allocators and pricers
   neosim bench fragmentation   reproduce the FGD paper's openb experiment (fragmentation)
@@ -54,6 +55,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(args[1:], stdout, stderr)
 	case "compare":
 		err = cmdCompare(args[1:], stdout, stderr)
+	case "plot":
+		err = cmdPlot(args[1:], stdout, stderr)
 	case "trace":
 		err = cmdTrace(args[1:], stdout, stderr)
 	case "policies":

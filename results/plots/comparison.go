@@ -1,0 +1,452 @@
+package plots
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"neosim/sim"
+)
+
+// File names of a comparison folder (as packages results and runner name
+// them).
+const (
+	comparisonFile = "comparison.arrow"
+	summaryFile    = "summary.arrow"
+)
+
+// Comparison draws a comparison's figures from dir/comparison.arrow and
+// the runs' summary.arrow files (dir/[variant=V/]allocator=A/pricer=P/
+// seed=N/summary.arrow) into dir: frontier and breakdown, each as .png and
+// .svg. It returns the paths written. A missing file or column is an error
+// that names it, and then no file is written.
+func Comparison(dir string) ([]string, error) {
+	path := filepath.Join(dir, comparisonFile)
+	rows, err := readComparison(path)
+	if err != nil {
+		return nil, err
+	}
+	costs := make([]pairCosts, len(rows))
+	for i, r := range rows {
+		if costs[i], err = readPairCosts(dir, r); err != nil {
+			return nil, err
+		}
+	}
+	fr := frontierFigure(rows)
+	fr.errCtx = comparisonFile
+	br := breakdownFigure(rows, costs)
+	br.errCtx = "the runs' " + summaryFile
+	return save(dir, []*figure{fr, br})
+}
+
+// pairRow is the part of one comparison.arrow row the figures use.
+type pairRow struct {
+	variant            string // a sweep's variant; "" without a variant column
+	allocator, pricer  string
+	runs               int
+	margin, marginCI   float64 // operating margin (fraction); NaN: null
+	waitP99, waitP99CI float64 // internal p99 wait (s); NaN: null
+	pareto             bool
+}
+
+// label names the pair: "allocator/pricer", or "variant · allocator/pricer".
+func (r *pairRow) label() string {
+	l := r.allocator + "/" + r.pricer
+	if r.variant != "" {
+		l = r.variant + " · " + l
+	}
+	return l
+}
+
+// dir is the pair's folder in the run dataset under out.
+func (r *pairRow) dir(out string) string {
+	d := filepath.Join("allocator="+r.allocator, "pricer="+r.pricer)
+	if r.variant != "" { // as runner.RunDir: variant= only in a sweep
+		d = filepath.Join("variant="+r.variant, d)
+	}
+	return filepath.Join(out, d)
+}
+
+func readComparison(path string) ([]pairRow, error) {
+	cols := []col{
+		{"variant", kStr, true},
+		{"allocator", kStr, false},
+		{"pricer", kStr, false},
+		{"runs", kNum, false},
+		{"operating_margin_mean", kNum, false},
+		{"operating_margin_ci95", kNum, false},
+		{"internal_wait_p99_mean", kNum, false},
+		{"internal_wait_p99_ci95", kNum, false},
+		{"pareto", kBool, false},
+	}
+	var rows []pairRow
+	err := scan(path, cols, func(a []arrow.Array) error {
+		for i := 0; i < a[1].Len(); i++ {
+			r := pairRow{
+				allocator: str(a[1], i),
+				pricer:    str(a[2], i),
+				margin:    num(a[4], i),
+				marginCI:  num(a[5], i),
+				waitP99:   num(a[6], i),
+				waitP99CI: num(a[7], i),
+				pareto:    boolean(a[8], i),
+			}
+			if a[0] != nil {
+				r.variant = str(a[0], i)
+			}
+			runs := num(a[3], i)
+			if math.IsNaN(runs) || runs < 0 {
+				return fmt.Errorf("plots: %s: column %q: %v is not a number of runs", path, "runs", runs)
+			}
+			r.runs = int(runs)
+			if r.allocator == "" || r.pricer == "" {
+				return fmt.Errorf("plots: %s: columns \"allocator\", \"pricer\": empty name in row %d", path, len(rows)+1)
+			}
+			rows = append(rows, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("plots: %s: no rows", path)
+	}
+	return rows, nil
+}
+
+// costKinds are the kinds of the external business's cost
+// (docs/economics.md): the summary.arrow column and the legend name.
+var costKinds = []struct{ column, name string }{
+	{"external_direct_cost_usd", "cost: direct"},
+	{"cost_support_usd", "cost: support"},
+	{"internal_delay_cost_usd", "cost: internal delay"},
+}
+
+// pairCosts are one pair's revenue and costs, averaged over its runs.
+type pairCosts struct {
+	revenue [sim.NumSegments]float64 // external segments only; USD
+	cost    []float64                // in costKinds order; USD
+	found   int                      // run folders read
+}
+
+// readPairCosts averages the summary.arrow of every seed=N folder of the
+// pair. A null (a run without a ledger) is skipped; a value no run has is
+// 0.
+func readPairCosts(out string, r pairRow) (pairCosts, error) {
+	dir := r.dir(out)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return pairCosts{}, fmt.Errorf("plots: pair %s of %s: %w", r.label(), filepath.Join(out, comparisonFile), err)
+	}
+	cols := []col{{"external_revenue_usd", kNum, false}}
+	for s := sim.SegOnDemand; s < sim.NumSegments; s++ {
+		cols = append(cols, col{"revenue_usd_" + segColName(s), kNum, false})
+	}
+	for _, k := range costKinds {
+		cols = append(cols, col{k.column, kNum, false})
+	}
+	sums := make([]float64, len(cols))
+	ns := make([]float64, len(cols))
+	var pc pairCosts
+	for _, e := range ents {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "seed=") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name(), summaryFile)
+		rows := 0
+		err := scan(path, cols, func(a []arrow.Array) error {
+			for i := 0; i < a[0].Len(); i++ {
+				rows++
+				for c := range cols {
+					if v := num(a[c], i); !math.IsNaN(v) {
+						sums[c] += v
+						ns[c]++
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return pairCosts{}, err
+		}
+		if rows != 1 {
+			return pairCosts{}, fmt.Errorf("plots: %s: %d rows, want 1", path, rows)
+		}
+		pc.found++
+	}
+	if pc.found == 0 {
+		return pairCosts{}, fmt.Errorf("plots: %s: no run folder (seed=N) with a %s for pair %s", dir, summaryFile, r.label())
+	}
+	mean := func(c int) float64 {
+		if ns[c] == 0 {
+			return 0
+		}
+		return sums[c] / ns[c]
+	}
+	for s := sim.SegOnDemand; s < sim.NumSegments; s++ {
+		pc.revenue[s] = mean(int(s)) // column 1 + (s − SegOnDemand) = s
+	}
+	base := int(sim.NumSegments)
+	for k := range costKinds {
+		pc.cost = append(pc.cost, mean(base+k))
+	}
+	return pc, nil
+}
+
+// waitUnit picks the unit of a wait axis whose largest value is maxS
+// seconds.
+func waitUnit(maxS float64) (div float64, name string) {
+	switch {
+	case maxS < 120:
+		return 1, "s"
+	case maxS < 2*3600:
+		return 60, "min"
+	case maxS < 3*86400:
+		return 3600, "h"
+	}
+	return 86400, "days"
+}
+
+var (
+	paretoColor = rgb(0xd62728)
+	pairColor   = rgb(0x7f7f7f)
+)
+
+// frontierFigure plots every pair's mean operating margin against its
+// mean internal p99 wait with 95% CI bars on both, the Pareto pairs
+// highlighted and joined, each point labelled.
+func frontierFigure(rows []pairRow) *figure {
+	f := newFigure("frontier", "Operating margin vs internal p99 wait (mean ± 95% CI over seeds)", "", "operating margin (%)")
+	var pts []*pairRow
+	maxS := 0.0
+	for i := range rows {
+		r := &rows[i]
+		if math.IsNaN(r.margin) || math.IsNaN(r.waitP99) || math.IsInf(r.margin, 0) || math.IsInf(r.waitP99, 0) {
+			continue
+		}
+		pts = append(pts, r)
+		maxS = max(maxS, r.waitP99+finite(r.waitP99CI))
+	}
+	div, unit := waitUnit(maxS)
+	f.p.X.Label.Text = "internal p99 wait (" + unit + ")"
+	if skipped := len(rows) - len(pts); skipped > 0 {
+		f.p.Title.Text += fmt.Sprintf("\n%d of %d pairs have no margin or no internal p99 wait and are not drawn", skipped, len(rows))
+	}
+	if len(pts) == 0 {
+		f.p.X.Min, f.p.X.Max, f.p.Y.Min, f.p.Y.Max = 0, 1, 0, 1
+		f.note("no pair has both a mean operating margin and a mean internal p99 wait")
+		return f
+	}
+	var (
+		xys          = make(plotter.XYs, len(pts))
+		xerr         = make(plotter.Errors, len(pts))
+		yerr         = make(plotter.Errors, len(pts))
+		labels       = make([]string, len(pts))
+		front, other plotter.XYs
+	)
+	for i, r := range pts {
+		xys[i] = plotter.XY{X: r.waitP99 / div, Y: 100 * r.margin}
+		xerr[i].Low = finite(r.waitP99CI) / div
+		xerr[i].High = xerr[i].Low
+		yerr[i].Low = 100 * finite(r.marginCI)
+		yerr[i].High = yerr[i].Low
+		labels[i] = r.label()
+		if r.pareto {
+			front = append(front, xys[i])
+		} else {
+			other = append(other, xys[i])
+		}
+	}
+	ep := struct {
+		plotter.XYs
+		plotter.XErrors
+		plotter.YErrors
+	}{xys, plotter.XErrors(xerr), plotter.YErrors(yerr)}
+	xb, err := plotter.NewXErrorBars(ep)
+	if err != nil {
+		panic(err) // finite by construction
+	}
+	yb, err := plotter.NewYErrorBars(ep)
+	if err != nil {
+		panic(err)
+	}
+	xb.LineStyle.Color, yb.LineStyle.Color = pairColor, pairColor
+	f.p.Add(xb, yb)
+
+	pairDot := func(xys plotter.XYs, c color.Color, radius vg.Length) *plotter.Scatter {
+		s, err := plotter.NewScatter(xys)
+		if err != nil {
+			panic(err)
+		}
+		s.GlyphStyle.Shape = draw.CircleGlyph{}
+		s.GlyphStyle.Radius = radius
+		s.GlyphStyle.Color = c
+		return s
+	}
+	dots := pairDot(other, pairColor, vg.Points(3))
+	f.p.Add(dots)
+	f.legend("pair (95% CI bars)", dots)
+	if len(front) > 0 {
+		slices.SortFunc(front, func(a, b plotter.XY) int {
+			if a.X != b.X {
+				return cmpFloat(a.X, b.X)
+			}
+			return cmpFloat(a.Y, b.Y)
+		})
+		line, err := plotter.NewLine(front)
+		if err != nil {
+			panic(err)
+		}
+		line.LineStyle.Color = paretoColor
+		line.LineStyle.Width = vg.Points(1.5)
+		fd := pairDot(front, paretoColor, vg.Points(4))
+		f.p.Add(line, fd)
+		f.legend("Pareto frontier", line, fd)
+	}
+	if f.p.X.Min >= 0 { // waits: start the axis at 0
+		f.p.X.Min = 0
+		if f.p.X.Max <= 0 {
+			f.p.X.Max = 1
+		}
+	}
+	// Pairs at the same point share one label.
+	var lxys plotter.XYs
+	var ltext []string
+	at := map[plotter.XY]int{}
+	for i, xy := range xys {
+		if k, ok := at[xy]; ok {
+			ltext[k] += ", " + labels[i]
+			continue
+		}
+		at[xy] = len(lxys)
+		lxys = append(lxys, xy)
+		ltext = append(ltext, labels[i])
+	}
+	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: lxys, Labels: ltext})
+	if err != nil {
+		panic(err)
+	}
+	lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(4)}
+	f.p.Add(lb)
+	return f
+}
+
+// finite returns v, or 0 for NaN or ±Inf (a CI that is null: one seed).
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// costColors are the colors of costKinds.
+var costColors = []color.Color{rgb(0x595959), rgb(0xbcbd22), rgb(0x8c564b)}
+
+// breakdownFigure draws two stacked bars per pair: external revenue by
+// segment, and the external business's cost by kind.
+func breakdownFigure(rows []pairRow, costs []pairCosts) *figure {
+	f := newFigure("breakdown", "External revenue vs cost per pair (mean over its runs)",
+		"left bar: revenue by segment · right bar: cost by kind (direct = capex + overhead + power)", "")
+	f.h = 5 * vg.Inch
+	var notes []string
+	labels := make([]string, len(rows))
+	top := 0.0
+	for i := range rows {
+		labels[i] = rows[i].label()
+		if costs[i].found != rows[i].runs {
+			notes = append(notes, fmt.Sprintf("%s: %d run folders, comparison.arrow says %d runs", labels[i], costs[i].found, rows[i].runs))
+		}
+		var rev, cost float64
+		for _, v := range costs[i].revenue {
+			rev += max(v, 0)
+		}
+		for _, v := range costs[i].cost {
+			cost += max(v, 0)
+		}
+		top = max(top, rev, cost)
+	}
+	if len(notes) > 0 {
+		f.p.Title.Text += "\nnote: " + strings.Join(notes, "; ")
+	}
+	div, unit := 1.0, "USD"
+	switch {
+	case top >= 1e6:
+		div, unit = 1e6, "million USD"
+	case top >= 1e4:
+		div, unit = 1e3, "thousand USD"
+	}
+	f.p.Y.Label.Text = unit + " over the run"
+	f.p.NominalX(labels...)
+	if len(rows) > 4 {
+		f.p.X.Tick.Label.Rotation = math.Pi / 6
+		f.p.X.Tick.Label.XAlign = text.XRight
+		f.p.X.Tick.Label.YAlign = text.YCenter
+	}
+	// Two bars per pair in a slot of about 5.5 in / pairs.
+	w := min(vg.Points(36), 5.5*vg.Inch/vg.Length(len(rows))*0.35)
+	values := func(get func(pc *pairCosts) float64) plotter.Values {
+		v := make(plotter.Values, len(costs))
+		for i := range costs {
+			v[i] = max(get(&costs[i]), 0) / div // a negative amount is not stackable
+		}
+		return v
+	}
+	stack := func(vs plotter.Values, below *plotter.BarChart, offset vg.Length, c color.Color) *plotter.BarChart {
+		b, err := plotter.NewBarChart(vs, w)
+		if err != nil {
+			panic(err) // finite by construction
+		}
+		b.Offset = offset
+		b.Color = c
+		b.LineStyle.Width = vg.Points(0.3)
+		if below != nil {
+			b.StackOn(below)
+		}
+		f.p.Add(b)
+		return b
+	}
+	var below *plotter.BarChart
+	for s := sim.SegOnDemand; s < sim.NumSegments; s++ {
+		used := false
+		for i := range costs {
+			used = used || costs[i].revenue[s] > 0
+		}
+		if !used {
+			continue
+		}
+		below = stack(values(func(pc *pairCosts) float64 { return pc.revenue[s] }), below, -w/2, segColors[s])
+		f.legend("revenue: "+s.String(), below)
+	}
+	if below == nil {
+		f.legend("revenue: none")
+	}
+	below = nil
+	for k, ck := range costKinds {
+		below = stack(values(func(pc *pairCosts) float64 { return pc.cost[k] }), below, w/2, costColors[k])
+		f.legend(ck.name, below)
+	}
+	f.p.Y.Min = 0
+	f.p.Y.Max *= 1.05 // headroom above the tallest bar
+	return f
+}

@@ -1,0 +1,77 @@
+package plots
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/plot/plotter"
+)
+
+func TestCDFPoints(t *testing.T) {
+	for _, tc := range []struct {
+		waits []float32
+		want  plotter.XYs
+	}{
+		// Waits under 1 s are drawn at 1 s; equal x keep the largest p.
+		{[]float32{0, 0, 5, 10}, plotter.XYs{{X: 1, Y: 0.5}, {X: 5, Y: 0.75}, {X: 10, Y: 1}}},
+		{[]float32{3600}, plotter.XYs{{X: 3600, Y: 1}}},
+		{[]float32{0.5, 0.7}, plotter.XYs{{X: 1, Y: 1}}},
+	} {
+		if got := cdfPoints(tc.waits); !slices.Equal(got, tc.want) {
+			t.Errorf("cdfPoints(%v) = %v, want %v", tc.waits, got, tc.want)
+		}
+	}
+
+	// A large sample: at most maxPoints points, increasing in x and p,
+	// ending at the largest wait with p = 1, each on the empirical CDF.
+	rng := rand.New(rand.NewPCG(1, 2))
+	w := make([]float32, 100_003)
+	for i := range w {
+		w[i] = float32(rng.ExpFloat64() * 3600)
+	}
+	slices.Sort(w)
+	got := cdfPoints(w)
+	if len(got) > maxPoints || len(got) < maxPoints/2 {
+		t.Fatalf("%d points, want at most %d (and not far fewer)", len(got), maxPoints)
+	}
+	if last := got[len(got)-1]; last.Y != 1 || last.X != float64(w[len(w)-1]) {
+		t.Errorf("last point %v, want (%v, 1)", last, w[len(w)-1])
+	}
+	for i, p := range got {
+		if i > 0 && (p.X <= got[i-1].X || p.Y <= got[i-1].Y) {
+			t.Fatalf("points %d, %d not increasing: %v, %v", i-1, i, got[i-1], p)
+		}
+		// p.Y of the waits are ≤ p.X (empirical quantile, rank ⌈p·n⌉).
+		le, _ := slices.BinarySearch(w, float32(p.X)) // first index ≥ x
+		for le < len(w) && float64(w[le]) <= p.X {
+			le++
+		}
+		if frac := float64(le) / float64(len(w)); frac < p.Y-1e-9 {
+			t.Fatalf("point %v: only %.6f of the waits are ≤ x", p, frac)
+		}
+	}
+}
+
+func TestBucketMeans(t *testing.T) {
+	xs := make([]float64, 2500)
+	ys := make([]float64, 2500)
+	for i := range xs {
+		xs[i], ys[i] = float64(i), 2
+	}
+	got := bucketMeans(xs, ys)
+	if len(got) > maxPoints || len(got) < maxPoints/2 {
+		t.Fatalf("%d points from 2500, want at most %d", len(got), maxPoints)
+	}
+	for _, p := range got {
+		if p.Y != 2 {
+			t.Fatalf("mean %v of a constant 2", p.Y)
+		}
+	}
+	// Nulls (NaN) are skipped; a bucket of NaNs gives no point.
+	short := bucketMeans([]float64{0, 1, 2}, []float64{1, math.NaN(), 3})
+	if want := (plotter.XYs{{X: 0, Y: 1}, {X: 2, Y: 3}}); !slices.Equal(short, want) {
+		t.Errorf("bucketMeans with a null = %v, want %v", short, want)
+	}
+}

@@ -1,0 +1,230 @@
+package plots
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"neosim/sim"
+)
+
+const (
+	figW   = 8 * vg.Inch
+	figH   = 4.5 * vg.Inch
+	pngDPI = 150 // 1200 × 675 pixels at figW × figH
+	// maxPoints bounds the points of one curve: a timeseries is averaged
+	// over buckets of consecutive samples, a CDF sampled at this many
+	// evenly spaced probabilities. 1,000 points are more than an 8-inch
+	// figure can show apart.
+	maxPoints = 1000
+)
+
+// figure is one plot and its legend, drawn to the right of the data area
+// so that it never hides data.
+type figure struct {
+	name   string // file name without extension
+	p      *plot.Plot
+	leg    plot.Legend
+	nLeg   int
+	w, h   vg.Length
+	errCtx string // the files the figure is drawn from, for errors
+}
+
+func newFigure(name, title, xLabel, yLabel string) *figure {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	leg := plot.NewLegend()
+	leg.Top = true
+	return &figure{name: name, p: p, leg: leg, w: figW, h: figH}
+}
+
+// legend adds a legend entry.
+func (f *figure) legend(name string, thumbs ...plot.Thumbnailer) {
+	f.leg.Add(name, thumbs...)
+	f.nLeg++
+}
+
+// note writes a line of text in the middle of the data area (set its
+// ranges first).
+func (f *figure) note(msg string) {
+	x := (f.p.X.Min + f.p.X.Max) / 2
+	y := (f.p.Y.Min + f.p.Y.Max) / 2
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: x, Y: y}}, Labels: []string{msg}})
+	if err != nil {
+		panic(err) // finite coordinates: cannot fail
+	}
+	l.TextStyle[0].XAlign = text.XCenter
+	f.p.Add(l)
+}
+
+// draw draws the figure on c: a white background, the plot, and the
+// legend in a column to its right.
+func (f *figure) draw(c draw.Canvas) {
+	c.SetColor(color.White)
+	c.Fill(c.Rectangle.Path())
+	if f.nLeg == 0 {
+		f.p.Draw(c)
+		return
+	}
+	r := f.leg.Rectangle(c)
+	lw := r.Max.X - r.Min.X + vg.Points(12)
+	f.p.Draw(draw.Crop(c, 0, -lw, 0, 0))
+	f.leg.Draw(draw.Crop(c, c.Max.X-c.Min.X-lw, -vg.Points(6), 0, -vg.Points(28)))
+}
+
+// render draws f as PNG and SVG. A panic of the plotting library is
+// returned as an error naming the figure.
+func (f *figure) render() (pngData, svgData []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("plots: drawing %s from %s: %v", f.name, f.errCtx, r)
+		}
+	}()
+	sc := vgsvg.New(f.w, f.h)
+	f.draw(draw.New(sc))
+	var sb bytes.Buffer
+	if _, err := sc.WriteTo(&sb); err != nil {
+		return nil, nil, fmt.Errorf("plots: %s.svg: %w", f.name, err)
+	}
+	ic := vgimg.NewWith(vgimg.UseWH(f.w, f.h), vgimg.UseDPI(pngDPI))
+	f.draw(draw.New(ic))
+	var pb bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: ic}).WriteTo(&pb); err != nil {
+		return nil, nil, fmt.Errorf("plots: %s.png: %w", f.name, err)
+	}
+	return pb.Bytes(), sb.Bytes(), nil
+}
+
+// save renders every figure, then writes each as dir/NAME.png and
+// dir/NAME.svg, each through a temporary file renamed into place. It
+// returns the paths written, in order.
+func save(dir string, figs []*figure) ([]string, error) {
+	type file struct {
+		path string
+		data []byte
+	}
+	var files []file
+	for _, f := range figs {
+		pngData, svgData, err := f.render()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files,
+			file{filepath.Join(dir, f.name+".png"), pngData},
+			file{filepath.Join(dir, f.name+".svg"), svgData})
+	}
+	var paths []string
+	for _, fl := range files {
+		if err := writeFile(fl.path, fl.data); err != nil {
+			return paths, err
+		}
+		paths = append(paths, fl.path)
+	}
+	return paths, nil
+}
+
+// writeFile writes data to path through a temporary file in the same
+// folder, renamed into place.
+func writeFile(path string, data []byte) (err error) {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("plots: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("plots: writing %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("plots: closing %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("plots: %w", err)
+	}
+	return nil
+}
+
+// rgb is a color from a 0xRRGGBB constant.
+func rgb(c uint32) color.Color {
+	return color.RGBA{R: uint8(c >> 16), G: uint8(c >> 8), B: uint8(c), A: 0xff}
+}
+
+// segColors are the segments' colors, the same in every figure (the first
+// five of matplotlib's "tab10").
+var segColors = [sim.NumSegments]color.Color{
+	sim.SegInternal: rgb(0x1f77b4),
+	sim.SegOnDemand: rgb(0xff7f0e),
+	sim.SegSpot:     rgb(0x2ca02c),
+	sim.SegReserved: rgb(0x9467bd),
+	sim.SegServing:  rgb(0xd62728),
+}
+
+// otherColor draws a segment name this version does not know.
+var otherColor = rgb(0x7f7f7f)
+
+// segColName is a segment's column-name suffix ("on-demand" → "on_demand").
+func segColName(s sim.Segment) string {
+	n := []byte(s.String())
+	for i, c := range n {
+		if c == '-' {
+			n[i] = '_'
+		}
+	}
+	return string(n)
+}
+
+// segByName maps the segment names of jobs.arrow to segments.
+var segByName = func() map[string]sim.Segment {
+	m := make(map[string]sim.Segment, sim.NumSegments)
+	for s := sim.SegInternal; s < sim.NumSegments; s++ {
+		m[s.String()] = s
+	}
+	return m
+}()
+
+// durTicks marks a logarithmic axis of seconds at readable durations.
+type durTicks struct{}
+
+var durMarks = []struct {
+	s     float64
+	label string
+}{
+	{1, "1s"}, {10, "10s"}, {60, "1m"}, {600, "10m"}, {3600, "1h"}, {6 * 3600, "6h"},
+	{86400, "1d"}, {7 * 86400, "7d"}, {30 * 86400, "30d"}, {365 * 86400, "1y"},
+}
+
+func (durTicks) Ticks(lo, hi float64) []plot.Tick {
+	var t []plot.Tick
+	for _, m := range durMarks {
+		if m.s >= lo && m.s <= hi {
+			t = append(t, plot.Tick{Value: m.s, Label: m.label})
+		}
+	}
+	return t
+}
+
+// timeUnit picks the unit of a time axis that ends at endS seconds.
+func timeUnit(endS float64) (div float64, name string) {
+	if endS <= 3*86400 {
+		return 3600, "hours"
+	}
+	return 86400, "days"
+}
