@@ -67,27 +67,44 @@ func TestMeanCI95Coverage(t *testing.T) {
 }
 
 // TestMetricValuesRoundTrip: the metric values of a run read back from its
-// summary.arrow are the ones taken from the Summary in memory, bit for bit.
-func TestMetricValuesRoundTrip(t *testing.T) {
+// summary file, in either format, are the ones taken from the Summary in
+// memory, bit for bit.
+func TestMetricValuesRoundTrip(t *testing.T) { forEachFormat(t, testMetricValuesRoundTrip) }
+
+func testMetricValuesRoundTrip(t *testing.T, format Format) {
 	dir := t.TempDir()
-	s := writeFixture(t, dir).Summary()
+	s := writeFixtureFormat(t, dir, format).Summary()
 	// The fixture's one internal job completed: submitted at 10 s, ended at
 	// 370 s after 280 s of running, so its bounded slowdown is 360 / 280.
 	if got, want := s.Segments[0].SlowdownMean, 360.0/280; !approx(got, want) {
 		t.Errorf("internal slowdown %v, want %v", got, want)
 	}
-	got, err := ReadMetricValues(filepath.Join(dir, SummaryFile))
+	path, err := RunSummaryFile(dir)
+	if err != nil || filepath.Base(path) != format.File("summary") {
+		t.Fatalf("RunSummaryFile = %q, %v", path, err)
+	}
+	got, err := ReadMetricValues(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := MetricValues(&s)
+	nonNaN := 0
 	for i, m := range ComparisonMetrics {
+		if !math.IsNaN(want[i]) {
+			nonNaN++
+		}
 		if math.Float64bits(got[i]) != math.Float64bits(want[i]) && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
 			t.Errorf("%s: read %v, in memory %v", m.Name, got[i], want[i])
 		}
 	}
+	if nonNaN < 5 {
+		t.Errorf("only %d metrics have values: the fixture tests little", nonNaN)
+	}
 	if _, err := ReadMetricValues(filepath.Join(dir, "nope.arrow")); err == nil {
 		t.Error("a missing file is not an error")
+	}
+	if _, err := RunSummaryFile(t.TempDir()); err == nil {
+		t.Error("a folder without a summary is not an error")
 	}
 }
 

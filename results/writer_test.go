@@ -48,7 +48,12 @@ var fixtureInfo = RunInfo{Scenario: "fixture", Seed: 1<<63 + 5, Allocator: "fifo
 
 func writeFixture(t *testing.T, dir string) *Writer {
 	t.Helper()
-	w, err := Create(dir)
+	return writeFixtureFormat(t, dir, FormatArrow)
+}
+
+func writeFixtureFormat(t *testing.T, dir string, format Format) *Writer {
+	t.Helper()
+	w, err := CreateFormat(dir, format)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,11 @@ func Merge(out string, dirs []string) (*Comparison, error) {
 					return nil, fmt.Errorf("merge: %w", err)
 				}
 			}
-			if values[c][k], err = results.ReadMetricValues(filepath.Join(dst, results.SummaryFile)); err != nil {
+			sum, err := results.RunSummaryFile(dst)
+			if err != nil {
+				return nil, fmt.Errorf("merge: %w", err)
+			}
+			if values[c][k], err = results.ReadMetricValues(sum); err != nil {
 				return nil, fmt.Errorf("merge: %w", err)
 			}
 		}

@@ -47,6 +47,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		baseline     = fs.String("baseline", "", "ALLOCATOR/PRICER the differences are taken against (default: the first pair)")
 		out          = fs.String("out", "", "output folder (default results/compare/<scenario>)")
 		jobs         = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
+		format       = formatFlag(fs)
 		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
 	)
 	if ok, err := parseFlags(fs, "compare", args, stderr); !ok {
@@ -56,9 +57,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "neosim compare: unexpected argument %q (flags start with --)\n", fs.Arg(0))
 		return errUsage
 	}
-	opt := runner.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr,
+	outFormat, err := parseFormat("compare", *format, stderr)
+	if err != nil {
+		return err
+	}
+	opt := runner.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat},
 		Allocators: splitList(*allocators), Pricers: splitList(*pricers)}
-	var err error
 	if opt.Seeds, err = runner.ParseSeeds(*seeds); err != nil {
 		return fmt.Errorf("--seeds: %w", err)
 	}

@@ -20,6 +20,8 @@ Usage:
   neosim run [flags]       simulate a scenario and write Arrow output
   neosim compare [flags]   run allocators × pricers × seeds and compare them with CIs
   neosim plot DIR          redraw the plots (PNG, SVG) of a run or comparison folder
+  neosim sweep -f FILE     compare over a grid of scenario parameters; --shard i/n for clusters
+  neosim merge DIR...      combine a sharded sweep's outputs into one dataset and comparison
   neosim trace inspect|convert FILE   summarize a job trace, or convert it to the canonical format
   neosim policies          list the registered allocators and pricers
   neosim bench fragmentation   reproduce the FGD paper's openb experiment (fragmentation)
@@ -57,6 +59,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdCompare(args[1:], stdout, stderr)
 	case "plot":
 		err = cmdPlot(args[1:], stdout, stderr)
+	case "sweep":
+		err = cmdSweep(args[1:], stdout, stderr)
+	case "merge":
+		err = cmdMerge(args[1:], stdout, stderr)
 	case "trace":
 		err = cmdTrace(args[1:], stdout, stderr)
 	case "policies":

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"neosim/policies"
-	"neosim/results"
 	"neosim/runner"
 	"neosim/sim"
 	"neosim/sim/scenario"
@@ -56,7 +55,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		seed         = fs.Uint64("seed", 0, "random seed (same seed, same output bytes)")
 		horizon      = fs.String("horizon", "", "simulated time to stop at, e.g. 30d, 12h (\"0\": until every job has ended)")
 		out          = fs.String("out", "", "output directory (default results/runs/<scenario>-<seed>)")
-		format       = fs.String("format", results.FormatArrow.String(), "output file format: "+strings.Join(results.Formats(), ", ")+" (Arrow IPC or Parquet; docs/output-schema.md)")
+		format       = formatFlag(fs)
 		sample       = fs.String("sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
 		check        = fs.Bool("check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
 		quiet        = fs.Bool("quiet", false, "no progress and no summary table")
@@ -74,10 +73,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 
-	outFormat, err := results.ParseFormat(*format)
+	outFormat, err := parseFormat("run", *format, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "neosim run: --format %q: choose %s\n", *format, strings.Join(results.Formats(), " or "))
-		return errUsage
+		return err
 	}
 
 	s := scenario.Default()
@@ -256,13 +254,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, start: time.Now()}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
-	return p
+	return &progress{w: w, start: time.Now(), tty: isTerminal(w)}
 }
 
 func (p *progress) update(now, horizon sim.Time, events int64) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -77,6 +76,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		shard  = fs.String("shard", "", "run one shard: INDEX/COUNT, INDEX from 0 (default: from the environment, else all)")
 		hz     = fs.String("horizon", "", "override the sweep's horizon, e.g. 2d (a quick look)")
 		seeds  = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
+		format = formatFlag(fs)
 		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
 		quiet  = fs.Bool("quiet", false, "no progress and no table")
 	)
@@ -86,6 +86,10 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if *file == "" {
 		fmt.Fprintf(stderr, "neosim sweep: -f SWEEP.yaml is required (neosim sweep --help shows an example)\n")
 		return errUsage
+	}
+	outFormat, err := parseFormat("sweep", *format, stderr)
+	if err != nil {
+		return err
 	}
 	sh, from, err := resolveShard(*shard, os.Getenv)
 	if err != nil {
@@ -101,7 +105,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if *dryRun {
 		return printPlan(stdout, sw, sh)
 	}
-	opt := runner.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr}
+	opt := runner.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat}}
 	if from != "" && !*quiet {
 		fmt.Fprintf(stderr, "shard %s (from %s)\n", sh, from)
 	}
@@ -159,20 +163,6 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		printComparison(stdout, c)
 	}
 	return nil
-}
-
-// parseFlags parses args into fs and reports whether the command should go
-// on: not after --help (err nil) nor after a bad flag (errUsage, explained
-// on stderr). Positional arguments are left in fs.
-func parseFlags(fs *pflag.FlagSet, cmd string, args []string, stderr io.Writer) (ok bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return false, nil
-		}
-		fmt.Fprintf(stderr, "neosim %s: %v (neosim %s --help lists the flags)\n", cmd, err, cmd)
-		return false, errUsage
-	}
-	return true, nil
 }
 
 // resolveShard reads the shard from the --shard flag, else from a cluster
