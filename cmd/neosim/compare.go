@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"neosim/results"
+	"neosim/results/plots"
 	"neosim/runner"
 	"neosim/sim"
 	"neosim/sim/scenario"
@@ -48,6 +49,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		out          = fs.String("out", "", "output folder (default results/compare/<scenario>)")
 		jobs         = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
 		format       = formatFlag(fs)
+		drawPlots    = plotsFlag(fs)
 		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
 	)
 	if ok, err := parseFlags(fs, "compare", args, stderr); !ok {
@@ -108,7 +110,21 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		printComparison(stdout, c)
 	}
-	return nil
+	return comparisonPlots(stdout, *quiet, *drawPlots, c)
+}
+
+// plotsFlag adds --plots, on by default, to a command that writes a
+// comparison.
+func plotsFlag(fs *pflag.FlagSet) *bool {
+	return fs.Bool("plots", true, "draw the frontier and revenue/cost plots (PNG, SVG) next to comparison.arrow (--plots=false: don't)")
+}
+
+// comparisonPlots draws a finished comparison's plots if asked to.
+func comparisonPlots(w io.Writer, quiet, draw bool, c *runner.Comparison) error {
+	if !draw || c.Rows == nil {
+		return nil
+	}
+	return drawAndList(w, quiet, func() ([]string, error) { return plots.Comparison(c.Out) })
 }
 
 // splitList splits a comma-separated list, dropping empty items.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -69,7 +70,7 @@ func cmdPlot(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case isFile(filepath.Join(dir, results.ComparisonFile)):
 		files, err = plots.Comparison(dir)
-	case isFile(filepath.Join(dir, results.JobsFile)):
+	case isFile(filepath.Join(dir, results.JobsFile)) || isFile(filepath.Join(dir, results.FormatParquet.File("jobs"))):
 		files, err = plots.Run(dir)
 	default:
 		return fmt.Errorf("%s holds neither %s (neosim compare) nor %s (neosim run): nothing to plot",
@@ -85,4 +86,20 @@ func cmdPlot(args []string, stdout, stderr io.Writer) error {
 func isFile(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()
+}
+
+// drawAndList draws plots and lists the files on one line, unless quiet.
+func drawAndList(w io.Writer, quiet bool, draw func() ([]string, error)) error {
+	files, err := draw()
+	if err != nil {
+		return err
+	}
+	if !quiet && len(files) > 0 {
+		var names []string
+		for _, f := range files {
+			names = append(names, filepath.Base(f))
+		}
+		fmt.Fprintf(w, "plots in %s/: %s\n", filepath.Dir(files[0]), strings.Join(names, " "))
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"neosim/policies"
+	"neosim/results/plots"
 	"neosim/runner"
 	"neosim/sim"
 	"neosim/sim/scenario"
@@ -34,6 +35,7 @@ Examples:
   neosim run --fleet 1000x8xH100,250x8xB200 --trace jobs.csv --external=false
   neosim run --scenario my.yaml --allocator fifo --pricer flat
   neosim run --format parquet --out /tmp/lake/run=1
+  neosim run --plots                # also utilization, spot price and wait CDF plots (PNG, SVG)
   neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --horizon 0
 
 Flags:
@@ -59,6 +61,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		sample       = fs.String("sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
 		check        = fs.Bool("check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
 		quiet        = fs.Bool("quiet", false, "no progress and no summary table")
+		drawPlots    = fs.Bool("plots", false, "also draw the run's plots next to its files (docs/plots.md; neosim plot DIR draws them later)")
 		cpuProfile   = fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -163,6 +166,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet {
 		printSummary(stdout, s, res)
+	}
+	if *drawPlots {
+		return drawAndList(stdout, *quiet, func() ([]string, error) { return plots.Run(res.Out) })
 	}
 	return nil
 }

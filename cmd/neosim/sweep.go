@@ -77,6 +77,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		hz     = fs.String("horizon", "", "override the sweep's horizon, e.g. 2d (a quick look)")
 		seeds  = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
 		format = formatFlag(fs)
+		draw   = plotsFlag(fs)
 		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
 		quiet  = fs.Bool("quiet", false, "no progress and no table")
 	)
@@ -129,7 +130,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	default:
 		printComparison(stdout, c)
 	}
-	return nil
+	return comparisonPlots(stdout, *quiet, *draw, c)
 }
 
 func cmdMerge(args []string, stdout, stderr io.Writer) error {
@@ -139,6 +140,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	var (
 		out   = fs.String("out", "", "merged output folder (default: the folder given, when only one is)")
 		quiet = fs.Bool("quiet", false, "no table")
+		draw  = plotsFlag(fs)
 	)
 	if ok, err := parseFlags(fs, "merge", args, stderr); !ok {
 		return err
@@ -162,7 +164,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		printComparison(stdout, c)
 	}
-	return nil
+	return comparisonPlots(stdout, *quiet, *draw, c)
 }
 
 // resolveShard reads the shard from the --shard flag, else from a cluster

@@ -163,7 +163,7 @@ func readPairCosts(out string, r pairRow) (pairCosts, error) {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), "seed=") {
 			continue
 		}
-		path := filepath.Join(dir, e.Name(), summaryFile)
+		path := dataFile(filepath.Join(dir, e.Name()), "summary")
 		rows := 0
 		err := scan(path, cols, func(a []arrow.Array) error {
 			for i := 0; i < a[0].Len(); i++ {
@@ -255,13 +255,21 @@ func frontierFigure(rows []pairRow) *figure {
 		labels       = make([]string, len(pts))
 		front, other plotter.XYs
 	)
+	onePair := true // a sweep of one policy pair: label points by variant only
+	for _, r := range pts {
+		onePair = onePair && r.allocator == pts[0].allocator && r.pricer == pts[0].pricer
+	}
 	for i, r := range pts {
 		xys[i] = plotter.XY{X: r.waitP99 / div, Y: 100 * r.margin}
-		xerr[i].Low = finite(r.waitP99CI) / div
-		xerr[i].High = xerr[i].Low
+		// A wait is never negative: the bar stops at 0.
+		xerr[i].High = finite(r.waitP99CI) / div
+		xerr[i].Low = min(xerr[i].High, xys[i].X)
 		yerr[i].Low = 100 * finite(r.marginCI)
 		yerr[i].High = yerr[i].Low
 		labels[i] = r.label()
+		if onePair && r.variant != "" {
+			labels[i] = r.variant
+		}
 		if r.pareto {
 			front = append(front, xys[i])
 		} else {
@@ -320,18 +328,28 @@ func frontierFigure(rows []pairRow) *figure {
 			f.p.X.Max = 1
 		}
 	}
-	// Pairs at the same point share one label.
+	// Pairs at the same point share one label: the first two names, then a
+	// count (long labels would squeeze the plot: gonum makes room for them).
 	var lxys plotter.XYs
 	var ltext []string
+	var shared []int
 	at := map[plotter.XY]int{}
 	for i, xy := range xys {
 		if k, ok := at[xy]; ok {
-			ltext[k] += ", " + labels[i]
+			if shared[k]++; shared[k] == 1 {
+				ltext[k] += ", " + labels[i]
+			}
 			continue
 		}
 		at[xy] = len(lxys)
 		lxys = append(lxys, xy)
 		ltext = append(ltext, labels[i])
+		shared = append(shared, 0)
+	}
+	for k, n := range shared {
+		if n > 1 {
+			ltext[k] += fmt.Sprintf(" (+%d more)", n-1)
+		}
 	}
 	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: lxys, Labels: ltext})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"neosim/results/plots"
+	"neosim/results"
 	"neosim/runner"
 	"neosim/sim"
 	"neosim/sim/scenario"
@@ -566,5 +567,37 @@ func TestComparisonVariants(t *testing.T) {
 	}
 	if _, err := plots.Comparison(dir); err == nil || !strings.Contains(err.Error(), filepath.Join("variant=big", "allocator=priority")) {
 		t.Errorf("missing runs: error %v", err)
+	}
+}
+
+// TestParquetRun: a run written as Parquet draws the same figures as the
+// same run written as Arrow.
+func TestParquetRun(t *testing.T) {
+	pq := t.TempDir()
+	if _, err := runner.Run(small(), runner.Options{Out: pq, Format: results.FormatParquet}); err != nil {
+		t.Fatal(err)
+	}
+	ar := t.TempDir()
+	copyTree(t, runOutput(t), ar)
+	got, err := plots.Run(pq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plots.Run(ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d files from Parquet, %d from Arrow", len(got), len(want))
+	}
+	for i := range got {
+		if filepath.Ext(got[i]) != ".svg" {
+			continue
+		}
+		a, _ := os.ReadFile(got[i])
+		b, _ := os.ReadFile(want[i])
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs from the Arrow run's", filepath.Base(got[i]))
+		}
 	}
 }

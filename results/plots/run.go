@@ -14,30 +14,25 @@ import (
 	"neosim/sim"
 )
 
-// File names in a run folder (as package results names them; repeated here
-// so that results can call this package).
-const (
-	jobsFile       = "jobs.arrow"
-	timeseriesFile = "timeseries.arrow"
-)
 
 // Run draws a run's figures from dir/jobs.arrow and dir/timeseries.arrow
-// into dir: utilization, spot_price and wait_cdf, each as .png and .svg. It
-// returns the paths written. A missing file or column is an error that
-// names it, and then no file is written.
+// (or their .parquet twins) into dir: utilization, spot_price and wait_cdf,
+// each as .png and .svg. It returns the paths written. A missing file or
+// column is an error that names it, and then no file is written.
 func Run(dir string) ([]string, error) {
-	ts, err := readTimeseries(filepath.Join(dir, timeseriesFile))
+	tsFile, jobsFile := dataFile(dir, "timeseries"), dataFile(dir, "jobs")
+	ts, err := readTimeseries(tsFile)
 	if err != nil {
 		return nil, err
 	}
-	waits, err := readWaits(filepath.Join(dir, jobsFile))
+	waits, err := readWaits(jobsFile)
 	if err != nil {
 		return nil, err
 	}
 	figs := []*figure{utilizationFigure(ts), spotPriceFigure(ts), waitCDFFigure(waits)}
-	figs[0].errCtx = timeseriesFile
-	figs[1].errCtx = timeseriesFile
-	figs[2].errCtx = jobsFile
+	figs[0].errCtx = filepath.Base(tsFile)
+	figs[1].errCtx = filepath.Base(tsFile)
+	figs[2].errCtx = filepath.Base(jobsFile)
 	return save(dir, figs)
 }
 
