@@ -16,7 +16,7 @@ run: build
 # Every test: Go unit, statistical and end-to-end tests, then an independent
 # reader (nodejs-polars, not arrow-go) on the Arrow and the Parquet files of
 # a fresh run (same seed: the two must hold the same data).
-test: test-go test-reader
+test: test-go test-reader test-notebook
 
 test-go:
 	$(GO) vet ./...
@@ -30,6 +30,17 @@ test-reader: build
 	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow node --test $(READER)/read.test.mjs
 	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow NEOSIM_PARQUET_RUN_DIR=$(CURDIR)/$(READER)/run/parquet \
 	  node --test $(READER)/parquet.test.mjs
+
+# The example notebook (results/notebooks/spare-capacity.ipynb) against a
+# fresh, small spare-capacity sweep: its paths and columns exist with their
+# types, its answer is well defined (nodejs-polars: Python's polars is not
+# installable here).
+.PHONY: test-notebook
+test-notebook: build
+	cd $(READER) && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(READER)/sweep
+	./$(BIN) sweep --quiet -f examples/spare-capacity.yaml --horizon 1d --seeds 1-2 --out $(READER)/sweep -j 2
+	NEOSIM_SWEEP_DIR=$(CURDIR)/$(READER)/sweep node --test $(READER)/notebook.test.mjs
 
 # Engine micro-benchmarks (hold model against a container/heap baseline),
 # whole runs (100,000 GPUs and 1,000,000 jobs; the default scenario with and
