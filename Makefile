@@ -67,4 +67,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin $(READER)/run $(READER)/node_modules
+	rm -rf bin $(READER)/run $(READER)/sweep $(READER)/node_modules
