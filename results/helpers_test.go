@@ -67,6 +67,8 @@ func value(col arrow.Array, k int) any {
 		return a.Value(k)
 	case *array.Float64:
 		return a.Value(k)
+	case *array.Boolean:
+		return a.Value(k)
 	}
 	panic(fmt.Sprintf("unexpected column type %v", col.DataType()))
 }
