@@ -157,3 +157,16 @@ func TestSweepErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestExamples: every sweep file in examples/ parses and validates.
+func TestExamples(t *testing.T) {
+	files, err := filepath.Glob("../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, f := range files {
+		if _, err := LoadSweep(f, SweepOverrides{}); err != nil {
+			t.Error(err)
+		}
+	}
+}
