@@ -170,3 +170,35 @@ func TestExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepParquetMerge: a sweep written as Parquet merges to the same
+// comparison as the same sweep written as Arrow.
+func TestSweepParquetMerge(t *testing.T) {
+	spec := "horizon: 6h\nseeds: 1-2\ngrid: {pricer_params.multiplier: [1, 2]}\n"
+	sw, err := ParseSweep("pq.yaml", []byte(spec), SweepOverrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var tables [][]byte
+	for _, f := range []results.Format{results.FormatArrow, results.FormatParquet} {
+		out := filepath.Join(dir, f.String())
+		if _, err := sw.Run(SweepOptions{Out: out, Jobs: 2, Run: Options{Format: f}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Merge(out, []string{out}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, results.ComparisonFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "parquet", "variant=multiplier-2", "allocator=priority", "pricer=flat", "seed=1", "summary.parquet")); err != nil {
+		t.Error(err)
+	}
+	if !bytes.Equal(tables[0], tables[1]) {
+		t.Error("comparison.arrow differs between a sweep written as Arrow and one written as Parquet")
+	}
+}
