@@ -57,6 +57,8 @@ func TestMeanCI95Coverage(t *testing.T) {
 			zCovered++
 		}
 	}
+	t.Logf("t interval covered the mean in %.2f%%, z interval in %.2f%% of %d repetitions (n = %d)",
+		100*float64(covered)/reps, 100*float64(zCovered)/reps, reps, n)
 	// Binomial(4000, 0.95): sd 0.34%; ±1.2% is 3.5 sd.
 	if got := float64(covered) / reps; math.Abs(got-0.95) > 0.012 {
 		t.Errorf("95%% interval covered the mean in %.1f%% of %d repetitions", 100*got, reps)
