@@ -45,6 +45,18 @@ type Priority struct {
 	cands     []gangCand
 	gangNodes []int32
 	pick      map[int32]uint64 // node → GPUs to free
+
+	// The last preemptFor that preempted nothing: for this job, on this
+	// fleet at this version (fleet.Version, or fleet.TakenVersion when
+	// taken). Until the fleet changes that way it would conclude the same
+	// (see preemptFor), so it is not repeated.
+	idle struct {
+		job     *sim.Job
+		id      string
+		fleet   fleet.View
+		taken   bool
+		version uint64
+	}
 }
 
 var _ Allocator = (*Priority)(nil)
@@ -121,6 +133,21 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		return // no spot job runs: nothing to preempt
 	}
 	f := v.Fleet()
+	// What follows reads j, the fleet's free shares and the running spot
+	// jobs and notices. Spot jobs start and stop, and notices run out, only
+	// with a change of the fleet; only this method gives notices, which
+	// make GPUs cheaper. So while the fleet's version stays the same, a call
+	// that found no placement for j would find none again. One that found a
+	// placement needing no preemption (best == 0) would find one as long as
+	// nothing is taken: freeing GPUs and giving notices only lower the cost
+	// of every GPU. A blocked job is looked at on every pass, most of them
+	// for an arrival or an end that does not change this.
+	if ic := &a.idle; ic.job == j && ic.id == j.ID && ic.fleet == f &&
+		((!ic.taken && ic.version == f.Version()) || (ic.taken && ic.version == f.TakenVersion())) {
+		return
+	}
+	a.idle.job = nil
+	version, taken := f.Version(), f.TakenVersion()
 	o := &a.occ
 	g := int(j.GPUs)
 	o.sizes(f)
@@ -216,7 +243,12 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		}
 	}
 	if best <= 0 {
-		return // nothing to gain from preemption, or nothing more needed
+		// Nothing to gain from preemption, or nothing more needed.
+		a.idle.job, a.idle.id, a.idle.fleet, a.idle.taken, a.idle.version = j, j.ID, f, best == 0, version
+		if best == 0 {
+			a.idle.version = taken
+		}
+		return
 	}
 	// The GPUs to free: the gang's nodes, or the node's costly GPUs in
 	// order until the free and coming ones make g.
@@ -250,7 +282,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		a.pick[bestNode] = mask
 	}
 	a.victims = a.victims[:0]
-	v.Running(func(id sim.JobID, r *sim.Job) {
+	v.RunningIn(sim.Segments(sim.SegSpot), false, func(id sim.JobID, r *sim.Job) {
 		if r.Segment != sim.SegSpot || r.Preempting() {
 			return
 		}

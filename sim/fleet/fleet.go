@@ -90,6 +90,8 @@ type Fleet struct {
 	seen     []uint32 // Validate's per-node marks (== stamp: seen in this call)
 	stamp    uint32
 	downGPUs int64
+	version  uint64 // bumped by every change of a free share or a node's state
+	taken    uint64 // bumped by every allocation (a node going down allocates it)
 
 	lo, hi       [8]int   // node range of each catalog type
 	totalGPUs    [8]int64 // GPUs of each type
@@ -494,6 +496,10 @@ func (f *Fleet) Allocate(shares []Share) { f.apply(shares, -1) }
 func (f *Fleet) Release(shares []Share) { f.apply(shares, +1) }
 
 func (f *Fleet) apply(shares []Share, sign int) {
+	f.version++
+	if sign < 0 {
+		f.taken++
+	}
 	for _, s := range shares {
 		n := int(s.Node)
 		t := f.nodeType[n]
@@ -537,6 +543,7 @@ func (f *Fleet) SetDown(n int32) {
 	f.Allocate([]Share{f.wholeNode(n)})
 	f.down[n] = true
 	f.downGPUs += int64(f.nodeGPUs[n])
+	f.version++
 }
 
 // SetUp returns a repaired node to service.
@@ -545,6 +552,7 @@ func (f *Fleet) SetUp(n int32) {
 		panic("fleet: node is not down")
 	}
 	f.down[n] = false
+	f.version++
 	f.downGPUs -= int64(f.nodeGPUs[n])
 	f.Release([]Share{f.wholeNode(n)})
 }
@@ -552,6 +560,17 @@ func (f *Fleet) SetUp(n int32) {
 func (f *Fleet) wholeNode(n int32) Share {
 	return Share{Node: n, Milli: FullGPU, Mask: 1<<f.nodeGPUs[n] - 1}
 }
+
+// Version returns a number that changes whenever the fleet does (a GPU's
+// free share, a node going down or up) and never otherwise: a policy may
+// keep a conclusion drawn from the fleet while the version stays the same.
+func (f *Fleet) Version() uint64 { return f.version }
+
+// TakenVersion returns a number that changes whenever free capacity is
+// taken (an allocation, a node going down) and never otherwise: what holds
+// of the fleet and stays true as GPUs are freed may be kept while it stays
+// the same.
+func (f *Fleet) TakenVersion() uint64 { return f.taken }
 
 // Down reports whether node n is out of service.
 func (f *Fleet) Down(n int32) bool { return f.down[n] }
