@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -18,6 +19,13 @@ const BatchRows = 65536
 
 // table is one .arrow file being written: a temporary file, an IPC file
 // writer over it and the column builders of the current batch.
+//
+// A full batch is handed to a goroutine that compresses and writes it while
+// the engine fills the next one (the simulation's one loop is the critical
+// path; on a 2-core machine this took compression and the write system calls
+// off it). Batches go through a channel in order and the one goroutine
+// writes them in that order, so the file is byte-identical to a serial
+// write. At most asyncBatches batches wait, so memory stays bounded.
 type table struct {
 	tmp, final string
 	f          *os.File
@@ -27,7 +35,16 @@ type table struct {
 	rows       int // rows in the current batch
 	batches    int // batches written
 	reserve    int // rows to reserve in the builders for each batch
+
+	recs   chan arrow.RecordBatch // to the writing goroutine; nil before the first batch
+	done   chan error             // the goroutine's first error, or nil when recs closed
+	failed error                  // the first write error; no batch is written after it
 }
+
+// asyncBatches is how many full batches may wait for the writing goroutine
+// before the engine blocks: two keep it busy without holding much memory
+// (a jobs.arrow batch is about 10 MB before compression).
+const asyncBatches = 2
 
 func openTable(dir string, s NamedSchema, mem memory.Allocator, reserve int) (*table, error) {
 	t := &table{tmp: filepath.Join(dir, "."+s.File+".tmp"), final: filepath.Join(dir, s.File), reserve: reserve}
@@ -37,9 +54,12 @@ func openTable(dir string, s NamedSchema, mem memory.Allocator, reserve int) (*t
 	}
 	t.f = f
 	t.buf = bufio.NewWriterSize(f, 1<<20)
-	// Compression runs serially (the default): it keeps the output
-	// deterministic and leaves the other cores to other runs of a sweep.
-	t.w, err = ipc.NewFileWriter(t.buf, ipc.WithSchema(s.Schema), ipc.WithAllocator(mem), ipc.WithZstd())
+	// LZ4 frames (Arrow's LZ4_FRAME codec): about 3x cheaper to write than
+	// zstd at its default level, for files about a third larger (see
+	// docs/performance.md). Compression within a batch runs serially (the
+	// default), which keeps the output deterministic; whole batches are
+	// written by one goroutine (see table).
+	t.w, err = ipc.NewFileWriter(t.buf, ipc.WithSchema(s.Schema), ipc.WithAllocator(mem), ipc.WithLZ4())
 	if err != nil {
 		f.Close()
 		os.Remove(t.tmp)
@@ -52,9 +72,10 @@ func openTable(dir string, s NamedSchema, mem memory.Allocator, reserve int) (*t
 	return t, nil
 }
 
-// flush writes the pending rows as one record batch. With force it writes
-// even an empty batch (so that every file holds at least one batch, which
-// some readers handle better than none).
+// flush hands the pending rows, as one record batch, to the writing
+// goroutine. With force it writes even an empty batch (so that every file
+// holds at least one batch, which some readers handle better than none). It
+// returns an error the goroutine met writing an earlier batch, if any.
 func (t *table) flush(force bool) error {
 	if t.rows == 0 && !force {
 		return nil
@@ -63,20 +84,68 @@ func (t *table) flush(force bool) error {
 	if t.reserve > 0 {
 		t.b.Reserve(t.reserve)
 	}
-	err := t.w.Write(rec)
-	rec.Release()
 	t.rows = 0
 	t.batches++
-	if err != nil {
-		return fmt.Errorf("results: writing %s: %w", t.tmp, err)
+	if t.failed != nil {
+		rec.Release()
+		return t.failed
 	}
-	return nil
+	if t.recs == nil {
+		t.recs = make(chan arrow.RecordBatch, asyncBatches)
+		t.done = make(chan error, 1)
+		go t.writeBatches(t.recs, t.done)
+	}
+	select {
+	case err := <-t.done: // the goroutine stopped on an error
+		rec.Release()
+		close(t.recs)
+		t.recs, t.failed = nil, err
+		return err
+	case t.recs <- rec:
+		return nil
+	}
+}
+
+// writeBatches writes the batches it receives, in order, until recs closes;
+// then it sends nil on done. If a write fails it sends the error at once and
+// releases the batches that follow unwritten.
+func (t *table) writeBatches(recs <-chan arrow.RecordBatch, done chan<- error) {
+	var err error
+	for rec := range recs {
+		if err == nil {
+			if werr := t.w.Write(rec); werr != nil {
+				err = fmt.Errorf("results: writing %s: %w", t.tmp, werr)
+				done <- err
+			}
+		}
+		rec.Release()
+	}
+	if err == nil {
+		done <- nil
+	}
+}
+
+// wait closes the channel to the writing goroutine and waits for it to
+// finish writing the batches sent; it returns the first write error, if any.
+func (t *table) wait() error {
+	if t.recs == nil {
+		return t.failed
+	}
+	close(t.recs)
+	t.recs = nil
+	if err := <-t.done; err != nil {
+		t.failed = err
+	}
+	return t.failed
 }
 
 // finish writes the last batch and the footer and syncs the file to disk.
 func (t *table) finish() error {
 	t.reserve = 0 // no batch follows
 	if err := t.flush(t.batches == 0); err != nil {
+		return err
+	}
+	if err := t.wait(); err != nil {
 		return err
 	}
 	if err := t.w.Close(); err != nil {
@@ -96,8 +165,10 @@ func (t *table) finish() error {
 	return nil
 }
 
-// discard closes and removes the temporary file.
+// discard stops the writing goroutine, closes and removes the temporary
+// file.
 func (t *table) discard() {
+	t.wait()
 	if t.f != nil {
 		t.f.Close()
 		t.f = nil
