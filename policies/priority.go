@@ -46,16 +46,15 @@ type Priority struct {
 	gangNodes []int32
 	pick      map[int32]uint64 // node → GPUs to free
 
-	// The last preemptFor that preempted nothing: for this job, on this
-	// fleet at this version (fleet.Version, or fleet.TakenVersion when
-	// taken). Until the fleet changes that way it would conclude the same
-	// (see preemptFor), so it is not repeated.
+	// The last preemptFor that preempted nothing, for this job on this
+	// fleet: see preemptFor.
 	idle struct {
 		job     *sim.Job
 		id      string
 		fleet   fleet.View
-		taken   bool
-		version uint64
+		free    bool   // it found a placement that needed no preemption
+		node    int32  // that placement's node; -1: a gang, or none found
+		version uint64 // fleet.TakenVersion if free, else fleet.Version
 	}
 }
 
@@ -138,13 +137,20 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 	// with a change of the fleet; only this method gives notices, which
 	// make GPUs cheaper. So while the fleet's version stays the same, a call
 	// that found no placement for j would find none again. One that found a
-	// placement needing no preemption (best == 0) would find one as long as
-	// nothing is taken: freeing GPUs and giving notices only lower the cost
-	// of every GPU. A blocked job is looked at on every pass, most of them
-	// for an arrival or an end that does not change this.
-	if ic := &a.idle; ic.job == j && ic.id == j.ID && ic.fleet == f &&
-		((!ic.taken && ic.version == f.Version()) || (ic.taken && ic.version == f.TakenVersion())) {
-		return
+	// placement needing no preemption (best == 0: its GPUs free, or held by
+	// jobs under notice) would find that placement again as long as nothing
+	// on its node was taken (for a gang: nothing at all): freeing GPUs and
+	// giving notices only lower the cost of every GPU. A blocked job is
+	// looked at on every pass, most of them for arrivals and ends elsewhere
+	// that do not change this (a serving replica waits out the notices of
+	// the spot jobs it preempted while internal work starts on other nodes).
+	if ic := &a.idle; ic.job == j && ic.id == j.ID && ic.fleet == f {
+		switch {
+		case !ic.free && ic.version == f.Version(),
+			ic.free && ic.node < 0 && ic.version == f.TakenVersion(),
+			ic.free && ic.node >= 0 && f.NodeTakenVersion(ic.node) <= ic.version:
+			return
+		}
 	}
 	a.idle.job = nil
 	version, taken := f.Version(), f.TakenVersion()
@@ -244,9 +250,13 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 	}
 	if best <= 0 {
 		// Nothing to gain from preemption, or nothing more needed.
-		a.idle.job, a.idle.id, a.idle.fleet, a.idle.taken, a.idle.version = j, j.ID, f, best == 0, version
+		ic := &a.idle
+		ic.job, ic.id, ic.fleet, ic.free, ic.node, ic.version = j, j.ID, f, false, -1, version
 		if best == 0 {
-			a.idle.version = taken
+			ic.free, ic.version = true, taken
+			if !bestGang {
+				ic.node = bestNode
+			}
 		}
 		return
 	}

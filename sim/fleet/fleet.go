@@ -92,6 +92,8 @@ type Fleet struct {
 	downGPUs int64
 	version  uint64 // bumped by every change of a free share or a node's state
 	taken    uint64 // bumped by every allocation (a node going down allocates it)
+	// nodeTaken[n] is the value of taken after the last allocation on node n.
+	nodeTaken []uint64
 
 	lo, hi       [8]int   // node range of each catalog type
 	totalGPUs    [8]int64 // GPUs of each type
@@ -158,17 +160,18 @@ func New(groups []Group) (*Fleet, error) {
 	sort.SliceStable(rs, func(a, b int) bool { return rs[a].typ < rs[b].typ })
 
 	f := &Fleet{
-		nodeType: make([]uint8, nodes),
-		nodeGPUs: make([]uint8, nodes),
-		gpuOff:   make([]int32, nodes+1),
-		gpuFree:  make([]uint16, gpus),
-		whole:    make([]uint8, nodes),
-		down:     make([]bool, nodes),
-		seen:     make([]uint32, nodes),
-		nodeRack: make([]int32, nodes),
-		wholeIdx: newMaxTree(nodes),
-		milliIdx: newMaxTree(nodes),
-		fullIdx:  newMaxTree(nodes),
+		nodeType:  make([]uint8, nodes),
+		nodeGPUs:  make([]uint8, nodes),
+		gpuOff:    make([]int32, nodes+1),
+		gpuFree:   make([]uint16, gpus),
+		whole:     make([]uint8, nodes),
+		down:      make([]bool, nodes),
+		seen:      make([]uint32, nodes),
+		nodeTaken: make([]uint64, nodes),
+		nodeRack:  make([]int32, nodes),
+		wholeIdx:  newMaxTree(nodes),
+		milliIdx:  newMaxTree(nodes),
+		fullIdx:   newMaxTree(nodes),
 	}
 	for i := range f.lo {
 		f.lo[i], f.hi[i] = -1, -1
@@ -499,6 +502,9 @@ func (f *Fleet) apply(shares []Share, sign int) {
 	f.version++
 	if sign < 0 {
 		f.taken++
+		for _, s := range shares {
+			f.nodeTaken[s.Node] = f.taken
+		}
 	}
 	for _, s := range shares {
 		n := int(s.Node)
@@ -571,6 +577,11 @@ func (f *Fleet) Version() uint64 { return f.version }
 // of the fleet and stays true as GPUs are freed may be kept while it stays
 // the same.
 func (f *Fleet) TakenVersion() uint64 { return f.taken }
+
+// NodeTakenVersion returns the TakenVersion just after the last allocation
+// on node n (0 if none): nothing on n was taken since TakenVersion was v
+// if NodeTakenVersion(n) ≤ v.
+func (f *Fleet) NodeTakenVersion(n int32) uint64 { return f.nodeTaken[n] }
 
 // Down reports whether node n is out of service.
 func (f *Fleet) Down(n int32) bool { return f.down[n] }

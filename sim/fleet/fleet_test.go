@@ -8,12 +8,15 @@ import (
 
 func TestMaxTreeMatchesScan(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, n := range []int{1, 2, 3, 7, 64, 100, 1000} {
+	for _, n := range []int{1, 2, 3, 7, 15, 16, 17, 64, 100, 256, 257, 1000, 5000, 70000} {
 		m := newMaxTree(n)
 		vals := make([]int32, n)
 		for step := 0; step < 2000; step++ {
 			i := r.IntN(n)
 			vals[i] = int32(r.IntN(9))
+			if n > 1000 && r.IntN(2) == 0 {
+				vals[i] = 0 // sparse: long searches across groups
+			}
 			m.set(i, vals[i])
 			lo, hi := r.IntN(n+1), r.IntN(n+1)
 			k := int32(r.IntN(10))

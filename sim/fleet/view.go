@@ -16,6 +16,7 @@ type View interface {
 	Fits(d Demand) (bool, string)
 	Version() uint64
 	TakenVersion() uint64
+	NodeTakenVersion(n int32) uint64
 	FirstFit(d Demand, buf []Share) ([]Share, int, bool)
 
 	// The bucket indexes (buckets.go, racks.go): free capacity filed by
