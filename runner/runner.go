@@ -43,8 +43,11 @@ type Options struct {
 type Result struct {
 	Out     string
 	Summary results.Summary
-	Wall    time.Duration
+	Wall    time.Duration // the engine's run, without setup and the final commit
 	Stats   sim.Stats
+	// Phases splits the whole run (setup, engine, commit) into reading,
+	// simulating and writing.
+	Phases Phases
 }
 
 // DefaultOut returns the default output directory of a scenario.
@@ -143,6 +146,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
+	setup := time.Now()
 	f, err := BuildFleet(s, opt.Warn)
 	if err != nil {
 		return nil, err
@@ -199,12 +203,18 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	w.SetEconomics(ledger.PowerKW, ledger.CostUSDPerHour)
-	e := sim.New(cfg, f, alloc, pricer, srcs, w, ledger)
+	readClock, writeClock := newPhaseClock(s.Seed+1), newPhaseClock(s.Seed+2)
+	timed := make([]sim.Source, len(srcs))
+	for i, src := range srcs {
+		timed[i] = timedSource{src, readClock}
+	}
+	e := sim.New(cfg, f, alloc, pricer, timed, timedObserver{w, writeClock}, ledger)
 	start := time.Now()
 	if err := e.Run(); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
+	commit := time.Now()
 	st := *e.Stats()
 	report := ledger.Report(st.End)
 	info := results.RunInfo{
@@ -215,9 +225,11 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err := w.Commit(info); err != nil {
 		return nil, err
 	}
+	read, write := readClock.estimate(), writeClock.estimate()
+	ph := Phases{Read: start.Sub(setup) + read, Simulate: max(0, wall-read-write), Write: write + time.Since(commit)}
 	sum := w.Summary()
 	if n := sum.JobsByState[sim.Rejected]; n > 0 {
 		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of jobs.arrow)\n", n)
 	}
-	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st}, nil
+	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st, Phases: ph}, nil
 }
