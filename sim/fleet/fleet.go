@@ -244,7 +244,11 @@ func New(groups []Group) (*Fleet, error) {
 }
 
 // refresh recomputes node n's aggregates and indexes from its GPUs.
-func (f *Fleet) refresh(n int) {
+func (f *Fleet) refresh(n int) { f.refreshNode(n, false) }
+
+// refreshNode is refresh; with lazy it sets only the leaves of the max
+// trees, and the caller must fix them (fixTrees) before the next search.
+func (f *Fleet) refreshNode(n int, lazy bool) {
 	var w uint8
 	var m uint16
 	for g := f.gpuOff[n]; g < f.gpuOff[n]+int32(f.nodeGPUs[n]); g++ {
@@ -255,17 +259,37 @@ func (f *Fleet) refresh(n int) {
 		m = max(m, v)
 	}
 	f.whole[n] = w
-	f.wholeIdx.set(n, int32(w))
-	f.milliIdx.set(n, int32(m))
 	full := int32(0)
 	if w == f.nodeGPUs[n] {
 		full = int32(w)
 	}
-	f.fullIdx.set(n, full)
+	if lazy {
+		f.wholeIdx.lv[0][n] = int32(w)
+		f.milliIdx.lv[0][n] = int32(m)
+		f.fullIdx.lv[0][n] = full
+	} else {
+		f.wholeIdx.set(n, int32(w))
+		f.milliIdx.set(n, int32(m))
+		f.fullIdx.set(n, full)
+	}
 	f.reindex(n)
 }
 
-// Nodes returns the number of nodes.
+// fixTrees brings the max trees up to date after lazy refreshes of the
+// shares' nodes: once per group of 16 nodes, so a gang of whole nodes in
+// node order costs a group scan per 16 nodes rather than an update per node.
+func (f *Fleet) fixTrees(shares []Share) {
+	last := -1
+	for _, s := range shares {
+		if g := int(s.Node) >> mtShift; g != last {
+			last = g
+			f.wholeIdx.fix(int(s.Node))
+			f.milliIdx.fix(int(s.Node))
+			f.fullIdx.fix(int(s.Node))
+		}
+	}
+}
+
 func (f *Fleet) Nodes() int { return len(f.nodeType) }
 
 // GPUs returns the number of GPUs.
@@ -506,6 +530,7 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.nodeTaken[s.Node] = f.taken
 		}
 	}
+	lazy := len(shares) > 1 // a gang: fix the trees once at the end
 	for _, s := range shares {
 		n := int(s.Node)
 		t := f.nodeType[n]
@@ -526,13 +551,16 @@ func (f *Fleet) apply(shares []Share, sign int) {
 				f.freeWhole[t]++
 			}
 		}
-		f.refresh(n)
+		f.refreshNode(n, lazy)
 		isFull := f.whole[n] == f.nodeGPUs[n]
 		if wasFull && !isFull {
 			f.fullFreeGPUs[t] -= int64(f.nodeGPUs[n])
 		} else if !wasFull && isFull {
 			f.fullFreeGPUs[t] += int64(f.nodeGPUs[n])
 		}
+	}
+	if lazy {
+		f.fixTrees(shares)
 	}
 }
 

@@ -66,6 +66,26 @@ func (m *maxTree) set(i int, v int32) {
 	}
 }
 
+// fix recomputes the maxima above value i's group, after values were
+// written to m.lv[0] directly: up to the root, or until a maximum is
+// unchanged. Fixing each group whose values were written restores the tree.
+func (m *maxTree) fix(i int) {
+	row := m.lv[0]
+	for l := 1; l < len(m.lv); l++ {
+		g := row[i&^(mtB-1) : i&^(mtB-1)+mtB]
+		nv := g[0]
+		for _, c := range g[1:] {
+			nv = max(nv, c)
+		}
+		i >>= mtShift
+		row = m.lv[l]
+		if row[i] == nv {
+			return
+		}
+		row[i] = nv
+	}
+}
+
 // firstAtLeast returns the first index in [lo, hi) whose value is ≥ k, or -1.
 func (m *maxTree) firstAtLeast(lo, hi int, k int32) int {
 	if lo >= hi {
