@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +14,8 @@ import (
 
 // TestSuiteSmall runs the suite on the small scenario, in process, with a
 // tiny hold model, and checks the rows, the printed table and suite.arrow's
-// columns and values: numbers that must be positive are, the phases add up
-// to the wall time. No timing is asserted.
+// columns and values: numbers that must be positive are, the simulation
+// is part of the wall time. No timing is asserted.
 func TestSuiteSmall(t *testing.T) {
 	dir := t.TempDir()
 	var progress strings.Builder
@@ -37,7 +36,9 @@ func TestSuiteSmall(t *testing.T) {
 		!(s.EventsPerS() > 0) || !(s.JobsPerS() > 0) {
 		t.Errorf("scenario row %+v", s)
 	}
-	if s.ReadS < 0 || s.SimulateS < 0 || s.WriteS < 0 || math.Abs(s.ReadS+s.SimulateS+s.WriteS-s.WallS) > 1e-6 {
+	// Reading and writing overlap the simulation, but the engine's loop is
+	// part of the wall time.
+	if s.ReadS <= 0 || s.SimulateS <= 0 || s.WriteS <= 0 || s.SimulateS > s.WallS {
 		t.Errorf("phases read %v + simulate %v + write %v, wall %v", s.ReadS, s.SimulateS, s.WriteS, s.WallS)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "runs", "small")); !os.IsNotExist(err) {

@@ -7,19 +7,20 @@ import (
 	"neosim/sim"
 )
 
-// Phases splits a run's wall time into reading (building the fleet,
-// opening the sources and pulling jobs from them: trace decoding or
-// generators), writing (the output writer's observer calls and the final
-// commit of the files) and simulating (everything else: the engine, the
-// policies, the ledger). Reading and writing during the run are estimates
-// from sampled calls (see phaseClock); the three add up to Total.
+// Phases is the time a run spent reading (building the fleet, opening the
+// sources and pulling jobs from them: trace decoding or generators),
+// simulating (the engine's loop: events, policies, the ledger, and handing
+// jobs to and from the other goroutines) and writing (the output writer's
+// work on the ended jobs and samples, and the final commit of the files).
+// Reading and writing run on goroutines of their own beside the engine
+// (pipeline.go), so on more than one core the three overlap and add up to
+// more than the wall time. The time spent pulling jobs and writing them is
+// estimated from sampled calls (see phaseClock).
 type Phases struct {
 	Read, Simulate, Write time.Duration
+	// Wall is the whole run's wall time: setup, the engine and the commit.
+	Wall time.Duration
 }
-
-// Total is the run's wall time from the start of reading to the end of
-// writing.
-func (p Phases) Total() time.Duration { return p.Read + p.Simulate + p.Write }
 
 // phaseClock estimates the wall time spent in the calls it is asked to
 // time without reading the clock on every call: at 100 million events a

@@ -45,8 +45,7 @@ type Result struct {
 	Summary results.Summary
 	Wall    time.Duration // the engine's run, without setup and the final commit
 	Stats   sim.Stats
-	// Phases splits the whole run (setup, engine, commit) into reading,
-	// simulating and writing.
+	// Phases is the time spent reading, simulating and writing.
 	Phases Phases
 }
 
@@ -203,18 +202,28 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	w.SetEconomics(ledger.PowerKW, ledger.CostUSDPerHour)
-	readClock, writeClock := newPhaseClock(s.Seed+1), newPhaseClock(s.Seed+2)
-	timed := make([]sim.Source, len(srcs))
+	// Each source is read, and the output written, on a goroutine of its
+	// own beside the engine's (pipeline.go); the phase clocks time them
+	// there. The deferred stops run before the sources are closed.
+	readClocks := make([]*phaseClock, len(srcs))
+	piped := make([]sim.Source, len(srcs))
 	for i, src := range srcs {
-		timed[i] = timedSource{src, readClock}
+		readClocks[i] = newPhaseClock(s.Seed + 1 + uint64(i))
+		p := newPrefetchSource(timedSource{src, readClocks[i]})
+		defer p.stop()
+		piped[i] = p
 	}
-	e := sim.New(cfg, f, alloc, pricer, timed, timedObserver{w, writeClock}, ledger)
+	writeClock := newPhaseClock(s.Seed)
+	aw := newAsyncObserver(timedObserver{w, writeClock})
+	defer aw.close() // before a failed run's Abort
+	e := sim.New(cfg, f, alloc, pricer, piped, aw, ledger)
 	start := time.Now()
 	if err := e.Run(); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
 	commit := time.Now()
+	aw.close()
 	st := *e.Stats()
 	report := ledger.Report(st.End)
 	info := results.RunInfo{
@@ -225,8 +234,11 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err := w.Commit(info); err != nil {
 		return nil, err
 	}
-	read, write := readClock.estimate(), writeClock.estimate()
-	ph := Phases{Read: start.Sub(setup) + read, Simulate: max(0, wall-read-write), Write: write + time.Since(commit)}
+	ph := Phases{Read: start.Sub(setup), Simulate: wall, Write: writeClock.estimate() + time.Since(commit)}
+	for _, c := range readClocks {
+		ph.Read += c.estimate()
+	}
+	ph.Wall = time.Since(setup)
 	sum := w.Summary()
 	if n := sum.JobsByState[sim.Rejected]; n > 0 {
 		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of jobs.arrow)\n", n)
