@@ -275,6 +275,60 @@ func (f *Fleet) refreshNode(n int, lazy bool) {
 	f.reindex(n)
 }
 
+// lowMask is the mask of GPUs 0..k-1.
+func lowMask(k int) uint64 {
+	if k >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<k - 1
+}
+
+// wholeNode1 applies a share of every GPU of node n, whole, when it can do
+// so without looking at each GPU's share: allocating a node that is
+// entirely free, or releasing one none of whose GPUs has any free share.
+// It reports whether it did; if not, the GPU-by-GPU path applies it (and
+// panics if it is invalid). A gang's nodes, allocated and released whole,
+// take this path.
+func (f *Fleet) wholeNode1(n, sign int, lazy bool) bool {
+	k := f.nodeGPUs[n]
+	gpus := f.gpuFree[f.gpuOff[n] : f.gpuOff[n]+int32(k)]
+	t := f.nodeType[n]
+	var w uint8
+	var m uint16
+	if sign < 0 {
+		if f.whole[n] != k {
+			return false
+		}
+		clear(gpus)
+		f.freeWhole[t] -= int64(k)
+		f.fullFreeGPUs[t] -= int64(k)
+	} else {
+		for _, v := range gpus {
+			if v != 0 {
+				return false
+			}
+		}
+		for i := range gpus {
+			gpus[i] = FullGPU
+		}
+		f.freeWhole[t] += int64(k)
+		f.fullFreeGPUs[t] += int64(k)
+		w, m = k, FullGPU
+	}
+	f.whole[n] = w
+	if lazy {
+		f.wholeIdx.lv[0][n] = int32(w)
+		f.milliIdx.lv[0][n] = int32(m)
+		f.fullIdx.lv[0][n] = int32(w)
+	} else {
+		f.wholeIdx.set(n, int32(w))
+		f.milliIdx.set(n, int32(m))
+		f.fullIdx.set(n, int32(w))
+	}
+	f.reindex(n)
+	return true
+}
+
 // fixTrees brings the max trees up to date after lazy refreshes of the
 // shares' nodes: once per group of 16 nodes, so a gang of whole nodes in
 // node order costs a group scan per 16 nodes rather than an update per node.
@@ -448,7 +502,8 @@ func (f *Fleet) firstFitType(d Demand, t int, buf []Share) ([]Share, bool) {
 			return buf[:start], false // unreachable while counters are right
 		}
 		k := min(need, int(f.nodeGPUs[n]))
-		buf = append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: f.freeMask(n, k)})
+		// The node is entirely free: its first k GPUs are.
+		buf = append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: lowMask(k)})
 		need -= k
 	}
 	return buf, true
@@ -502,6 +557,10 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 			return fmt.Errorf("share %d: node %d appears twice", i, s.Node)
 		}
 		f.seen[s.Node] = f.stamp
+		if f.whole[s.Node] == f.nodeGPUs[s.Node] {
+			total += s.GPUs() // an entirely free node: every GPU fits
+			continue
+		}
 		for m := s.Mask; m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
 			if free := f.gpuFree[f.gpuOff[s.Node]+int32(j)]; free < s.Milli {
@@ -533,6 +592,9 @@ func (f *Fleet) apply(shares []Share, sign int) {
 	lazy := len(shares) > 1 // a gang: fix the trees once at the end
 	for _, s := range shares {
 		n := int(s.Node)
+		if s.Milli == FullGPU && s.Mask == lowMask(int(f.nodeGPUs[n])) && f.wholeNode1(n, sign, lazy) {
+			continue
+		}
 		t := f.nodeType[n]
 		wasFull := f.whole[n] == f.nodeGPUs[n]
 		base := f.gpuOff[n]
