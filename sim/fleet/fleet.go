@@ -330,12 +330,13 @@ func (f *Fleet) wholeNode1(n, sign int, lazy bool) bool {
 }
 
 // fixTrees brings the max trees up to date after lazy refreshes of the
-// shares' nodes: once per group of 16 nodes, so a gang of whole nodes in
-// node order costs a group scan per 16 nodes rather than an update per node.
+// shares' nodes (those for which sharesGroup holds): once per group of 16
+// nodes, so a gang of whole nodes in node order costs a group scan per 16
+// nodes rather than an update per node.
 func (f *Fleet) fixTrees(shares []Share) {
 	last := -1
-	for _, s := range shares {
-		if g := int(s.Node) >> mtShift; g != last {
+	for k, s := range shares {
+		if g := int(s.Node) >> mtShift; g != last && sharesGroup(shares, k) {
 			last = g
 			f.wholeIdx.fix(int(s.Node))
 			f.milliIdx.fix(int(s.Node))
@@ -589,9 +590,14 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.nodeTaken[s.Node] = f.taken
 		}
 	}
-	lazy := len(shares) > 1 // a gang: fix the trees once at the end
-	for _, s := range shares {
+	for k, s := range shares {
 		n := int(s.Node)
+		// Nodes that share a group of 16 with a neighbouring share (a gang
+		// on contiguous nodes) write their tree leaves only, and fixTrees
+		// fixes each such group once at the end; a node alone in its group
+		// updates its trees at once (set stops early more often than a
+		// group's fix).
+		lazy := sharesGroup(shares, k)
 		if s.Milli == FullGPU && s.Mask == lowMask(int(f.nodeGPUs[n])) && f.wholeNode1(n, sign, lazy) {
 			continue
 		}
@@ -621,9 +627,16 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.fullFreeGPUs[t] += int64(f.nodeGPUs[n])
 		}
 	}
-	if lazy {
+	if len(shares) > 1 {
 		f.fixTrees(shares)
 	}
+}
+
+// sharesGroup reports whether shares[k]'s node is in the same group of 16
+// nodes as the node of shares[k-1] or shares[k+1].
+func sharesGroup(shares []Share, k int) bool {
+	g := shares[k].Node >> mtShift
+	return (k > 0 && shares[k-1].Node>>mtShift == g) || (k+1 < len(shares) && shares[k+1].Node>>mtShift == g)
 }
 
 // SetDown takes node n out of service (a failure): its GPUs stop being
@@ -727,6 +740,14 @@ func (f *Fleet) Check() error {
 	}
 	if freeWhole != f.freeWhole || fullFree != f.fullFreeGPUs {
 		return fmt.Errorf("fleet: per-type free counters out of date")
+	}
+	for _, c := range []struct {
+		name string
+		m    *maxTree
+	}{{"whole", &f.wholeIdx}, {"milli", &f.milliIdx}, {"full", &f.fullIdx}} {
+		if err := c.m.check(); err != nil {
+			return fmt.Errorf("fleet: %s index: %v", c.name, err)
+		}
 	}
 	if f.ix.ready {
 		return f.checkIndex()

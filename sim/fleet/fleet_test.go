@@ -159,6 +159,9 @@ func TestMaxTreeLazyFix(t *testing.T) {
 					m.fix(int(s.Node))
 				}
 			}
+			if err := m.check(); err != nil {
+				t.Fatalf("n=%d: %v", n, err)
+			}
 			for range 20 {
 				checkFirstAtLeast(t, r, &m, vals)
 			}

@@ -1,5 +1,7 @@
 package fleet
 
+import "fmt"
+
 // maxTree holds one int32 per node index and answers "the first index in
 // [lo, hi) whose value is at least k" in O(log n): the free-capacity index
 // behind first fit.
@@ -132,4 +134,26 @@ descend:
 		return -1
 	}
 	return i
+}
+
+// check verifies that every entry above the values is the maximum of its
+// group (for Fleet.Check).
+func (m *maxTree) check() error {
+	for l := 1; l < len(m.lv); l++ {
+		for i, v := range m.lv[l] {
+			lo := i << mtShift
+			if lo >= len(m.lv[l-1]) {
+				break
+			}
+			g := m.lv[l-1][lo : lo+mtB]
+			want := g[0]
+			for _, c := range g[1:] {
+				want = max(want, c)
+			}
+			if v != want {
+				return fmt.Errorf("level %d entry %d holds %d, its group's maximum is %d", l, i, v, want)
+			}
+		}
+	}
+	return nil
 }
