@@ -55,7 +55,7 @@ func openTable(dir string, s NamedSchema, mem memory.Allocator, reserve int) (*t
 	t.f = f
 	t.buf = bufio.NewWriterSize(f, 1<<20)
 	// LZ4 frames (Arrow's LZ4_FRAME codec): about 3x cheaper to write than
-	// zstd at its default level, for files about a third larger (see
+	// zstd at its default level, for files about a fifth larger (see
 	// docs/performance.md). Compression within a batch runs serially (the
 	// default), which keeps the output deterministic; whole batches are
 	// written by one goroutine (see table).
