@@ -42,12 +42,17 @@ test-notebook: build
 	./$(BIN) sweep --quiet -f examples/spare-capacity.yaml --horizon 1d --seeds 1-2 --out $(READER)/sweep -j 2
 	NEOSIM_SWEEP_DIR=$(CURDIR)/$(READER)/sweep node --test $(READER)/notebook.test.mjs
 
-# Engine micro-benchmarks (hold model against a container/heap baseline),
+# The benchmark suite (neosim bench suite: the hold model against
+# container/heap, then the small and medium scenarios, each in a child
+# process; results/bench/suite.arrow; SUITE=meta for a year of 1M GPUs),
+# engine micro-benchmarks (hold model against a container/heap baseline),
 # whole runs (100,000 GPUs and 1,000,000 jobs; the default scenario with and
 # without external demand; a 10-million-row trace replay), placement cost per
 # policy on 100,000 GPUs, and the FGD fragmentation experiment (needs
 # ../shared). docs/performance.md has the numbers.
-bench:
+SUITE ?=
+bench: build
+	./$(BIN) bench suite $(SUITE)
 	$(GO) test -run '^$$' -bench 'Hold' -benchmem ./bench/
 	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Replay10M|Fragmentation' -benchtime 1x -benchmem ./bench/...
 	$(GO) test -run '^$$' -bench . -benchmem ./policies/ ./traces/

@@ -469,7 +469,11 @@ func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
 		o.gen = 1
 	}
 	o.nodes, o.gpus = o.nodes[:0], o.gpus[:0]
-	v.Running(func(_ sim.JobID, r *sim.Job) {
+	segs, notice := sim.AllSegments, false
+	if !all {
+		segs, notice = sim.Segments(sim.SegSpot), true
+	}
+	v.RunningIn(segs, notice, func(_ sim.JobID, r *sim.Job) {
 		if !types.Has(r.Type) || (!all && r.Segment != sim.SegSpot && !r.Preempting()) {
 			return
 		}

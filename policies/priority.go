@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"neosim/sim"
@@ -45,6 +46,18 @@ type Priority struct {
 	cands     []gangCand
 	gangNodes []int32
 	pick      map[int32]uint64 // node → GPUs to free
+	coming    []comingGPU      // noticeNode's list
+
+	// The last preemptFor that preempted nothing, for this job on this
+	// fleet: see preemptFor.
+	idle struct {
+		job     *sim.Job
+		id      string
+		fleet   fleet.View
+		free    bool   // it found a placement that needed no preemption
+		node    int32  // that placement's node; -1: a gang, or none found
+		version uint64 // fleet.TakenVersion if free, else fleet.Version
+	}
 }
 
 var _ Allocator = (*Priority)(nil)
@@ -121,6 +134,34 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		return // no spot job runs: nothing to preempt
 	}
 	f := v.Fleet()
+	// What follows reads j, the fleet's free shares and the running spot
+	// jobs and notices. Spot jobs start and stop, and notices run out, only
+	// with a change of the fleet; only this method gives notices, which
+	// make GPUs cheaper. So while the fleet's version stays the same, a call
+	// that found no placement for j would find none again. One that found a
+	// placement needing no preemption (best == 0: its GPUs free, or held by
+	// jobs under notice) would find that placement again as long as nothing
+	// on its node was taken (for a gang: nothing at all): freeing GPUs and
+	// giving notices only lower the cost of every GPU. A blocked job is
+	// looked at on every pass, most of them for arrivals and ends elsewhere
+	// that do not change this (a serving replica waits out the notices of
+	// the spot jobs it preempted while internal work starts on other nodes).
+	if ic := &a.idle; ic.job == j && ic.id == j.ID && ic.fleet == f {
+		switch {
+		case !ic.free && ic.version == f.Version(),
+			ic.free && ic.node < 0 && ic.version == f.TakenVersion(),
+			ic.free && ic.node >= 0 && f.NodeTakenVersion(ic.node) <= ic.version:
+			return
+		}
+	}
+	a.idle.job = nil
+	version, taken := f.Version(), f.TakenVersion()
+	if n, ok := a.noticeNode(v, f, j); ok {
+		// A placement on n needs no preemption (best would be 0 below).
+		ic := &a.idle
+		ic.job, ic.id, ic.fleet, ic.free, ic.node, ic.version = j, j.ID, f, true, n, taken
+		return
+	}
 	o := &a.occ
 	g := int(j.GPUs)
 	o.sizes(f)
@@ -216,7 +257,16 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		}
 	}
 	if best <= 0 {
-		return // nothing to gain from preemption, or nothing more needed
+		// Nothing to gain from preemption, or nothing more needed.
+		ic := &a.idle
+		ic.job, ic.id, ic.fleet, ic.free, ic.node, ic.version = j, j.ID, f, false, -1, version
+		if best == 0 {
+			ic.free, ic.version = true, taken
+			if !bestGang {
+				ic.node = bestNode
+			}
+		}
+		return
 	}
 	// The GPUs to free: the gang's nodes, or the node's costly GPUs in
 	// order until the free and coming ones make g.
@@ -250,7 +300,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		a.pick[bestNode] = mask
 	}
 	a.victims = a.victims[:0]
-	v.Running(func(id sim.JobID, r *sim.Job) {
+	v.RunningIn(sim.Segments(sim.SegSpot), false, func(id sim.JobID, r *sim.Job) {
 		if r.Segment != sim.SegSpot || r.Preempting() {
 			return
 		}
@@ -266,6 +316,67 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 			panic("priority: preempting a running spot job failed: " + err.Error())
 		}
 	}
+}
+
+// noticeNode looks for a node on which j would fit once the jobs under a
+// preemption notice there are gone: g GPUs of a type j allows whose free
+// share plus the share held under notice is enough. If there is one,
+// preemptFor would preempt nothing (best == 0: a placement costs no
+// preemption); finding it from the jobs under notice alone, usually a
+// handful, spares the walk over every running spot job (most of a loaded
+// year's scheduling time went there, while a serving replica waited out the
+// notices it had given).
+func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (int32, bool) {
+	a.coming = a.coming[:0]
+	v.RunningIn(0, true, func(_ sim.JobID, r *sim.Job) {
+		if !j.GPUTypes.Has(r.Type) {
+			return
+		}
+		for _, sh := range r.Shares {
+			for m := sh.Mask; m != 0; m &= m - 1 {
+				a.coming = append(a.coming, comingGPU{sh.Node, int32(bits.TrailingZeros64(m)), int32(sh.Milli)})
+			}
+		}
+	})
+	if len(a.coming) == 0 {
+		return 0, false
+	}
+	slices.SortFunc(a.coming, func(x, y comingGPU) int {
+		if x.node != y.node {
+			return int(x.node - y.node)
+		}
+		return int(x.gpu - y.gpu)
+	})
+	need, g := int32(j.Milli), int(j.GPUs)
+	for lo := 0; lo < len(a.coming); {
+		n := a.coming[lo].node
+		hi := lo
+		for hi < len(a.coming) && a.coming[hi].node == n {
+			hi++
+		}
+		if f.NodeGPUs(n) >= g {
+			usable, k := 0, lo
+			for gpu := range int32(f.NodeGPUs(n)) {
+				avail := int32(f.NodeFreeMilli(n, int(gpu)))
+				for ; k < hi && a.coming[k].gpu == gpu; k++ {
+					avail += a.coming[k].milli
+				}
+				if avail >= need {
+					usable++
+				}
+			}
+			if usable >= g {
+				return n, true
+			}
+		}
+		lo = hi
+	}
+	return 0, false
+}
+
+// comingGPU is a GPU share held by a job under a preemption notice.
+type comingGPU struct {
+	node, gpu, milli int32
 }
 
 type gangCand struct {

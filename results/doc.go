@@ -7,13 +7,15 @@
 //	<dir>/run.json          what ran: version, seed, policies, wall time, resolved scenario
 //
 // The .arrow files are Arrow IPC files (the "Feather v2" format) with
-// zstd-compressed buffers, written in record batches of BatchRows rows, so
+// LZ4-compressed buffers, written in record batches of BatchRows rows, so
 // memory does not grow with the number of jobs (only the per-segment wait
 // times kept for exact quantiles do: 4 bytes per started job). Each file's
 // schema metadata carries MetaSchemaVersion and MetaFile.
 //
 // A Writer is a sim.Observer. Its hot path (JobEnded, Sampled) only appends to
-// column builders and, every BatchRows rows, encodes a record batch.
+// column builders and, every BatchRows rows, hands a record batch to a
+// goroutine that compresses and writes the batches in order (so the bytes
+// are those of a serial write).
 //
 // Invariants:
 //   - Every file is written under a temporary name (".jobs.arrow.tmp", …) and

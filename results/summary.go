@@ -88,7 +88,7 @@ type accumulator struct {
 	failures   int64
 	extRevenue float64
 	waitSum    [sim.NumSegments]float64 // µs
-	waits      [sim.NumSegments][]float32
+	waits      [sim.NumSegments]waitList
 	completed  [sim.NumSegments]int64
 	slowSum    [sim.NumSegments]float64
 }
@@ -112,7 +112,7 @@ func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) 
 	}
 	if wait >= 0 {
 		a.waitSum[seg] += float64(wait)
-		a.waits[seg] = append(a.waits[seg], float32(wait.Seconds()))
+		a.waits[seg].add(float32(wait.Seconds()))
 	}
 	if j.State == sim.Completed {
 		a.completed[seg]++
@@ -135,11 +135,11 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 	if capacity := float64(info.GPUsTotal) * info.End.Hours(); capacity > 0 {
 		s.Utilization = a.gpuHours / capacity
 	}
-	var all [][]float32
+	var all []waitList
 	var sum float64
 	for seg := range sim.NumSegments {
 		w := a.waits[seg]
-		slices.Sort(w)
+		slices.Sort(w.nonzero)
 		s.Segments[seg] = SegmentSummary{Jobs: a.bySeg[seg], Wait: waitStats(a.waitSum[seg], w),
 			Completed: a.completed[seg], SlowdownMean: math.NaN()}
 		if a.completed[seg] > 0 {
@@ -152,16 +152,38 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 	return s
 }
 
-func waitStats(sumMicros float64, sorted []float32) WaitStats {
-	return mergedWaitStats(sumMicros, [][]float32{sorted})
+// waitList holds the waits of one segment for exact quantiles: how many
+// were zero, and the others. Most jobs of a run start the moment they
+// arrive, so keeping only the count of those makes the list a small part of
+// the jobs (4 bytes per job that waited) rather than one entry per job of
+// the whole run (120 MB for a year of a million GPUs).
+type waitList struct {
+	zeros   int
+	nonzero []float32 // positive; sorted by summarize
 }
 
-// mergedWaitStats computes WaitStats over the union of sorted slices without
-// merging them.
-func mergedWaitStats(sumMicros float64, sorted [][]float32) WaitStats {
-	n := 0
-	for _, s := range sorted {
-		n += len(s)
+func (w *waitList) add(v float32) {
+	if v == 0 {
+		w.zeros++
+		return
+	}
+	w.nonzero = append(w.nonzero, v)
+}
+
+func (w *waitList) len() int { return w.zeros + len(w.nonzero) }
+
+func waitStats(sumMicros float64, w waitList) WaitStats {
+	return mergedWaitStats(sumMicros, []waitList{w})
+}
+
+// mergedWaitStats computes WaitStats over the union of wait lists (their
+// nonzero waits sorted) without merging them: the zeros come first, then a
+// merge walk of the sorted nonzero waits.
+func mergedWaitStats(sumMicros float64, lists []waitList) WaitStats {
+	n, zeros := 0, 0
+	for _, w := range lists {
+		n += w.len()
+		zeros += w.zeros
 	}
 	nan := math.NaN()
 	if n == 0 {
@@ -170,18 +192,23 @@ func mergedWaitStats(sumMicros float64, sorted [][]float32) WaitStats {
 	// The ranks do not decrease with p, so one merge walk finds them all.
 	ps := [...]float64{0.5, 0.95, 0.99}
 	var q [len(ps)]float64
-	heads := make([]int, len(sorted))
-	popped := 0 // values taken from the heads so far
+	heads := make([]int, len(lists))
+	popped := zeros // values taken so far: the zeros, then from the heads
 	var last float32
 	for i, p := range ps {
-		for k := empiricalRank(p, n); popped <= k; popped++ {
+		k := empiricalRank(p, n)
+		if k < zeros {
+			q[i] = 0
+			continue
+		}
+		for ; popped <= k; popped++ {
 			best := -1
 			for s, h := range heads {
-				if h < len(sorted[s]) && (best < 0 || sorted[s][h] < sorted[best][heads[best]]) {
+				if h < len(lists[s].nonzero) && (best < 0 || lists[s].nonzero[h] < lists[best].nonzero[heads[best]]) {
 					best = s
 				}
 			}
-			last = sorted[best][heads[best]]
+			last = lists[best].nonzero[heads[best]]
 			heads[best]++
 		}
 		q[i] = float64(last)

@@ -21,10 +21,14 @@ import (
 const BatchRows = 65536
 
 // Compression of the data files, in one place: the codec of the Arrow IPC
-// files' buffers and of the Parquet files' column chunks. docs/output-schema.md
-// names it; change both together.
+// files' buffers and of the Parquet files' column chunks.
+// docs/output-schema.md names them; change it with them. Arrow IPC uses LZ4
+// frames (Arrow's LZ4_FRAME codec, pyarrow's default for Feather): about 3x
+// cheaper to write than zstd at its default level, for files about a fifth
+// larger (docs/performance.md). Parquet, for data lakes that keep files
+// long, stays zstd.
 var (
-	ipcCodec     = ipc.WithZstd()
+	ipcCodec     = ipc.WithLZ4()
 	parquetCodec = compress.Codecs.Zstd
 )
 
@@ -89,6 +93,13 @@ var _ encoder = (*ipc.FileWriter)(nil)
 
 // table is one data file being written: a temporary file, an encoder over it
 // and the column builders of the current batch.
+//
+// A full batch is handed to a goroutine that compresses and writes it while
+// the engine fills the next one (the simulation's one loop is the critical
+// path; on a 2-core machine this took compression and the write system calls
+// off it). Batches go through a channel in order and the one goroutine
+// writes them in that order, so the file is byte-identical to a serial
+// write. At most asyncBatches batches wait, so memory stays bounded.
 type table struct {
 	tmp, final string
 	f          *os.File
@@ -98,7 +109,16 @@ type table struct {
 	rows       int // rows in the current batch
 	batches    int // batches written
 	reserve    int // rows to reserve in the builders for each batch
+
+	recs   chan arrow.RecordBatch // to the writing goroutine; nil before the first batch
+	done   chan error             // the goroutine's first error, or nil when recs closed
+	failed error                  // the first write error; no batch is written after it
 }
+
+// asyncBatches is how many full batches may wait for the writing goroutine
+// before the engine blocks: two keep it busy without holding much memory
+// (a jobs.arrow batch is about 10 MB before compression).
+const asyncBatches = 2
 
 func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, reserve int) (*table, error) {
 	name := format.File(s.Name)
@@ -113,8 +133,9 @@ func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, r
 	case FormatParquet:
 		t.w, err = newParquetEncoder(t.buf, s.Schema, mem)
 	default:
-		// Compression runs serially (the default): it keeps the output
-		// deterministic and leaves the other cores to other runs of a sweep.
+		// Compression within a batch runs serially (the default), which
+		// keeps the output deterministic; whole batches are written by one
+		// goroutine (see table).
 		t.w, err = ipc.NewFileWriter(t.buf, ipc.WithSchema(s.Schema), ipc.WithAllocator(mem), ipcCodec)
 	}
 	if err != nil {
@@ -129,9 +150,11 @@ func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, r
 	return t, nil
 }
 
-// flush writes the pending rows as one record batch. With force it writes
-// even an empty batch (so that every Arrow file holds at least one batch,
-// which some readers handle better than none; the Parquet encoder skips it).
+// flush hands the pending rows, as one record batch, to the writing
+// goroutine. With force it writes even an empty batch (so that every Arrow
+// file holds at least one batch, which some readers handle better than none;
+// the Parquet encoder skips it). It returns an error the goroutine met
+// writing an earlier batch, if any.
 func (t *table) flush(force bool) error {
 	if t.rows == 0 && !force {
 		return nil
@@ -140,20 +163,68 @@ func (t *table) flush(force bool) error {
 	if t.reserve > 0 {
 		t.b.Reserve(t.reserve)
 	}
-	err := t.w.Write(rec)
-	rec.Release()
 	t.rows = 0
 	t.batches++
-	if err != nil {
-		return fmt.Errorf("results: writing %s: %w", t.tmp, err)
+	if t.failed != nil {
+		rec.Release()
+		return t.failed
 	}
-	return nil
+	if t.recs == nil {
+		t.recs = make(chan arrow.RecordBatch, asyncBatches)
+		t.done = make(chan error, 1)
+		go t.writeBatches(t.recs, t.done)
+	}
+	select {
+	case err := <-t.done: // the goroutine stopped on an error
+		rec.Release()
+		close(t.recs)
+		t.recs, t.failed = nil, err
+		return err
+	case t.recs <- rec:
+		return nil
+	}
+}
+
+// writeBatches writes the batches it receives, in order, until recs closes;
+// then it sends nil on done. If a write fails it sends the error at once and
+// releases the batches that follow unwritten.
+func (t *table) writeBatches(recs <-chan arrow.RecordBatch, done chan<- error) {
+	var err error
+	for rec := range recs {
+		if err == nil {
+			if werr := t.w.Write(rec); werr != nil {
+				err = fmt.Errorf("results: writing %s: %w", t.tmp, werr)
+				done <- err
+			}
+		}
+		rec.Release()
+	}
+	if err == nil {
+		done <- nil
+	}
+}
+
+// wait closes the channel to the writing goroutine and waits for it to
+// finish writing the batches sent; it returns the first write error, if any.
+func (t *table) wait() error {
+	if t.recs == nil {
+		return t.failed
+	}
+	close(t.recs)
+	t.recs = nil
+	if err := <-t.done; err != nil {
+		t.failed = err
+	}
+	return t.failed
 }
 
 // finish writes the last batch and the footer and syncs the file to disk.
 func (t *table) finish() error {
 	t.reserve = 0 // no batch follows
 	if err := t.flush(t.batches == 0); err != nil {
+		return err
+	}
+	if err := t.wait(); err != nil {
 		return err
 	}
 	if err := t.w.Close(); err != nil {
@@ -173,8 +244,10 @@ func (t *table) finish() error {
 	return nil
 }
 
-// discard closes and removes the temporary file.
+// discard stops the writing goroutine, closes and removes the temporary
+// file.
 func (t *table) discard() {
+	t.wait()
 	if t.f != nil {
 		t.f.Close()
 		t.f = nil

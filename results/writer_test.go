@@ -555,23 +555,24 @@ func TestRerunReplaces(t *testing.T) {
 func TestQuantilesMatchGonum(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 2, 3, 4, 5, 7, 10, 19, 20, 21, 99, 100, 101, 1000, 4321} {
-		var segs [3][]float32
+		var segs [3]waitList
 		var sum float64
+		var all []float64
 		for range n {
 			v := float32(math.Round(rng.ExpFloat64() * 1e3)) // whole seconds: exact in float32
-			if rng.IntN(4) == 0 {
+			switch rng.IntN(4) {
+			case 0:
 				v = 7 // ties
+			case 1:
+				v = 0 // no wait (counted, not kept)
 			}
 			s := rng.IntN(3)
-			segs[s] = append(segs[s], v)
+			segs[s].add(v)
+			all = append(all, float64(v))
 			sum += float64(v) * float64(sim.Second)
 		}
-		var all []float64
 		for s := range segs {
-			slices.Sort(segs[s])
-			for _, v := range segs[s] {
-				all = append(all, float64(v))
-			}
+			slices.Sort(segs[s].nonzero)
 		}
 		slices.Sort(all)
 		got := mergedWaitStats(sum, segs[:])

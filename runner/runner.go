@@ -45,8 +45,10 @@ type Options struct {
 type Result struct {
 	Out     string
 	Summary results.Summary
-	Wall    time.Duration
+	Wall    time.Duration // the engine's run, without setup and the final commit
 	Stats   sim.Stats
+	// Phases is the time spent reading, simulating and writing.
+	Phases Phases
 }
 
 // DefaultOut returns the default output directory of a scenario.
@@ -145,6 +147,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
+	setup := time.Now()
 	f, err := BuildFleet(s, opt.Warn)
 	if err != nil {
 		return nil, err
@@ -201,12 +204,28 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	w.SetEconomics(ledger.PowerKW, ledger.CostUSDPerHour)
-	e := sim.New(cfg, f, alloc, pricer, srcs, w, ledger)
+	// Each source is read, and the output written, on a goroutine of its
+	// own beside the engine's (pipeline.go); the phase clocks time them
+	// there. The deferred stops run before the sources are closed.
+	readClocks := make([]*phaseClock, len(srcs))
+	piped := make([]sim.Source, len(srcs))
+	for i, src := range srcs {
+		readClocks[i] = newPhaseClock(s.Seed + 1 + uint64(i))
+		p := newPrefetchSource(timedSource{src, readClocks[i]})
+		defer p.stop()
+		piped[i] = p
+	}
+	writeClock := newPhaseClock(s.Seed)
+	aw := newAsyncObserver(timedObserver{w, writeClock})
+	defer aw.close() // before a failed run's Abort
+	e := sim.New(cfg, f, alloc, pricer, piped, aw, ledger)
 	start := time.Now()
 	if err := e.Run(); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
+	commit := time.Now()
+	aw.close()
 	st := *e.Stats()
 	report := ledger.Report(st.End)
 	info := results.RunInfo{
@@ -217,9 +236,14 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err := w.Commit(info); err != nil {
 		return nil, err
 	}
+	ph := Phases{Read: start.Sub(setup), Simulate: wall, Write: writeClock.estimate() + time.Since(commit)}
+	for _, c := range readClocks {
+		ph.Read += c.estimate()
+	}
+	ph.Wall = time.Since(setup)
 	sum := w.Summary()
 	if n := sum.JobsByState[sim.Rejected]; n > 0 {
 		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of jobs.arrow)\n", n)
 	}
-	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st}, nil
+	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st, Phases: ph}, nil
 }

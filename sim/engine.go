@@ -151,6 +151,7 @@ type Engine struct {
 	sourcesLeft int // sources not yet exhausted
 	scheduleSet bool
 	stats       Stats
+	run         runIndex // the running jobs, for View.Running and RunningIn
 	view        View
 	plan        Plan
 	err         error
@@ -337,6 +338,7 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
 	e.fleet.Allocate(shares)
 	j.Shares = append(j.Shares[:0], shares...)
 	j.State = Running
+	e.run.started(id, j.Segment)
 	j.Type = typ
 	j.Start = e.now
 	if j.FirstStart < 0 {
@@ -404,6 +406,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 		j.Remaining = 0
 	}
 	e.fleet.Release(j.Shares)
+	e.run.stopped(id, j.Segment)
 	for _, sh := range j.Shares {
 		nj := e.nodeJobs[sh.Node]
 		for k, other := range nj {
@@ -487,6 +490,7 @@ func (e *Engine) preempt(id JobID) {
 	e.stats.Preemptions++
 	if j.Notice > 0 {
 		j.noticeAt = e.now + j.Notice
+		e.run.noticed(id)
 		e.events.Push(Event{At: j.noticeAt, Ref: int32(id), Gen: j.gen}, KindNoticeEnd)
 		return
 	}

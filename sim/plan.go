@@ -32,11 +32,16 @@ func (v *View) Job(id JobID) *Job { return &v.e.jobs[id] }
 
 // Running calls fn for every running job, in slot order.
 func (v *View) Running(fn func(id JobID, j *Job)) {
-	for i := range v.e.jobs {
-		if j := &v.e.jobs[i]; j.live && j.State == Running {
-			fn(JobID(i), j)
-		}
-	}
+	v.RunningIn(AllSegments, false, fn)
+}
+
+// RunningIn calls fn, in slot order, for every running job of a segment in
+// segs and, with notice, for every running job under a preemption notice
+// (whatever its segment). Its cost grows with the jobs it visits (and a word
+// per 64 job slots), not with every job in flight.
+func (v *View) RunningIn(segs SegmentSet, notice bool, fn func(id JobID, j *Job)) {
+	jobs := v.e.jobs
+	v.e.run.each(segs, notice, func(id JobID) { fn(id, &jobs[id]) })
 }
 
 // Plan is how an Allocator acts: each call is validated and applied at
@@ -102,6 +107,12 @@ func (e *Engine) Check() error {
 		j := &e.jobs[i]
 		if !j.live {
 			continue
+		}
+		if run := hasBit(e.run.seg[j.Segment], JobID(i)); run != (j.State == Running) {
+			return fmt.Errorf("job %q is %v but the running index says running=%v", j.ID, j.State, run)
+		}
+		if hasBit(e.run.notice, JobID(i)) != j.Preempting() {
+			return fmt.Errorf("job %q: the notice index disagrees with its notice (%v)", j.ID, j.Preempting())
 		}
 		switch {
 		case j.State == Running:

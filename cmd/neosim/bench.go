@@ -16,14 +16,20 @@ import (
 
 const benchHelp = `Usage: neosim bench EXPERIMENT [flags]
 
-Runs a paper-reproduction experiment. Experiments:
+Runs a benchmark or a paper-reproduction experiment. Experiments:
+  suite [NAME…]   the benchmark scenarios (bench/scenarios: small, medium,
+                  meta): wall time, events/s, jobs/s, peak RSS and the time
+                  spent reading, simulating and writing, plus the event queue
+                  against container/heap; without names small and medium,
+                  "neosim bench suite meta" for a year of a million GPUs
   fragmentation   the FGD paper's openb experiment (Weng et al., ATC'23):
                   task shapes sampled from a pod list and submitted one by one,
                   never leaving, until the arrived GPU demand is 130% of the
                   cluster; GPU allocation ratio at each 1% of arrived demand,
                   for random, dotprod, gpuclustering, gpupacking, bestfit, fgd
 
-Run "neosim bench fragmentation --help" for its flags.
+Run "neosim bench suite --help" or "neosim bench fragmentation --help" for
+their flags.
 `
 
 const fragHelp = `Usage: neosim bench fragmentation [flags]
@@ -55,6 +61,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	switch args[0] {
+	case "suite":
+		return cmdBenchSuite(args[1:], stdout, stderr)
+	case suiteChildCmd:
+		return cmdBenchSuiteChild(args[1:], stdout, stderr)
 	case "fragmentation":
 		return cmdBenchFragmentation(args[1:], stdout, stderr)
 	default:

@@ -65,3 +65,37 @@ func TestBenchFragmentation(t *testing.T) {
 		t.Errorf("bench nope: exit %d, %q", code, stderr)
 	}
 }
+
+// TestBenchSuite runs `neosim bench suite small` with each scenario in a
+// child process (this test binary, see TestMain) and checks the printed
+// table and suite.arrow; no timing is asserted.
+func TestBenchSuite(t *testing.T) {
+	t.Setenv("NEOSIM_TEST_MAIN", "1")
+	out := filepath.Join(t.TempDir(), "bench")
+	code, stdout, stderr := neosim(t, "bench", "suite", "small", "--hold-steps", "20000", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"speed-up", "small", "1000", "MiB", "suite.arrow"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "MiB*") {
+		t.Errorf("the peak RSS is not the child's own:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "suite: scenario small") {
+		t.Errorf("no progress on stderr:\n%s", stderr)
+	}
+	_, names := column(t, filepath.Join(out, "suite.arrow"), "name")
+	if len(names) != 3 || names[2] != "small" {
+		t.Errorf("suite.arrow names %v, want two hold rows and small", names)
+	}
+	_, rss := column(t, filepath.Join(out, "suite.arrow"), "rss_scope")
+	if rss[2] != "child" {
+		t.Errorf("rss_scope %v", rss)
+	}
+	if code, _, stderr := neosim(t, "bench", "suite", "nope", "--out", out); code != 1 || !strings.Contains(stderr, "known: ") {
+		t.Errorf("bench suite nope: exit %d, %q", code, stderr)
+	}
+}

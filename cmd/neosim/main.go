@@ -24,6 +24,7 @@ Usage:
   neosim merge DIR...      combine a sharded sweep's outputs into one dataset and comparison
   neosim trace inspect|convert FILE   summarize a job trace, or convert it to the canonical format
   neosim policies          list the registered allocators and pricers
+  neosim bench suite [NAME…]   benchmark scenarios (small, medium; meta: a year of 1M GPUs)
   neosim bench fragmentation   reproduce the FGD paper's openb experiment (fragmentation)
   neosim calibrate [flags] measure NVIDIA GPUs' power (NVML) and fit a power profile
   neosim schema            print the output files' schemas (columns, types, units)

@@ -261,3 +261,13 @@ func TestHelpAndListings(t *testing.T) {
 		t.Errorf("run --help: %d %q", code, errOut)
 	}
 }
+
+// TestMain lets a test run the command in a separate process (bench suite
+// children, sweep shards): the test binary acts as neosim when
+// NEOSIM_TEST_MAIN=1.
+func TestMain(m *testing.M) {
+	if os.Getenv("NEOSIM_TEST_MAIN") == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}

@@ -194,7 +194,8 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 	gpus := sum.GPUsTotal
 	evs := float64(r.Stats.Events) / max(r.Wall.Seconds(), 1e-9)
 	fmt.Fprintf(w, "scenario %s · seed %d · allocator %s · pricer %s · %d GPUs\n", s.Name, s.Seed, s.Allocator, s.Pricer, gpus)
-	fmt.Fprintf(w, "simulated %v in %.2fs wall (%d events, %.2fM events/s)\n\n", r.Stats.End, r.Wall.Seconds(), r.Stats.Events, evs/1e6)
+	fmt.Fprintf(w, "simulated %v in %.2fs wall (%d events, %.2fM events/s) · read %.2fs, simulate %.2fs, write %.2fs\n\n",
+		r.Stats.End, r.Wall.Seconds(), r.Stats.Events, evs/1e6, r.Phases.Read.Seconds(), r.Phases.Simulate.Seconds(), r.Phases.Write.Seconds())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "segment\tjobs\tcompleted\trejected\tdeclined\tabandoned\tunfinished\twait mean\twait p50\twait p99\t")
 	for seg := sim.Segment(0); seg < sim.NumSegments; seg++ {

@@ -16,15 +16,6 @@ import (
 	"neosim/runner"
 )
 
-// TestMain lets a test run the command in a separate process: the test
-// binary acts as neosim when NEOSIM_TEST_MAIN is set.
-func TestMain(m *testing.M) {
-	if os.Getenv("NEOSIM_TEST_MAIN") == "1" {
-		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
 const testSweep = `
 name: shard-test
 horizon: 6h

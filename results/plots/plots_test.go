@@ -20,8 +20,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"neosim/results/plots"
 	"neosim/results"
+	"neosim/results/plots"
 	"neosim/runner"
 	"neosim/sim"
 	"neosim/sim/scenario"

@@ -14,7 +14,6 @@ import (
 	"neosim/sim"
 )
 
-
 // Run draws a run's figures from dir/jobs.arrow and dir/timeseries.arrow
 // (or their .parquet twins) into dir: utilization, spot_price and wait_cdf,
 // each as .png and .svg. It returns the paths written. A missing file or

@@ -5,7 +5,7 @@
 //
 // State is struct-of-slices indexed by node number. Capacity is kept per
 // GPU in milli-GPU (1000 = a whole GPU) so fractional-GPU jobs share GPUs.
-// Three segment trees over nodes (wholly free GPUs per node, largest free
+// Three 16-ary max trees over nodes (wholly free GPUs per node, largest free
 // share per node, entirely free nodes) answer "first node in this type's
 // range with at least k" in O(log n). Per-type counters answer "can this fit
 // at all right now" in O(1), so a job that does not fit costs nothing.

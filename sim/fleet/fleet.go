@@ -90,6 +90,10 @@ type Fleet struct {
 	seen     []uint32 // Validate's per-node marks (== stamp: seen in this call)
 	stamp    uint32
 	downGPUs int64
+	version  uint64 // bumped by every change of a free share or a node's state
+	taken    uint64 // bumped by every allocation (a node going down allocates it)
+	// nodeTaken[n] is the value of taken after the last allocation on node n.
+	nodeTaken []uint64
 
 	lo, hi       [8]int   // node range of each catalog type
 	totalGPUs    [8]int64 // GPUs of each type
@@ -156,17 +160,18 @@ func New(groups []Group) (*Fleet, error) {
 	sort.SliceStable(rs, func(a, b int) bool { return rs[a].typ < rs[b].typ })
 
 	f := &Fleet{
-		nodeType: make([]uint8, nodes),
-		nodeGPUs: make([]uint8, nodes),
-		gpuOff:   make([]int32, nodes+1),
-		gpuFree:  make([]uint16, gpus),
-		whole:    make([]uint8, nodes),
-		down:     make([]bool, nodes),
-		seen:     make([]uint32, nodes),
-		nodeRack: make([]int32, nodes),
-		wholeIdx: newMaxTree(nodes),
-		milliIdx: newMaxTree(nodes),
-		fullIdx:  newMaxTree(nodes),
+		nodeType:  make([]uint8, nodes),
+		nodeGPUs:  make([]uint8, nodes),
+		gpuOff:    make([]int32, nodes+1),
+		gpuFree:   make([]uint16, gpus),
+		whole:     make([]uint8, nodes),
+		down:      make([]bool, nodes),
+		seen:      make([]uint32, nodes),
+		nodeTaken: make([]uint64, nodes),
+		nodeRack:  make([]int32, nodes),
+		wholeIdx:  newMaxTree(nodes),
+		milliIdx:  newMaxTree(nodes),
+		fullIdx:   newMaxTree(nodes),
 	}
 	for i := range f.lo {
 		f.lo[i], f.hi[i] = -1, -1
@@ -239,7 +244,11 @@ func New(groups []Group) (*Fleet, error) {
 }
 
 // refresh recomputes node n's aggregates and indexes from its GPUs.
-func (f *Fleet) refresh(n int) {
+func (f *Fleet) refresh(n int) { f.refreshNode(n, false) }
+
+// refreshNode is refresh; with lazy it sets only the leaves of the max
+// trees, and the caller must fix them (fixTrees) before the next search.
+func (f *Fleet) refreshNode(n int, lazy bool) {
 	var w uint8
 	var m uint16
 	for g := f.gpuOff[n]; g < f.gpuOff[n]+int32(f.nodeGPUs[n]); g++ {
@@ -250,17 +259,92 @@ func (f *Fleet) refresh(n int) {
 		m = max(m, v)
 	}
 	f.whole[n] = w
-	f.wholeIdx.set(n, int32(w))
-	f.milliIdx.set(n, int32(m))
 	full := int32(0)
 	if w == f.nodeGPUs[n] {
 		full = int32(w)
 	}
-	f.fullIdx.set(n, full)
+	if lazy {
+		f.wholeIdx.lv[0][n] = int32(w)
+		f.milliIdx.lv[0][n] = int32(m)
+		f.fullIdx.lv[0][n] = full
+	} else {
+		f.wholeIdx.set(n, int32(w))
+		f.milliIdx.set(n, int32(m))
+		f.fullIdx.set(n, full)
+	}
 	f.reindex(n)
 }
 
-// Nodes returns the number of nodes.
+// lowMask is the mask of GPUs 0..k-1.
+func lowMask(k int) uint64 {
+	if k >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<k - 1
+}
+
+// wholeNode1 applies a share of every GPU of node n, whole, when it can do
+// so without looking at each GPU's share: allocating a node that is
+// entirely free, or releasing one none of whose GPUs has any free share.
+// It reports whether it did; if not, the GPU-by-GPU path applies it (and
+// panics if it is invalid). A gang's nodes, allocated and released whole,
+// take this path.
+func (f *Fleet) wholeNode1(n, sign int, lazy bool) bool {
+	k := f.nodeGPUs[n]
+	gpus := f.gpuFree[f.gpuOff[n] : f.gpuOff[n]+int32(k)]
+	t := f.nodeType[n]
+	var w uint8
+	var m uint16
+	if sign < 0 {
+		if f.whole[n] != k {
+			return false
+		}
+		clear(gpus)
+		f.freeWhole[t] -= int64(k)
+		f.fullFreeGPUs[t] -= int64(k)
+	} else {
+		for _, v := range gpus {
+			if v != 0 {
+				return false
+			}
+		}
+		for i := range gpus {
+			gpus[i] = FullGPU
+		}
+		f.freeWhole[t] += int64(k)
+		f.fullFreeGPUs[t] += int64(k)
+		w, m = k, FullGPU
+	}
+	f.whole[n] = w
+	if lazy {
+		f.wholeIdx.lv[0][n] = int32(w)
+		f.milliIdx.lv[0][n] = int32(m)
+		f.fullIdx.lv[0][n] = int32(w)
+	} else {
+		f.wholeIdx.set(n, int32(w))
+		f.milliIdx.set(n, int32(m))
+		f.fullIdx.set(n, int32(w))
+	}
+	f.reindex(n)
+	return true
+}
+
+// fixTrees brings the max trees up to date after lazy refreshes of the
+// shares' nodes (those for which sharesGroup holds): once per group of 16
+// nodes, so a gang of whole nodes in node order costs a group scan per 16
+// nodes rather than an update per node.
+func (f *Fleet) fixTrees(shares []Share) {
+	last := -1
+	for k, s := range shares {
+		if g := int(s.Node) >> mtShift; g != last && sharesGroup(shares, k) {
+			last = g
+			f.wholeIdx.fix(int(s.Node))
+			f.milliIdx.fix(int(s.Node))
+			f.fullIdx.fix(int(s.Node))
+		}
+	}
+}
+
 func (f *Fleet) Nodes() int { return len(f.nodeType) }
 
 // GPUs returns the number of GPUs.
@@ -419,7 +503,8 @@ func (f *Fleet) firstFitType(d Demand, t int, buf []Share) ([]Share, bool) {
 			return buf[:start], false // unreachable while counters are right
 		}
 		k := min(need, int(f.nodeGPUs[n]))
-		buf = append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: f.freeMask(n, k)})
+		// The node is entirely free: its first k GPUs are.
+		buf = append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: lowMask(k)})
 		need -= k
 	}
 	return buf, true
@@ -473,6 +558,10 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 			return fmt.Errorf("share %d: node %d appears twice", i, s.Node)
 		}
 		f.seen[s.Node] = f.stamp
+		if f.whole[s.Node] == f.nodeGPUs[s.Node] {
+			total += s.GPUs() // an entirely free node: every GPU fits
+			continue
+		}
 		for m := s.Mask; m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
 			if free := f.gpuFree[f.gpuOff[s.Node]+int32(j)]; free < s.Milli {
@@ -494,8 +583,24 @@ func (f *Fleet) Allocate(shares []Share) { f.apply(shares, -1) }
 func (f *Fleet) Release(shares []Share) { f.apply(shares, +1) }
 
 func (f *Fleet) apply(shares []Share, sign int) {
-	for _, s := range shares {
+	f.version++
+	if sign < 0 {
+		f.taken++
+		for _, s := range shares {
+			f.nodeTaken[s.Node] = f.taken
+		}
+	}
+	for k, s := range shares {
 		n := int(s.Node)
+		// Nodes that share a group of 16 with a neighbouring share (a gang
+		// on contiguous nodes) write their tree leaves only, and fixTrees
+		// fixes each such group once at the end; a node alone in its group
+		// updates its trees at once (set stops early more often than a
+		// group's fix).
+		lazy := sharesGroup(shares, k)
+		if s.Milli == FullGPU && s.Mask == lowMask(int(f.nodeGPUs[n])) && f.wholeNode1(n, sign, lazy) {
+			continue
+		}
 		t := f.nodeType[n]
 		wasFull := f.whole[n] == f.nodeGPUs[n]
 		base := f.gpuOff[n]
@@ -514,7 +619,7 @@ func (f *Fleet) apply(shares []Share, sign int) {
 				f.freeWhole[t]++
 			}
 		}
-		f.refresh(n)
+		f.refreshNode(n, lazy)
 		isFull := f.whole[n] == f.nodeGPUs[n]
 		if wasFull && !isFull {
 			f.fullFreeGPUs[t] -= int64(f.nodeGPUs[n])
@@ -522,6 +627,16 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.fullFreeGPUs[t] += int64(f.nodeGPUs[n])
 		}
 	}
+	if len(shares) > 1 {
+		f.fixTrees(shares)
+	}
+}
+
+// sharesGroup reports whether shares[k]'s node is in the same group of 16
+// nodes as the node of shares[k-1] or shares[k+1].
+func sharesGroup(shares []Share, k int) bool {
+	g := shares[k].Node >> mtShift
+	return (k > 0 && shares[k-1].Node>>mtShift == g) || (k+1 < len(shares) && shares[k+1].Node>>mtShift == g)
 }
 
 // SetDown takes node n out of service (a failure): its GPUs stop being
@@ -537,6 +652,7 @@ func (f *Fleet) SetDown(n int32) {
 	f.Allocate([]Share{f.wholeNode(n)})
 	f.down[n] = true
 	f.downGPUs += int64(f.nodeGPUs[n])
+	f.version++
 }
 
 // SetUp returns a repaired node to service.
@@ -545,6 +661,7 @@ func (f *Fleet) SetUp(n int32) {
 		panic("fleet: node is not down")
 	}
 	f.down[n] = false
+	f.version++
 	f.downGPUs -= int64(f.nodeGPUs[n])
 	f.Release([]Share{f.wholeNode(n)})
 }
@@ -552,6 +669,22 @@ func (f *Fleet) SetUp(n int32) {
 func (f *Fleet) wholeNode(n int32) Share {
 	return Share{Node: n, Milli: FullGPU, Mask: 1<<f.nodeGPUs[n] - 1}
 }
+
+// Version returns a number that changes whenever the fleet does (a GPU's
+// free share, a node going down or up) and never otherwise: a policy may
+// keep a conclusion drawn from the fleet while the version stays the same.
+func (f *Fleet) Version() uint64 { return f.version }
+
+// TakenVersion returns a number that changes whenever free capacity is
+// taken (an allocation, a node going down) and never otherwise: what holds
+// of the fleet and stays true as GPUs are freed may be kept while it stays
+// the same.
+func (f *Fleet) TakenVersion() uint64 { return f.taken }
+
+// NodeTakenVersion returns the TakenVersion just after the last allocation
+// on node n (0 if none): nothing on n was taken since TakenVersion was v
+// if NodeTakenVersion(n) ≤ v.
+func (f *Fleet) NodeTakenVersion(n int32) uint64 { return f.nodeTaken[n] }
 
 // Down reports whether node n is out of service.
 func (f *Fleet) Down(n int32) bool { return f.down[n] }
@@ -607,6 +740,14 @@ func (f *Fleet) Check() error {
 	}
 	if freeWhole != f.freeWhole || fullFree != f.fullFreeGPUs {
 		return fmt.Errorf("fleet: per-type free counters out of date")
+	}
+	for _, c := range []struct {
+		name string
+		m    *maxTree
+	}{{"whole", &f.wholeIdx}, {"milli", &f.milliIdx}, {"full", &f.fullIdx}} {
+		if err := c.m.check(); err != nil {
+			return fmt.Errorf("fleet: %s index: %v", c.name, err)
+		}
 	}
 	if f.ix.ready {
 		return f.checkIndex()

@@ -8,25 +8,17 @@ import (
 
 func TestMaxTreeMatchesScan(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, n := range []int{1, 2, 3, 7, 64, 100, 1000} {
+	for _, n := range []int{1, 2, 3, 7, 15, 16, 17, 64, 100, 256, 257, 1000, 5000, 70000} {
 		m := newMaxTree(n)
 		vals := make([]int32, n)
 		for step := 0; step < 2000; step++ {
 			i := r.IntN(n)
 			vals[i] = int32(r.IntN(9))
+			if n > 1000 && r.IntN(2) == 0 {
+				vals[i] = 0 // sparse: long searches across groups
+			}
 			m.set(i, vals[i])
-			lo, hi := r.IntN(n+1), r.IntN(n+1)
-			k := int32(r.IntN(10))
-			want := -1
-			for j := lo; j < hi; j++ {
-				if vals[j] >= k {
-					want = j
-					break
-				}
-			}
-			if got := m.firstAtLeast(lo, hi, k); got != want {
-				t.Fatalf("n=%d: firstAtLeast(%d,%d,%d) = %d, want %d", n, lo, hi, k, got, want)
-			}
+			checkFirstAtLeast(t, r, &m, vals)
 		}
 	}
 }
@@ -138,5 +130,59 @@ func TestValidateRejects(t *testing.T) {
 		if err := f.Validate(d, tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want %q", tc.s, err, tc.want)
 		}
+	}
+}
+
+// TestMaxTreeLazyFix writes runs of values straight into the leaves, as a
+// gang's allocation does, fixes each written group once, and checks every
+// search against a scan.
+func TestMaxTreeLazyFix(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, n := range []int{1, 17, 300, 5000, 70000} {
+		m := newMaxTree(n)
+		vals := make([]int32, n)
+		for range 300 {
+			lo := r.IntN(n)
+			hi := min(n, lo+1+r.IntN(200))
+			v := int32(r.IntN(9))
+			var written []Share
+			for i := lo; i < hi; i++ {
+				if r.IntN(3) > 0 {
+					vals[i], m.lv[0][i] = v, v
+					written = append(written, Share{Node: int32(i)})
+				}
+			}
+			last := -1
+			for _, s := range written {
+				if g := int(s.Node) >> mtShift; g != last {
+					last = g
+					m.fix(int(s.Node))
+				}
+			}
+			if err := m.check(); err != nil {
+				t.Fatalf("n=%d: %v", n, err)
+			}
+			for range 20 {
+				checkFirstAtLeast(t, r, &m, vals)
+			}
+		}
+	}
+}
+
+// checkFirstAtLeast compares one random search of m with a scan of vals.
+func checkFirstAtLeast(t *testing.T, r *rand.Rand, m *maxTree, vals []int32) {
+	t.Helper()
+	n := len(vals)
+	lo, hi := r.IntN(n+1), r.IntN(n+1)
+	k := int32(r.IntN(10))
+	want := -1
+	for j := lo; j < hi; j++ {
+		if vals[j] >= k {
+			want = j
+			break
+		}
+	}
+	if got := m.firstAtLeast(lo, hi, k); got != want {
+		t.Fatalf("n=%d: firstAtLeast(%d,%d,%d) = %d, want %d", n, lo, hi, k, got, want)
 	}
 }

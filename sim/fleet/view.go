@@ -14,6 +14,9 @@ type View interface {
 	Rack(n int32) int32
 	Down(n int32) bool
 	Fits(d Demand) (bool, string)
+	Version() uint64
+	TakenVersion() uint64
+	NodeTakenVersion(n int32) uint64
 	FirstFit(d Demand, buf []Share) ([]Share, int, bool)
 
 	// The bucket indexes (buckets.go, racks.go): free capacity filed by

@@ -1,0 +1,193 @@
+package runner
+
+import (
+	"sync"
+
+	"neosim/sim"
+)
+
+// The engine's loop is one goroutine; on a machine with a second core,
+// reading jobs (generators, trace decoding) and writing the output (the
+// column builders, compression, the write system calls) run beside it, each
+// on a goroutine of its own, handing jobs over in batches. Each source is
+// still read in order, and the writer still sees every call in the order the
+// engine made it, so the output is byte-identical to a serial run.
+
+// prefetchBatch is how many jobs a source's goroutine reads per batch, and
+// prefetchBatches how many batches it may read ahead.
+const (
+	prefetchBatch   = 1024
+	prefetchBatches = 4
+)
+
+// prefetchSource reads a source on a goroutine of its own, up to
+// prefetchBatches batches ahead of the engine.
+type prefetchSource struct {
+	src     sim.Source
+	batches chan []sim.JobSpec // read batches, in order; closed at the end
+	free    chan []sim.JobSpec // emptied batches, for reuse
+	done    chan struct{}      // closed by stop
+	exited  chan struct{}      // closed when the goroutine returns
+	err     error              // the source's Err, set before batches closes
+	cur     []sim.JobSpec
+	pos     int
+}
+
+func newPrefetchSource(src sim.Source) *prefetchSource {
+	p := &prefetchSource{src: src,
+		batches: make(chan []sim.JobSpec, prefetchBatches),
+		free:    make(chan []sim.JobSpec, prefetchBatches+2),
+		done:    make(chan struct{}), exited: make(chan struct{})}
+	for range prefetchBatches + 2 {
+		p.free <- make([]sim.JobSpec, 0, prefetchBatch)
+	}
+	go p.run()
+	return p
+}
+
+func (p *prefetchSource) run() {
+	defer close(p.exited)
+	defer close(p.batches)
+	for {
+		var b []sim.JobSpec
+		select {
+		case b = <-p.free:
+		case <-p.done:
+			return
+		}
+		b = b[:0]
+		end := false
+		for len(b) < cap(b) {
+			b = append(b, sim.JobSpec{})
+			if !p.src.Next(&b[len(b)-1]) {
+				b = b[:len(b)-1]
+				p.err = p.src.Err()
+				end = true
+				break
+			}
+		}
+		if len(b) > 0 {
+			select {
+			case p.batches <- b:
+			case <-p.done:
+				return
+			}
+		}
+		if end {
+			return
+		}
+	}
+}
+
+func (p *prefetchSource) Name() string { return p.src.Name() }
+
+// Err is the source's error once Next has returned false.
+func (p *prefetchSource) Err() error { return p.err }
+
+func (p *prefetchSource) Next(spec *sim.JobSpec) bool {
+	for p.pos >= len(p.cur) {
+		if p.cur != nil {
+			p.free <- p.cur // never blocks: free holds every batch
+			p.cur = nil
+		}
+		b, ok := <-p.batches
+		if !ok {
+			return false
+		}
+		p.cur, p.pos = b, 0
+	}
+	*spec = p.cur[p.pos]
+	p.pos++
+	return true
+}
+
+// stop ends the goroutine (it may be reading ahead of a run that stopped at
+// its horizon) and waits for it, so that the source can be closed.
+func (p *prefetchSource) stop() {
+	close(p.done)
+	<-p.exited
+}
+
+// asyncBatch is how many ended jobs the writer's goroutine takes at once.
+const asyncBatch = 4096
+
+// asyncObserver hands JobEnded and Sampled calls, with copies of the job
+// and the sample, to a goroutine that makes them on the observer it wraps,
+// in the same order. JobStarted is not passed on: the output writer, the
+// one observer wrapped so, does nothing there. Call close before reading
+// anything from the wrapped observer.
+type asyncObserver struct {
+	o       sim.Observer
+	cur     *observerBatch
+	batches chan *observerBatch
+	free    chan *observerBatch
+	exited  chan struct{}
+	once    sync.Once
+}
+
+type observerBatch struct {
+	jobs    []sim.Job
+	samples []batchSample
+}
+
+// batchSample is a sample taken after the batch's first at jobs ended.
+type batchSample struct {
+	at int
+	s  sim.Sample
+}
+
+func newAsyncObserver(o sim.Observer) *asyncObserver {
+	a := &asyncObserver{o: o, batches: make(chan *observerBatch, 2), free: make(chan *observerBatch, 3), exited: make(chan struct{})}
+	for range 2 {
+		a.free <- &observerBatch{jobs: make([]sim.Job, 0, asyncBatch)}
+	}
+	a.cur = &observerBatch{jobs: make([]sim.Job, 0, asyncBatch)}
+	go a.run()
+	return a
+}
+
+func (a *asyncObserver) run() {
+	defer close(a.exited)
+	for b := range a.batches {
+		k := 0
+		for i := range b.jobs {
+			for ; k < len(b.samples) && b.samples[k].at == i; k++ {
+				a.o.Sampled(&b.samples[k].s)
+			}
+			a.o.JobEnded(&b.jobs[i])
+		}
+		for ; k < len(b.samples); k++ {
+			a.o.Sampled(&b.samples[k].s)
+		}
+		b.jobs, b.samples = b.jobs[:0], b.samples[:0]
+		a.free <- b
+	}
+}
+
+func (a *asyncObserver) JobStarted(*sim.Job) {}
+
+func (a *asyncObserver) JobEnded(j *sim.Job) {
+	a.cur.jobs = append(a.cur.jobs, *j)
+	// The placement's slice is the engine's, reused by the job's slot.
+	a.cur.jobs[len(a.cur.jobs)-1].Shares = nil
+	if len(a.cur.jobs) == asyncBatch {
+		a.batches <- a.cur
+		a.cur = <-a.free
+	}
+}
+
+func (a *asyncObserver) Sampled(s *sim.Sample) {
+	a.cur.samples = append(a.cur.samples, batchSample{len(a.cur.jobs), *s})
+}
+
+// close hands over the last batch and waits until the goroutine has made
+// every call.
+func (a *asyncObserver) close() {
+	a.once.Do(func() {
+		if len(a.cur.jobs) > 0 || len(a.cur.samples) > 0 {
+			a.batches <- a.cur
+		}
+		close(a.batches)
+		<-a.exited
+	})
+}
