@@ -245,6 +245,8 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 		jobs = runtime.NumCPU()
 	}
 	jobs = max(1, min(jobs, len(mine)))
+	// With a run per core, runs go faster inline than piped (Options.Inline).
+	opt.Run.Inline = opt.Run.Inline || jobs > 1
 	var (
 		next    atomic.Int64 // index in mine of the next run to start
 		failed  atomic.Bool

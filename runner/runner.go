@@ -39,6 +39,12 @@ type Options struct {
 	Progress func(now, horizon sim.Time, events int64)
 	// CheckInvariants checks the engine's invariants after every event.
 	CheckInvariants bool
+	// Inline reads the sources and writes the output on the engine's
+	// goroutine instead of beside it (pipeline.go). One run alone is faster
+	// piped, using a second core; many runs at once (compare, sweep with
+	// -j ≥ 2) get more done inline, each core busy with a run of its own
+	// and no hand-offs between goroutines.
+	Inline bool
 }
 
 // Result is what a finished run reports.
@@ -211,21 +217,29 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	piped := make([]sim.Source, len(srcs))
 	for i, src := range srcs {
 		readClocks[i] = newPhaseClock(s.Seed + 1 + uint64(i))
-		p := newPrefetchSource(timedSource{src, readClocks[i]})
-		defer p.stop()
-		piped[i] = p
+		piped[i] = timedSource{src, readClocks[i]}
+		if !opt.Inline {
+			p := newPrefetchSource(piped[i])
+			defer p.stop()
+			piped[i] = p
+		}
 	}
 	writeClock := newPhaseClock(s.Seed)
-	aw := newAsyncObserver(timedObserver{w, writeClock})
-	defer aw.close() // before a failed run's Abort
-	e := sim.New(cfg, f, alloc, pricer, piped, aw, ledger)
+	var obs sim.Observer = timedObserver{w, writeClock}
+	closeObs := func() {}
+	if !opt.Inline {
+		aw := newAsyncObserver(obs)
+		obs, closeObs = aw, aw.close
+	}
+	defer closeObs() // before a failed run's Abort
+	e := sim.New(cfg, f, alloc, pricer, piped, obs, ledger)
 	start := time.Now()
 	if err := e.Run(); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
 	commit := time.Now()
-	aw.close()
+	closeObs()
 	st := *e.Stats()
 	report := ledger.Report(st.End)
 	info := results.RunInfo{
