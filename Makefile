@@ -48,13 +48,14 @@ test-notebook: build
 # engine micro-benchmarks (hold model against a container/heap baseline),
 # whole runs (100,000 GPUs and 1,000,000 jobs; the default scenario with and
 # without external demand; a 10-million-row trace replay), placement cost per
-# policy on 100,000 GPUs, and the FGD fragmentation experiment (needs
-# ../shared). docs/performance.md has the numbers.
+# policy on 100,000 GPUs, the FGD fragmentation experiment (needs
+# ../shared) and neosim compare with 1 and 2 workers (40 runs each, a few
+# minutes). docs/performance.md has the numbers.
 SUITE ?=
 bench: build
 	./$(BIN) bench suite $(SUITE)
 	$(GO) test -run '^$$' -bench 'Hold' -benchmem ./bench/
-	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Replay10M|Fragmentation' -benchtime 1x -benchmem ./bench/...
+	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Replay10M|Fragmentation|Compare' -benchtime 1x -benchmem ./bench/...
 	$(GO) test -run '^$$' -bench . -benchmem ./policies/ ./traces/
 
 # Every fuzz target of every package, FUZZTIME each (go test fuzzes one
