@@ -225,3 +225,28 @@ func TestCommonRandomNumbers(t *testing.T) {
 		t.Error("no metric differed between the pairs")
 	}
 }
+
+// TestCompareAgain: a comparison run again into its folder with other
+// settings replaces the earlier one: runs no longer part of it are removed.
+func TestCompareAgain(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cmp")
+	load := func() (*scenario.Scenario, error) { return defaultFor(t, 6*sim.Hour), nil }
+	if _, err := Compare(load, CompareOptions{Allocators: []string{"fifo", "priority"}, Seeds: []uint64{1, 2, 3}, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compare(load, CompareOptions{Allocators: []string{"fifo"}, Seeds: []uint64{1, 2}, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rows) != 1 || c.Rows[0].Runs != 2 {
+		t.Fatalf("rows %+v", c.Rows)
+	}
+	for _, gone := range []string{"allocator=priority", "allocator=fifo/pricer=flat/seed=3"} {
+		if _, err := os.Stat(filepath.Join(out, gone)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there (%v)", gone, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "allocator=fifo/pricer=flat/seed=2", results.RunFile)); err != nil {
+		t.Error(err)
+	}
+}

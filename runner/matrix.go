@@ -147,8 +147,12 @@ func readManifest(dir string) (*matrix, []byte, error) {
 }
 
 // writeManifest writes m's manifest to out, or checks that the one already
-// there (another shard's) is the same.
-func (m *matrix) writeManifest(out string) error {
+// there (another shard's) is the same. With replace (a whole comparison or
+// sweep, run again into its folder with other settings), a different
+// manifest is replaced and the run folders it lists that m does not are
+// removed, so that the folder holds one dataset; a shard never replaces
+// one (shards of different sweeps in one folder are a mistake).
+func (m *matrix) writeManifest(out string, replace bool) error {
 	b, err := m.manifest()
 	if err != nil {
 		return err
@@ -158,8 +162,12 @@ func (m *matrix) writeManifest(out string) error {
 	switch {
 	case err == nil && bytes.Equal(old, b):
 		return nil
-	case err == nil:
+	case err == nil && !replace:
 		return fmt.Errorf("%s describes another sweep or comparison: use another output folder, or remove it", path)
+	case err == nil:
+		if err := m.removeStale(out); err != nil {
+			return err
+		}
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
@@ -177,6 +185,35 @@ func (m *matrix) writeManifest(out string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// removeStale removes the run folders of the comparison whose manifest is
+// in out that are not runs of m.
+func (m *matrix) removeStale(out string) error {
+	prev, _, err := readManifest(out)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for c := range m.cells() {
+		for _, seed := range m.Seeds {
+			keep[RunDir(out, m.cell(c), seed)] = true
+		}
+	}
+	for c := range prev.cells() {
+		for _, seed := range prev.Seeds {
+			if dir := RunDir(out, prev.cell(c), seed); !keep[dir] {
+				if err := os.RemoveAll(dir); err != nil {
+					return err
+				}
+				// Folders left empty (a policy or variant no longer run) go
+				// too; Remove fails, harmlessly, on one that is not empty.
+				for p := filepath.Dir(dir); p != filepath.Clean(out) && os.Remove(p) == nil; p = filepath.Dir(p) {
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Shard is a slice of a matrix's runs: shard Index of Count (0 ≤ Index <
@@ -229,7 +266,7 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 	if err := os.Remove(filepath.Join(opt.Out, results.ComparisonFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}
-	if err := m.writeManifest(opt.Out); err != nil {
+	if err := m.writeManifest(opt.Out, opt.Shard.whole()); err != nil {
 		return nil, nil, err
 	}
 	nSeeds := len(m.Seeds)
