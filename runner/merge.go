@@ -39,7 +39,7 @@ func Merge(out string, dirs []string) (*Comparison, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	if err := m.writeManifest(out); err != nil {
+	if err := m.writeManifest(out, false); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	if err := os.Remove(filepath.Join(out, results.ComparisonFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
