@@ -87,7 +87,7 @@ type SweepOverrides struct {
 func LoadSweep(path string, ov SweepOverrides) (*Sweep, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("sweep: %w", err)
+		return nil, err // names the file
 	}
 	return ParseSweep(path, b, ov)
 }
@@ -170,11 +170,19 @@ func ParseSweep(path string, b []byte, ov SweepOverrides) (*Sweep, error) {
 		}
 		label := fmt.Sprintf("%s (variant %s of sweep %s)", baseName, sv.name, path)
 		s, err := scenario.Parse(label, data)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			err = s.Validate()
 		}
-		if err := s.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", label, err)
+		if err != nil {
+			// The line numbers of the edited scenario mean nothing to the
+			// user: name the sweep's lines that set the variant instead.
+			var lines []string
+			for i, p := range sv.params {
+				lines = append(lines, fmt.Sprintf("%s (line %d)", p.Path, sv.nodes[i].Line))
+			}
+			msg := yamlLine.ReplaceAllString(err.Error(), "")
+			msg = strings.TrimPrefix(msg, "scenario "+label+": ")
+			return nil, fail("variant %s, which sets %s on %s: %s", sv.name, strings.Join(lines, ", "), baseName, msg)
 		}
 		v.load = func() (*scenario.Scenario, error) { return scenario.Parse(label, data) }
 		m.Variants = append(m.Variants, v)
@@ -202,12 +210,12 @@ func ParseSweep(path string, b []byte, ov SweepOverrides) (*Sweep, error) {
 		for _, pr := range m.Pairs {
 			if pr.Allocator == sc.Allocator || v.ownAllocParams {
 				if _, err := policies.Allocators.NewWith(pr.Allocator, sc.AllocatorParams); err != nil {
-					return nil, fail("variant %s: allocator %s: %v", v.Name, pr.Allocator, err)
+					return nil, fail("variant %s: %v", v.Name, err)
 				}
 			}
 			if pr.Pricer == sc.Pricer || v.ownPricerParams {
 				if _, err := policies.Pricers.NewWith(pr.Pricer, sc.PricerParams); err != nil {
-					return nil, fail("variant %s: pricer %s: %v", v.Name, pr.Pricer, err)
+					return nil, fail("variant %s: %v", v.Name, err)
 				}
 			}
 		}
@@ -253,6 +261,9 @@ func (s *Sweep) Run(opt SweepOptions) (*Comparison, error) {
 	}
 	return c, nil
 }
+
+// yamlLine matches the line numbers in a YAML decoding error.
+var yamlLine = regexp.MustCompile(`line \d+: `)
 
 // safeName is what a sweep or variant name may be: it becomes a folder.
 var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
