@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -18,9 +16,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"neosim/results"
 	"neosim/runner"
 	"neosim/sim"
 )
@@ -347,7 +345,7 @@ func WriteSuite(dir string, start time.Time, rows []Row) ([]string, error) {
 	var paths []string
 	for _, name := range []string{SuiteFile, "suite-" + start.UTC().Format("20060102T150405Z") + ".arrow"} {
 		p := filepath.Join(dir, name)
-		if err := writeArrow(p, mem, rec); err != nil {
+		if err := results.WriteArrowFile(p, rec); err != nil {
 			return paths, err
 		}
 		paths = append(paths, p)
@@ -404,31 +402,4 @@ func appendRow(b *array.RecordBuilder, stamp string, r *Row) {
 	str(runtime.Version())
 	i64(int64(runtime.NumCPU()), true)
 	str(runner.Version)
-}
-
-func writeArrow(path string, mem memory.Allocator, rec arrow.RecordBatch) (err error) {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	buf := bufio.NewWriter(f)
-	w, err := ipc.NewFileWriter(buf, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem), ipc.WithLZ4())
-	if err != nil {
-		return fmt.Errorf("bench: %s: %w", tmp, err)
-	}
-	err = errors.Join(w.Write(rec), w.Close(), buf.Flush(), f.Close())
-	if err != nil {
-		return fmt.Errorf("bench: writing %s: %w", tmp, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math"
@@ -258,7 +257,7 @@ type SweepParam struct {
 // file renamed into place, so that a reader never sees a partial file. With
 // params (a sweep), the table starts with a `variant` column and one column
 // per parameter, named by its path, before ComparisonSchema's columns.
-func WriteComparison(dir string, params []SweepParam, rows []ComparisonRow) (err error) {
+func WriteComparison(dir string, params []SweepParam, rows []ComparisonRow) error {
 	mem := memory.NewGoAllocator()
 	schema := comparisonSchema.Schema
 	lead := 0
@@ -315,40 +314,5 @@ func WriteComparison(dir string, params []SweepParam, rows []ComparisonRow) (err
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 
-	final := filepath.Join(dir, ComparisonFile)
-	tmp := filepath.Join(dir, "."+ComparisonFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	buf := bufio.NewWriter(f)
-	w, err := ipc.NewFileWriter(buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
-	if err != nil {
-		return fmt.Errorf("results: %s: %w", tmp, err)
-	}
-	if err := w.Write(rec); err != nil {
-		return fmt.Errorf("results: writing %s: %w", tmp, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("results: closing %s: %w", tmp, err)
-	}
-	if err := buf.Flush(); err != nil {
-		return fmt.Errorf("results: writing %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("results: syncing %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("results: closing %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	return nil
+	return WriteArrowFile(filepath.Join(dir, ComparisonFile), rec)
 }

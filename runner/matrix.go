@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"neosim/results"
 	"neosim/sim/scenario"
 )
@@ -171,20 +173,7 @@ func (m *matrix) writeManifest(out string, replace bool) error {
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
-	tmp, err := os.CreateTemp(out, "."+ManifestFile+".*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return renameio.WriteFile(path, b, 0o644)
 }
 
 // removeStale removes the run folders of the comparison whose manifest is

@@ -1,7 +1,6 @@
 package fragmentation
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,8 +8,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"neosim/results"
 )
 
 // Output file names in the --out folder.
@@ -44,7 +44,7 @@ func (r *Result) Write(dir string) error {
 	return r.writeJSON(filepath.Join(dir, JSONFile))
 }
 
-func (r *Result) writeArrow(path string) (err error) {
+func (r *Result) writeArrow(path string) error {
 	mem := memory.NewGoAllocator()
 	b := array.NewRecordBuilder(mem, Schema)
 	defer b.Release()
@@ -64,38 +64,7 @@ func (r *Result) writeArrow(path string) (err error) {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("fragmentation: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	buf := bufio.NewWriter(f)
-	w, err := ipc.NewFileWriter(buf, ipc.WithSchema(Schema), ipc.WithAllocator(mem), ipc.WithZstd())
-	if err != nil {
-		return fmt.Errorf("fragmentation: %s: %w", tmp, err)
-	}
-	if err = w.Write(rec); err != nil {
-		return fmt.Errorf("fragmentation: writing %s: %w", tmp, err)
-	}
-	if err = w.Close(); err != nil {
-		return fmt.Errorf("fragmentation: closing %s: %w", tmp, err)
-	}
-	if err = buf.Flush(); err != nil {
-		return fmt.Errorf("fragmentation: writing %s: %w", tmp, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("fragmentation: closing %s: %w", tmp, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("fragmentation: %w", err)
-	}
-	return nil
+	return results.WriteArrowFile(path, rec)
 }
 
 // jsonPolicy is one line of the summary in fragmentation.json.

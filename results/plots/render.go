@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
-	"os"
 	"path/filepath"
 
+	"github.com/google/renameio/v2"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
@@ -136,27 +136,10 @@ func save(dir string, figs []*figure) ([]string, error) {
 	return paths, nil
 }
 
-// writeFile writes data to path through a temporary file in the same
-// folder, renamed into place.
-func writeFile(path string, data []byte) (err error) {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("plots: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("plots: writing %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plots: closing %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+// writeFile writes data to path atomically (a temporary file in the same
+// folder, synced and renamed into place).
+func writeFile(path string, data []byte) error {
+	if err := renameio.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("plots: %w", err)
 	}
 	return nil
