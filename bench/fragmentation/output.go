@@ -31,7 +31,7 @@ var Schema = arrow.NewSchema([]arrow.Field{
 	return &md
 }())
 
-// Write writes fragmentation.arrow (Schema, zstd) and fragmentation.json
+// Write writes fragmentation.arrow (Schema; results.WriteArrowFile) and fragmentation.json
 // (the resolved configuration and the per-policy summary) into dir, each
 // through a temporary name renamed at the end.
 func (r *Result) Write(dir string) error {
