@@ -39,7 +39,7 @@ test-reader: build
 test-notebook: build
 	cd $(READER) && npm ci --no-audit --no-fund --loglevel=error
 	rm -rf $(READER)/sweep
-	./$(BIN) sweep --quiet -f examples/spare-capacity.yaml --horizon 1d --seeds 1-2 --out $(READER)/sweep -j 2
+	./$(BIN) sweep --quiet -f examples/spare-capacity.yaml --horizon 3d --seeds 1-2 --out $(READER)/sweep -j 2
 	NEOSIM_SWEEP_DIR=$(CURDIR)/$(READER)/sweep node --test $(READER)/notebook.test.mjs
 
 # The benchmark suite (neosim bench suite: the hold model against
