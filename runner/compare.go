@@ -82,6 +82,9 @@ func Compare(load func() (*scenario.Scenario, error), opt CompareOptions) (*Comp
 	if err := m.setBaseline(Cell{Pair: opt.Baseline}); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
+	if err := m.setDigests(); err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
 	c, err := m.run(execOptions{Out: opt.Out, Jobs: opt.Jobs, Warn: opt.Warn, Done: opt.Done, Run: opt.Run})
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,10 @@ type Variant struct {
 	// so they apply to every allocator (pricer) of the sweep, not only to
 	// the scenario's own.
 	ownAllocParams, ownPricerParams bool
+	// digest is the SHA-256 of the variant's resolved scenario (see
+	// setDigests): two folders hold runs of the same variant only if their
+	// manifests agree on it (a changed horizon is another sweep).
+	digest string
 }
 
 // Cell is one (variant, pair) of a matrix: a row of comparison.arrow.
@@ -96,17 +101,36 @@ type manifest struct {
 }
 
 type manifestVariant struct {
-	Name   string `json:"name"`
-	Values []any  `json:"values"`
+	Name     string `json:"name"`
+	Values   []any  `json:"values"`
+	Scenario string `json:"scenario_sha256"`
 }
 
 func (m *matrix) manifest() ([]byte, error) {
 	man := manifest{matrix: *m}
 	for _, v := range m.Variants {
-		man.Variants = append(man.Variants, manifestVariant{v.Name, v.Values})
+		man.Variants = append(man.Variants, manifestVariant{v.Name, v.Values, v.digest})
 	}
 	b, err := json.MarshalIndent(man, "", "  ")
 	return append(b, '\n'), err
+}
+
+// setDigests fingerprints every variant's resolved scenario (loaded, its
+// defaults filled, marshalled).
+func (m *matrix) setDigests() error {
+	for i := range m.Variants {
+		s, err := m.Variants[i].load()
+		if err != nil {
+			return err
+		}
+		s.EnsureDefaults()
+		b, err := s.Marshal()
+		if err != nil {
+			return err
+		}
+		m.Variants[i].digest = fmt.Sprintf("%x", sha256.Sum256(b))
+	}
+	return nil
 }
 
 // readManifest reads dir's manifest; the variants it returns cannot load
@@ -140,7 +164,7 @@ func readManifest(dir string) (*matrix, []byte, error) {
 				return nil, nil, fmt.Errorf("%s: variant %q: value %v is neither a number nor a string", path, v.Name, x)
 			}
 		}
-		m.Variants = append(m.Variants, Variant{Name: v.Name, Values: vals})
+		m.Variants = append(m.Variants, Variant{Name: v.Name, Values: vals, digest: v.Scenario})
 	}
 	if len(m.Variants) == 0 || len(m.Pairs) == 0 || len(m.Seeds) == 0 || m.Baseline < 0 || m.Baseline >= m.cells() {
 		return nil, nil, fmt.Errorf("%s: no variants, pairs or seeds, or a baseline out of range", path)
@@ -151,9 +175,10 @@ func readManifest(dir string) (*matrix, []byte, error) {
 // writeManifest writes m's manifest to out, or checks that the one already
 // there (another shard's) is the same. With replace (a whole comparison or
 // sweep, run again into its folder with other settings), a different
-// manifest is replaced and the run folders it lists that m does not are
-// removed, so that the folder holds one dataset; a shard never replaces
-// one (shards of different sweeps in one folder are a mistake).
+// manifest is replaced and the run folders it lists are removed (the
+// new runs rewrite them anyway, and none may be resumed), so that the folder
+// holds one dataset; a shard never replaces one (shards of different sweeps
+// in one folder are a mistake).
 func (m *matrix) writeManifest(out string, replace bool) error {
 	b, err := m.manifest()
 	if err != nil {
@@ -177,28 +202,20 @@ func (m *matrix) writeManifest(out string, replace bool) error {
 }
 
 // removeStale removes the run folders of the comparison whose manifest is
-// in out that are not runs of m.
+// in out, and the folders they leave empty.
 func (m *matrix) removeStale(out string) error {
 	prev, _, err := readManifest(out)
 	if err != nil {
 		return err
 	}
-	keep := map[string]bool{}
-	for c := range m.cells() {
-		for _, seed := range m.Seeds {
-			keep[RunDir(out, m.cell(c), seed)] = true
-		}
-	}
 	for c := range prev.cells() {
 		for _, seed := range prev.Seeds {
-			if dir := RunDir(out, prev.cell(c), seed); !keep[dir] {
-				if err := os.RemoveAll(dir); err != nil {
-					return err
-				}
-				// Folders left empty (a policy or variant no longer run) go
-				// too; Remove fails, harmlessly, on one that is not empty.
-				for p := filepath.Dir(dir); p != filepath.Clean(out) && os.Remove(p) == nil; p = filepath.Dir(p) {
-				}
+			dir := RunDir(out, prev.cell(c), seed)
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			// Remove fails, harmlessly, on a folder that is not empty.
+			for p := filepath.Dir(dir); p != filepath.Clean(out) && os.Remove(p) == nil; p = filepath.Dir(p) {
 			}
 		}
 	}
@@ -242,6 +259,9 @@ type execOptions struct {
 	Warn  io.Writer
 	Done  func(RunDone)
 	Run   Options // per-run options besides Out and Warn (e.g. the format)
+	// Resume keeps the runs of this shard already complete in Out (in the
+	// same format) and runs only the others.
+	Resume bool
 }
 
 // execute runs this shard's runs of m, opt.Jobs at once, and returns the
@@ -259,12 +279,26 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 		return nil, nil, err
 	}
 	nSeeds := len(m.Seeds)
-	mine := m.shardRuns(opt.Shard)
 	values = make([][][]float64, m.cells())
 	sums = make([][]results.Summary, m.cells())
 	for c := range values {
 		values[c] = make([][]float64, nSeeds)
 		sums[c] = make([]results.Summary, nSeeds)
+	}
+	var mine []int // this shard's runs still to run
+	for _, k := range m.shardRuns(opt.Shard) {
+		ci, si := k/nSeeds, k%nSeeds
+		if opt.Resume {
+			dir := RunDir(opt.Out, m.cell(ci), m.Seeds[si])
+			if v, ok := resumable(dir, opt.Run.Format); ok {
+				values[ci][si] = v
+				continue
+			}
+		}
+		mine = append(mine, k)
+	}
+	if len(mine) == 0 {
+		return values, sums, nil
 	}
 	jobs := opt.Jobs
 	if jobs <= 0 {
@@ -320,6 +354,16 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 		}
 	}
 	return values, sums, nil
+}
+
+// resumable returns the metric values of a complete run in dir written in
+// format, or false if there is none (or it cannot be read: it is run again).
+func resumable(dir string, format results.Format) ([]float64, bool) {
+	if !complete(dir) {
+		return nil, false
+	}
+	v, err := results.ReadMetricValues(filepath.Join(dir, format.File("summary")))
+	return v, err == nil
 }
 
 // RunLabel names a run as its folder does: [variant=V ]allocator=A

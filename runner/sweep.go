@@ -67,6 +67,10 @@ type SweepOptions struct {
 	Warn  io.Writer
 	Done  func(RunDone)
 	Run   Options
+	// Resume keeps the runs already complete in Out (a shard retried after
+	// a failure, a sweep interrupted) and runs only the others; the result
+	// is the same as a fresh run's.
+	Resume bool
 }
 
 // Sweep is a parsed sweep file, ready to run.
@@ -220,6 +224,9 @@ func ParseSweep(path string, b []byte, ov SweepOverrides) (*Sweep, error) {
 			}
 		}
 	}
+	if err := m.setDigests(); err != nil {
+		return nil, fail("%v", err)
+	}
 	return &Sweep{m: m, file: path}, nil
 }
 
@@ -228,6 +235,19 @@ func (s *Sweep) Name() string { return s.m.Name }
 
 // Runs is the number of runs of the whole sweep.
 func (s *Sweep) Runs() int { return s.m.runs() }
+
+// Pending is the number of runs of a shard not yet complete in out (in
+// format): what Run with Resume will run.
+func (s *Sweep) Pending(out string, sh Shard, format results.Format) int {
+	n := 0
+	for _, k := range s.m.shardRuns(sh) {
+		c, seed := s.m.cell(k/len(s.m.Seeds)), s.m.Seeds[k%len(s.m.Seeds)]
+		if _, ok := resumable(RunDir(out, c, seed), format); !ok {
+			n++
+		}
+	}
+	return n
+}
 
 // ShardRuns is the number of runs of one shard.
 func (s *Sweep) ShardRuns(sh Shard) int {
@@ -255,7 +275,7 @@ func (s *Sweep) Run(opt SweepOptions) (*Comparison, error) {
 	if !opt.Shard.whole() && (opt.Shard.Index < 0 || opt.Shard.Index >= opt.Shard.Count) {
 		return nil, fmt.Errorf("sweep: shard %s: the index must be in [0, %d)", opt.Shard, opt.Shard.Count)
 	}
-	c, err := s.m.run(execOptions{Out: opt.Out, Jobs: opt.Jobs, Shard: opt.Shard, Warn: opt.Warn, Done: opt.Done, Run: opt.Run})
+	c, err := s.m.run(execOptions{Out: opt.Out, Jobs: opt.Jobs, Shard: opt.Shard, Warn: opt.Warn, Done: opt.Done, Run: opt.Run, Resume: opt.Resume})
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", s.file, err)
 	}

@@ -202,3 +202,51 @@ func TestSweepParquetMerge(t *testing.T) {
 		t.Error("comparison.arrow differs between a sweep written as Arrow and one written as Parquet")
 	}
 }
+
+// TestSweepResume: a sweep resumed after losing a run runs only that run
+// and ends with the same comparison; a sweep with another horizon is
+// another sweep (its digest differs), so a shard of it refuses the folder.
+func TestSweepResume(t *testing.T) {
+	spec := "horizon: 6h\nseeds: 1-2\ngrid: {pricer_params.multiplier: [1, 2]}\n"
+	sw, err := ParseSweep("resume.yaml", []byte(spec), SweepOverrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sw")
+	if _, err := sw.Run(SweepOptions{Out: out, Jobs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(out, results.ComparisonFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := filepath.Join(out, "variant=multiplier-2", "allocator=priority", "pricer=flat", "seed=1")
+	if err := os.Remove(filepath.Join(lost, results.RunFile)); err != nil {
+		t.Fatal(err)
+	}
+	if n := sw.Pending(out, Shard{}, results.FormatArrow); n != 1 {
+		t.Errorf("%d runs pending, want 1", n)
+	}
+	var ran []string
+	if _, err := sw.Run(SweepOptions{Out: out, Jobs: 2, Resume: true, Done: func(d RunDone) { ran = append(ran, d.Out) }}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ran) != 1 || ran[0] != lost {
+		t.Errorf("resumed sweep ran %v, want only %s", ran, lost)
+	}
+	got, err := os.ReadFile(filepath.Join(out, results.ComparisonFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("the resumed sweep's comparison.arrow differs from the fresh one's")
+	}
+
+	longer, err := ParseSweep("resume.yaml", []byte(spec), SweepOverrides{Horizon: "12h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := longer.Run(SweepOptions{Out: out, Shard: Shard{0, 2}, Resume: true}); err == nil || !strings.Contains(err.Error(), "another sweep") {
+		t.Errorf("a shard with another horizon into the folder: %v", err)
+	}
+}

@@ -47,6 +47,7 @@ Examples:
   neosim sweep -f sweep.yaml --dry-run          # list the variants and runs
   neosim sweep -f sweep.yaml -j 2
   neosim sweep -f sweep.yaml --shard 0/3 --out /shared/sweep   # one of 3 processes
+  neosim sweep -f sweep.yaml --shard 0/3 --out /shared/sweep --resume   # retried: skip its finished runs
   neosim merge /shared/sweep
 
 Flags:
@@ -78,6 +79,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		seeds  = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
 		format = formatFlag(fs)
 		draw   = plotsFlag(fs)
+		resume = fs.Bool("resume", false, "keep the runs already complete in --out (a retried shard, an interrupted sweep) and run only the others")
 		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
 		quiet  = fs.Bool("quiet", false, "no progress and no table")
 	)
@@ -106,13 +108,20 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if *dryRun {
 		return printPlan(stdout, sw, sh)
 	}
-	opt := runner.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat}}
+	opt := runner.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat}, Resume: *resume}
+	toRun := sw.ShardRuns(sh)
+	if *resume {
+		toRun = sw.Pending(*out, sh, outFormat)
+		if !*quiet {
+			fmt.Fprintf(stderr, "resuming: %d of %d runs already complete in %s, %d to run\n", sw.ShardRuns(sh)-toRun, sw.ShardRuns(sh), *out, toRun)
+		}
+	}
 	if from != "" && !*quiet {
 		fmt.Fprintf(stderr, "shard %s (from %s)\n", sh, from)
 	}
 	var prog *runsProgress
 	if !*quiet {
-		prog = newRunsProgress(stderr, sw.ShardRuns(sh))
+		prog = newRunsProgress(stderr, toRun)
 		opt.Done = prog.done
 	}
 	c, err := sw.Run(opt)
