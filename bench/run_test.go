@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"neosim/runner"
+	"neosim/sim"
 	"neosim/sim/scenario"
 )
 
@@ -68,4 +69,24 @@ func runScenario(b *testing.B, s *scenario.Scenario) {
 	b.ReportMetric(float64(events)/sec, "events/s")
 	b.ReportMetric(float64(jobs)/sec, "jobs/s")
 	b.ReportMetric(sec/float64(jobs)*1e9, "ns/job")
+}
+
+// BenchmarkOverloaded runs the default scenario overloaded: internal
+// arrivals at 2,500 jobs an hour instead of 500, for 7 days, so that the
+// queue grows to tens of thousands of jobs (a sweep over the internal load
+// or the share sold meets such runs). It measures what a pass of each
+// queue-walking allocator costs when the queue is long.
+func BenchmarkOverloaded(b *testing.B) {
+	for _, alloc := range []string{"fifo", "priority", "backfill", "partition"} {
+		b.Run(alloc, func(b *testing.B) {
+			s := scenario.Default()
+			s.Horizon = scenario.Duration(7 * sim.Day)
+			s.Frontier.RatePerHour = 2500
+			s.Allocator, s.AllocatorParams = alloc, nil
+			if alloc == "partition" {
+				s.AllocatorParams = map[string]any{"internal_share": 0.8}
+			}
+			runScenario(b, s)
+		})
+	}
 }

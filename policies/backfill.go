@@ -123,30 +123,34 @@ func (a *Backfill) Reservation() (head sim.JobID, at sim.Time, ok bool) {
 func (a *Backfill) Schedule(v *sim.View, p *sim.Plan) {
 	f := v.Fleet()
 	a.resOK = false
-	a.queue = append(a.queue[:0], v.Queue()...)
-	headAt := -1
-	for i, id := range a.queue {
-		shares, _, ok := f.FirstFit(v.Job(id).Demand(), a.buf[:0])
+	// FIFO from the head: each start takes the head off the queue.
+	q := v.Queue()
+	for len(q) > 0 {
+		shares, _, ok := f.FirstFit(v.Job(q[0]).Demand(), a.buf[:0])
 		a.buf = shares
 		if !ok {
-			headAt = i
 			break
 		}
-		if err := p.Start(id, shares); err != nil {
+		if err := p.Start(q[0], shares); err != nil {
 			panic("backfill: first fit proposed an invalid placement: " + err.Error())
 		}
+		q = v.Queue()
 	}
-	if headAt < 0 {
+	if len(q) == 0 {
 		return
 	}
-	a.head = a.queue[headAt]
+	a.head = q[0]
 	head := v.Job(a.head)
 	limit := a.MaxCandidates
 	if limit <= 0 {
 		limit = defaultMaxCandidates
 	}
+	// The candidates behind the head, copied (backfilling them changes the
+	// queue); only they, not the whole queue, which in an overloaded run is
+	// long enough that copying it each pass was most of the run's time.
+	a.queue = append(a.queue[:0], q[1:min(len(q), 1+limit)]...)
 	reserved := false
-	for _, id := range a.queue[headAt+1 : min(len(a.queue), headAt+1+limit)] {
+	for _, id := range a.queue {
 		j := v.Job(id)
 		shares, t, ok := f.FirstFit(j.Demand(), a.buf[:0])
 		a.buf = shares

@@ -39,8 +39,7 @@ type Partition struct {
 	// no external job.
 	InternalShare float64 `yaml:"internal_share"`
 
-	buf   []fleet.Share
-	queue []sim.JobID
+	buf []fleet.Share
 }
 
 var _ Allocator = (*Partition)(nil)
@@ -74,13 +73,19 @@ func (a *Partition) Schedule(v *sim.View, p *sim.Plan) {
 		}
 	}
 	extBlocked := false
-	a.queue = append(a.queue[:0], v.Queue()...)
-	for _, id := range a.queue {
+	// Walk the queue in place: a start removes the job from it (nothing
+	// else changes it here: partition never preempts), so the next job
+	// moves into the index of the one started. Copying the queue instead
+	// cost O(queue) a pass, most of the time of an overloaded run.
+	q := v.Queue()
+	for i := 0; i < len(q); {
+		id := q[i]
 		j := v.Job(id)
 		external := j.Segment.External()
 		want := int64(j.GPUs) * int64(j.Milli)
 		if external && (extBlocked || ext+want > limit) {
 			extBlocked = true
+			i++
 			continue
 		}
 		shares, _, ok := f.FirstFit(j.Demand(), a.buf[:0])
@@ -90,6 +95,7 @@ func (a *Partition) Schedule(v *sim.View, p *sim.Plan) {
 				return
 			}
 			extBlocked = true
+			i++
 			continue
 		}
 		if err := p.Start(id, shares); err != nil {
@@ -98,5 +104,6 @@ func (a *Partition) Schedule(v *sim.View, p *sim.Plan) {
 		if external {
 			ext += want
 		}
+		q = v.Queue()
 	}
 }

@@ -312,7 +312,13 @@ func (e *Engine) enqueue(id JobID) {
 func (e *Engine) dequeue(id JobID) {
 	for i, q := range e.queue {
 		if q == id {
-			if i == 0 {
+			// Close the gap from the shorter side: the jobs before i move
+			// one place back (and the slice starts one later), or the jobs
+			// after it one place forward. An overloaded run starts jobs
+			// from deep in a long queue; moving the whole tail each time
+			// was most of its time.
+			if i < len(e.queue)/2 {
+				copy(e.queue[1:i+1], e.queue[:i])
 				e.queue = e.queue[1:]
 			} else {
 				e.queue = append(e.queue[:i], e.queue[i+1:]...)
