@@ -55,7 +55,7 @@ SUITE ?=
 bench: build
 	./$(BIN) bench suite $(SUITE)
 	$(GO) test -run '^$$' -bench 'Hold' -benchmem ./bench/
-	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Replay10M|Fragmentation|Compare' -benchtime 1x -benchmem ./bench/...
+	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Overloaded|Replay10M|Fragmentation|Compare' -benchtime 1x -benchmem ./bench/...
 	$(GO) test -run '^$$' -bench . -benchmem ./policies/ ./traces/
 
 # Every fuzz target of every package, FUZZTIME each (go test fuzzes one
