@@ -8,9 +8,17 @@
 //
 // The .arrow files are Arrow IPC files (the "Feather v2" format) with
 // LZ4-compressed buffers, written in record batches of BatchRows rows, so
-// memory does not grow with the number of jobs (only the per-segment wait
-// times kept for exact quantiles do: 4 bytes per started job). Each file's
-// schema metadata carries MetaSchemaVersion and MetaFile.
+// memory does not grow with the number of jobs (only the per-segment
+// nonzero wait times kept for exact quantiles do: 4 bytes per job that
+// waited). Each file's schema metadata carries MetaSchemaVersion and
+// MetaFile. With FormatParquet the same tables go to jobs.parquet,
+// timeseries.parquet and summary.parquet (zstd, a row group per batch,
+// the same metadata).
+//
+// The package also owns the comparison table of many runs
+// (comparison.arrow: ComparisonMetrics over seeds, WriteComparison) and
+// reads a run's metrics back from its summary file (ReadMetricValues);
+// subpackage plots draws figures from saved output.
 //
 // A Writer is a sim.Observer. Its hot path (JobEnded, Sampled) only appends to
 // column builders and, every BatchRows rows, hands a record batch to a

@@ -257,7 +257,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	ph.Wall = time.Since(setup)
 	sum := w.Summary()
 	if n := sum.JobsByState[sim.Rejected]; n > 0 {
-		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of jobs.arrow)\n", n)
+		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of the jobs file)\n", n)
 	}
 	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st, Phases: ph}, nil
 }
