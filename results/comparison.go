@@ -1,18 +1,15 @@
 package results
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -80,49 +77,28 @@ func MetricValues(s *Summary) []float64 {
 // RunSummaryFile returns the path of the summary file of the run in dir:
 // summary.arrow or summary.parquet, whichever the run wrote.
 func RunSummaryFile(dir string) (string, error) {
-	for f := range numFormats {
-		path := filepath.Join(dir, f.File("summary"))
-		if _, err := os.Stat(path); err == nil {
-			return path, nil
-		}
+	path := DataFile(dir, "summary")
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("results: %s has no summary file (%s or %s)", dir, FormatArrow.File("summary"), FormatParquet.File("summary"))
 	}
-	return "", fmt.Errorf("results: %s has no summary file (%s or %s)", dir, FormatArrow.File("summary"), FormatParquet.File("summary"))
+	return path, nil
 }
 
 // ReadMetricValues reads the value of each of ComparisonMetrics from a
 // run's summary file (summary.arrow or summary.parquet; one row; a null is
 // NaN).
 func ReadMetricValues(path string) ([]float64, error) {
-	f, err := os.Open(path)
+	r, err := OpenBatches(path)
 	if err != nil {
-		return nil, fmt.Errorf("results: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	var rec arrow.RecordBatch
-	if strings.HasSuffix(path, ".parquet") {
-		tbl, err := pqarrow.ReadTable(context.Background(), f, nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-		if err != nil {
-			return nil, fmt.Errorf("results: %s: %w", path, err)
-		}
-		defer tbl.Release()
-		tr := array.NewTableReader(tbl, -1)
-		defer tr.Release()
-		if !tr.Next() {
-			return nil, fmt.Errorf("results: %s: no rows, want 1 (a summary file has one row)", path)
-		}
-		rec = tr.RecordBatch()
-	} else {
-		r, err := ipc.NewFileReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("results: %s: %w", path, err)
-		}
-		defer r.Close()
-		if r.NumRecords() != 1 {
-			return nil, fmt.Errorf("results: %s: %d record batches, want 1 (a summary file has one row)", path, r.NumRecords())
-		}
-		if rec, err = r.RecordBatch(0); err != nil {
-			return nil, fmt.Errorf("results: %s: %w", path, err)
-		}
+	defer r.Close()
+	rec, err := r.Next()
+	if err == io.EOF {
+		return nil, fmt.Errorf("results: %s: no rows, want 1 (a summary file has one row)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("results: %s: %w", path, err)
 	}
 	if rec.NumRows() != 1 {
 		return nil, fmt.Errorf("results: %s: %d rows, want 1", path, rec.NumRows())

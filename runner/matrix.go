@@ -285,17 +285,13 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 		values[c] = make([][]float64, nSeeds)
 		sums[c] = make([]results.Summary, nSeeds)
 	}
-	var mine []int // this shard's runs still to run
-	for _, k := range m.shardRuns(opt.Shard) {
-		ci, si := k/nSeeds, k%nSeeds
-		if opt.Resume {
-			dir := RunDir(opt.Out, m.cell(ci), m.Seeds[si])
-			if v, ok := resumable(dir, opt.Run.Format); ok {
-				values[ci][si] = v
-				continue
-			}
+	mine := m.shardRuns(opt.Shard) // this shard's runs still to run
+	if opt.Resume {
+		var done map[int][]float64
+		mine, done = m.resume(opt.Out, opt.Shard, opt.Run.Format)
+		for k, v := range done {
+			values[k/nSeeds][k%nSeeds] = v
 		}
-		mine = append(mine, k)
 	}
 	if len(mine) == 0 {
 		return values, sums, nil
@@ -354,6 +350,21 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 		}
 	}
 	return values, sums, nil
+}
+
+// resume splits a shard's runs into those still to run and those already
+// complete in out, with their metric values.
+func (m *matrix) resume(out string, sh Shard, format results.Format) (todo []int, done map[int][]float64) {
+	done = map[int][]float64{}
+	for _, k := range m.shardRuns(sh) {
+		dir := RunDir(out, m.cell(k/len(m.Seeds)), m.Seeds[k%len(m.Seeds)])
+		if v, ok := resumable(dir, format); ok {
+			done[k] = v
+		} else {
+			todo = append(todo, k)
+		}
+	}
+	return todo, done
 }
 
 // resumable returns the metric values of a complete run in dir written in

@@ -239,14 +239,8 @@ func (s *Sweep) Runs() int { return s.m.runs() }
 // Pending is the number of runs of a shard not yet complete in out (in
 // format): what Run with Resume will run.
 func (s *Sweep) Pending(out string, sh Shard, format results.Format) int {
-	n := 0
-	for _, k := range s.m.shardRuns(sh) {
-		c, seed := s.m.cell(k/len(s.m.Seeds)), s.m.Seeds[k%len(s.m.Seeds)]
-		if _, ok := resumable(RunDir(out, c, seed), format); !ok {
-			n++
-		}
-	}
-	return n
+	todo, _ := s.m.resume(out, sh, format)
+	return len(todo)
 }
 
 // ShardRuns is the number of runs of one shard.

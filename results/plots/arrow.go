@@ -1,21 +1,12 @@
 package plots
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"neosim/results"
 )
@@ -67,12 +58,12 @@ type col struct {
 // optional column), valid only during the call. A missing column, or one of
 // the wrong type, is an error naming the file and the column.
 func scan(path string, cols []col, fn func(arrs []arrow.Array) error) error {
-	r, err := openBatches(path)
+	r, err := results.OpenBatches(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("plots: %w", err)
 	}
-	defer r.close()
-	sc := r.schema
+	defer r.Close()
+	sc := r.Schema
 	idx := make([]int, len(cols))
 	for i, c := range cols {
 		fi := sc.FieldIndices(c.name)
@@ -92,7 +83,7 @@ func scan(path string, cols []col, fn func(arrs []arrow.Array) error) error {
 	}
 	arrs := make([]arrow.Array, len(cols))
 	for b := 0; ; b++ {
-		rec, err := r.next()
+		rec, err := r.Next()
 		if err == io.EOF {
 			return nil
 		}
@@ -109,87 +100,6 @@ func scan(path string, cols []col, fn func(arrs []arrow.Array) error) error {
 			return err
 		}
 	}
-}
-
-// batches reads a data file one record batch at a time.
-type batches struct {
-	schema *arrow.Schema
-	next   func() (arrow.RecordBatch, error) // io.EOF after the last
-	close  func()
-}
-
-// openBatches opens an Arrow IPC file, or a Parquet file if path ends in
-// .parquet (neosim run --format parquet), read a row group's worth at a
-// time.
-func openBatches(path string) (*batches, error) {
-	mem := memory.NewGoAllocator()
-	if strings.HasSuffix(path, ".parquet") {
-		pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(mem)))
-		if err != nil {
-			return nil, fmt.Errorf("plots: %s: not a Parquet file: %w", path, err)
-		}
-		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: results.BatchRows}, mem)
-		if err != nil {
-			pf.Close()
-			return nil, fmt.Errorf("plots: %s: %w", path, err)
-		}
-		rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-		if err != nil {
-			pf.Close()
-			return nil, fmt.Errorf("plots: %s: %w", path, err)
-		}
-		return &batches{
-			schema: rr.Schema(),
-			next: func() (arrow.RecordBatch, error) {
-				if rr.Next() {
-					return rr.RecordBatch(), nil
-				}
-				if err := rr.Err(); err != nil && err != io.EOF {
-					return nil, err
-				}
-				return nil, io.EOF
-			},
-			close: func() { rr.Release(); pf.Close() },
-		}, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("plots: %w", err)
-	}
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("plots: %s: not an Arrow IPC file: %w", path, err)
-	}
-	b := 0
-	return &batches{
-		schema: r.Schema(),
-		next: func() (arrow.RecordBatch, error) {
-			if b >= r.NumRecords() {
-				return nil, io.EOF
-			}
-			b++
-			return r.RecordBatch(b - 1)
-		},
-		close: func() { r.Close(); f.Close() },
-	}, nil
-}
-
-// dataFile returns the path of a run's data file NAME (jobs, timeseries,
-// summary) in dir: NAME.arrow, or NAME.parquet if only that exists.
-func dataFile(dir, name string) string {
-	arrowPath := filepath.Join(dir, results.FormatArrow.File(name))
-	if _, err := os.Stat(arrowPath); err != nil {
-		if pq := filepath.Join(dir, results.FormatParquet.File(name)); fileExists(pq) {
-			return pq
-		}
-	}
-	return arrowPath
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 // num returns row i of a kNum column; NaN for a null (or a NaN).

@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"neosim/results"
 	"neosim/sim"
 )
 
@@ -163,7 +164,7 @@ func readPairCosts(out string, r pairRow) (pairCosts, error) {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), "seed=") {
 			continue
 		}
-		path := dataFile(filepath.Join(dir, e.Name()), "summary")
+		path := results.DataFile(filepath.Join(dir, e.Name()), "summary")
 		rows := 0
 		err := scan(path, cols, func(a []arrow.Array) error {
 			for i := 0; i < a[0].Len(); i++ {

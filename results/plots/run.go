@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"neosim/results"
 	"neosim/sim"
 )
 
@@ -19,7 +20,7 @@ import (
 // each as .png and .svg. It returns the paths written. A missing file or
 // column is an error that names it, and then no file is written.
 func Run(dir string) ([]string, error) {
-	tsFile, jobsFile := dataFile(dir, "timeseries"), dataFile(dir, "jobs")
+	tsFile, jobsFile := results.DataFile(dir, "timeseries"), results.DataFile(dir, "jobs")
 	ts, err := readTimeseries(tsFile)
 	if err != nil {
 		return nil, err
