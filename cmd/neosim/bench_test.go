@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"neosim/internal/arrowtest"
 )
 
 // TestBenchFragmentation runs `neosim bench fragmentation` on a small
@@ -40,7 +42,7 @@ func TestBenchFragmentation(t *testing.T) {
 	if !strings.Contains(stderr, "12/12 runs") {
 		t.Errorf("no progress lines on stderr:\n%s", stderr)
 	}
-	arrived, _ := column(t, filepath.Join(out, "fragmentation.arrow"), "arrived_pct")
+	arrived, _ := arrowtest.Column(t, filepath.Join(out, "fragmentation.arrow"), "arrived_pct")
 	if len(arrived) != 6*2*131 {
 		t.Errorf("%d rows, want %d", len(arrived), 6*2*131)
 	}
@@ -87,11 +89,11 @@ func TestBenchSuite(t *testing.T) {
 	if !strings.Contains(stderr, "suite: scenario small") {
 		t.Errorf("no progress on stderr:\n%s", stderr)
 	}
-	_, names := column(t, filepath.Join(out, "suite.arrow"), "name")
+	_, names := arrowtest.Column(t, filepath.Join(out, "suite.arrow"), "name")
 	if len(names) != 3 || names[2] != "small" {
 		t.Errorf("suite.arrow names %v, want two hold rows and small", names)
 	}
-	_, rss := column(t, filepath.Join(out, "suite.arrow"), "rss_scope")
+	_, rss := arrowtest.Column(t, filepath.Join(out, "suite.arrow"), "rss_scope")
 	if rss[2] != "child" {
 		t.Errorf("rss_scope %v", rss)
 	}

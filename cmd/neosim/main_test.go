@@ -8,10 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
+	"neosim/internal/arrowtest"
 )
 
 // neosim runs the command line in-process and returns its exit code and
@@ -21,54 +18,6 @@ func neosim(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
 	code = Main(args, &o, &e)
 	return code, o.String(), e.String()
-}
-
-// column reads one column of an Arrow IPC file as float64 (NaN for null)
-// or string values.
-func column(t *testing.T, path, name string) (nums []float64, strs []string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	idx := r.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		t.Fatalf("%s: no column %q", path, name)
-	}
-	for i := 0; i < r.NumRecords(); i++ {
-		rec, err := r.Record(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		col := rec.Column(idx[0])
-		for k := 0; k < col.Len(); k++ {
-			if col.IsNull(k) {
-				nums = append(nums, math.NaN())
-				strs = append(strs, "")
-				continue
-			}
-			switch c := col.(type) {
-			case *array.Float64:
-				nums = append(nums, c.Value(k))
-			case *array.Int64:
-				nums = append(nums, float64(c.Value(k)))
-			case *array.Int32:
-				nums = append(nums, float64(c.Value(k)))
-			case *array.String:
-				strs = append(strs, c.Value(k))
-			default:
-				t.Fatalf("%s: column %q has type %v", path, name, col.DataType())
-			}
-		}
-	}
-	_ = arrow.PrimitiveTypes.Int64
-	return nums, strs
 }
 
 func writeFile(t *testing.T, dir, name, text string) string {
@@ -163,9 +112,9 @@ func TestRejectedJobs(t *testing.T) {
 	if !strings.Contains(stderr, "2 job(s) rejected") {
 		t.Errorf("stderr does not report the rejections: %q", stderr)
 	}
-	_, states := column(t, filepath.Join(out, "jobs.arrow"), "state")
-	_, ids := column(t, filepath.Join(out, "jobs.arrow"), "job_id")
-	_, reasons := column(t, filepath.Join(out, "jobs.arrow"), "reason")
+	_, states := arrowtest.Column(t, filepath.Join(out, "jobs.arrow"), "state")
+	_, ids := arrowtest.Column(t, filepath.Join(out, "jobs.arrow"), "job_id")
+	_, reasons := arrowtest.Column(t, filepath.Join(out, "jobs.arrow"), "reason")
 	got := map[string]string{}
 	for i := range ids {
 		got[ids[i]] = states[i] + ": " + reasons[i]
@@ -202,12 +151,12 @@ workloads:
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	jobs := filepath.Join(out, "jobs.arrow")
-	gpuHours, _ := column(t, jobs, "gpu_hours")
-	work, _ := column(t, jobs, "work_s")
-	gpus, _ := column(t, jobs, "gpus")
-	wait, _ := column(t, jobs, "wait_s")
-	submit, _ := column(t, jobs, "submit_s")
-	_, state := column(t, jobs, "state")
+	gpuHours, _ := arrowtest.Column(t, jobs, "gpu_hours")
+	work, _ := arrowtest.Column(t, jobs, "work_s")
+	gpus, _ := arrowtest.Column(t, jobs, "gpus")
+	wait, _ := arrowtest.Column(t, jobs, "wait_s")
+	submit, _ := arrowtest.Column(t, jobs, "submit_s")
+	_, state := arrowtest.Column(t, jobs, "state")
 	var held, want, sumWait, lastSubmit float64
 	for i := range gpuHours {
 		if state[i] != "completed" {
@@ -222,10 +171,10 @@ workloads:
 		t.Errorf("completed jobs held %.9f GPU-hours; Σ gpus × duration / 3600 = %.9f", held, want)
 	}
 	ts := filepath.Join(out, "timeseries.arrow")
-	total, _ := column(t, ts, "gpus_total")
-	busy, _ := column(t, ts, "busy_gpus")
-	util, _ := column(t, ts, "utilization")
-	queued, _ := column(t, ts, "queued_jobs")
+	total, _ := arrowtest.Column(t, ts, "gpus_total")
+	busy, _ := arrowtest.Column(t, ts, "busy_gpus")
+	util, _ := arrowtest.Column(t, ts, "utilization")
+	queued, _ := arrowtest.Column(t, ts, "queued_jobs")
 	var sumQ float64
 	for i := range total {
 		if busy[i] < 0 || busy[i] > total[i] || math.Abs(util[i]-busy[i]/total[i]) > 1e-12 {

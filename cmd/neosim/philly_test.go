@@ -1,13 +1,13 @@
 package main
 
 import (
-	"neosim/internal/sharedtest"
-
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"neosim/internal/arrowtest"
+	"neosim/internal/sharedtest"
 	"neosim/sim"
 	"neosim/traces"
 )
@@ -53,10 +53,10 @@ func TestPhillyReplay(t *testing.T) {
 	if code, _, stderr := neosim(t, "run", "--quiet", "--scenario", sc, "--out", out); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	gpuHours, _ := column(t, filepath.Join(out, "jobs.arrow"), "gpu_hours")
-	lost, _ := column(t, filepath.Join(out, "jobs.arrow"), "lost_gpu_hours")
-	_, states := column(t, filepath.Join(out, "jobs.arrow"), "state")
-	_, reasons := column(t, filepath.Join(out, "jobs.arrow"), "reason")
+	gpuHours, _ := arrowtest.Column(t, filepath.Join(out, "jobs.arrow"), "gpu_hours")
+	lost, _ := arrowtest.Column(t, filepath.Join(out, "jobs.arrow"), "lost_gpu_hours")
+	_, states := arrowtest.Column(t, filepath.Join(out, "jobs.arrow"), "state")
+	_, reasons := arrowtest.Column(t, filepath.Join(out, "jobs.arrow"), "reason")
 	if len(states) != jobs {
 		t.Fatalf("jobs.arrow has %d rows, the trace %d jobs", len(states), jobs)
 	}

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"neosim/internal/sharedtest"
-
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"neosim/internal/sharedtest"
 )
 
 // squeeze collapses the spaces of a table's lines (and trims them), so

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"neosim/internal/arrowtest"
 	"neosim/results"
 	"neosim/results/plots"
 	"neosim/runner"
@@ -213,49 +214,6 @@ func checkFiles(t *testing.T, dir string, got []string, names ...string) {
 	}
 }
 
-// arrowColumn reads a column of an Arrow IPC file: numbers (NaN for null)
-// or strings.
-func arrowColumn(t *testing.T, path, name string) (nums []float64, strs []string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	idx := r.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		t.Fatalf("%s: no column %q", path, name)
-	}
-	for i := 0; i < r.NumRecords(); i++ {
-		rec, err := r.RecordBatch(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch c := rec.Column(idx[0]).(type) {
-		case *array.Float64:
-			for k := 0; k < c.Len(); k++ {
-				v := c.Value(k)
-				if c.IsNull(k) {
-					v = math.NaN()
-				}
-				nums = append(nums, v)
-			}
-		case *array.String:
-			for k := 0; k < c.Len(); k++ {
-				strs = append(strs, c.Value(k))
-			}
-		default:
-			t.Fatalf("%s: column %q is %v", path, name, c.DataType())
-		}
-	}
-	return nums, strs
-}
-
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, runOutput(t), dir)
@@ -271,7 +229,7 @@ func TestRun(t *testing.T) {
 	ts := filepath.Join(dir, "timeseries.arrow")
 	used := 0
 	for s := sim.SegInternal; s < sim.NumSegments; s++ {
-		busy, _ := arrowColumn(t, ts, "busy_gpus_"+strings.ReplaceAll(s.String(), "-", "_"))
+		busy, _ := arrowtest.Column(t, ts, "busy_gpus_"+strings.ReplaceAll(s.String(), "-", "_"))
 		want := slices.ContainsFunc(busy, func(v float64) bool { return v > 0 })
 		if got := slices.Contains(texts, s.String()); got != want {
 			t.Errorf("utilization.svg: legend entry %q: %v, want %v (texts %q)", s, got, want, texts)
@@ -290,8 +248,8 @@ func TestRun(t *testing.T) {
 	// wait_cdf: one entry per segment with started jobs, with their count.
 	texts = svgTexts(t, filepath.Join(dir, "wait_cdf.svg"))
 	jobs := filepath.Join(dir, "jobs.arrow")
-	waits, _ := arrowColumn(t, jobs, "wait_s")
-	_, segs := arrowColumn(t, jobs, "segment")
+	waits, _ := arrowtest.Column(t, jobs, "wait_s")
+	_, segs := arrowtest.Column(t, jobs, "segment")
 	started := map[string]int{}
 	for i, w := range waits {
 		if !math.IsNaN(w) {

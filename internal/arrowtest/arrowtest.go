@@ -1,0 +1,61 @@
+// Package arrowtest reads Arrow IPC output files back in tests, with
+// arrow-go, one column at a time.
+package arrowtest
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Column reads one column of an Arrow IPC file: numbers (float64, int64,
+// int32; NaN for a null) or strings ("" for a null). Another type, or no
+// such column, fails the test.
+func Column(t testing.TB, path, name string) (nums []float64, strs []string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	idx := r.Schema().FieldIndices(name)
+	if len(idx) != 1 {
+		t.Fatalf("%s: no column %q", path, name)
+	}
+	for i := 0; i < r.NumRecords(); i++ {
+		rec, err := r.RecordBatch(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := rec.Column(idx[0])
+		for k := 0; k < col.Len(); k++ {
+			if col.IsNull(k) {
+				nums = append(nums, math.NaN())
+				strs = append(strs, "")
+				continue
+			}
+			switch c := col.(type) {
+			case *array.Float64:
+				nums = append(nums, c.Value(k))
+			case *array.Int64:
+				nums = append(nums, float64(c.Value(k)))
+			case *array.Int32:
+				nums = append(nums, float64(c.Value(k)))
+			case *array.String:
+				strs = append(strs, c.Value(k))
+			default:
+				t.Fatalf("%s: column %q has type %v", path, name, col.DataType())
+			}
+		}
+	}
+	return nums, strs
+}
