@@ -1,14 +1,14 @@
 package bench
 
 import (
+	"neosim/experiment"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
-	"neosim/runner"
-	"neosim/sim/scenario"
+	"neosim/scenario"
 )
 
 // BenchmarkCompare is issue 7's comparison benchmark: `neosim compare` on
@@ -22,7 +22,7 @@ import (
 // bounds the ratio below 2 even when two workers keep both cores busy.
 func BenchmarkCompare(b *testing.B) {
 	load := func() (*scenario.Scenario, error) { return scenario.Default(), nil }
-	opt := runner.CompareOptions{
+	opt := experiment.CompareOptions{
 		Allocators: []string{"fifo", "priority", "backfill", "partition"},
 		Pricers:    []string{"flat", "utilization"},
 		Seeds:      []uint64{1, 2, 3, 4, 5},
@@ -33,7 +33,7 @@ func BenchmarkCompare(b *testing.B) {
 		for _, j := range []int{1, 2} {
 			opt.Jobs, opt.Out = j, filepath.Join(dir, "j"+strconv.Itoa(j))
 			start, cpu0 := time.Now(), cpuTime()
-			if _, err := runner.Compare(load, opt); err != nil {
+			if _, err := experiment.Compare(load, opt); err != nil {
 				b.Fatal(err)
 			}
 			wall[j] += time.Since(start)

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"neosim/runner"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 	"neosim/traces"
 	"neosim/workloads"
 )

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"neosim/runner"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 )
 
 // BenchmarkRun100k is the foundation's whole-run benchmark

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"neosim/sim/scenario"
+	"neosim/scenario"
 )
 
 // The benchmark scenarios, embedded so that `neosim bench suite` runs them

@@ -6,8 +6,8 @@ import (
 
 	"neosim/results"
 	"neosim/runner"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 )
 
 // TestParquetRunMatchesArrow runs the default scenario (two simulated days,

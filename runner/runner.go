@@ -16,10 +16,10 @@ import (
 
 	"neosim/policies"
 	"neosim/results"
+	"neosim/scenario"
 	"neosim/sim"
 	"neosim/sim/econ"
 	"neosim/sim/fleet"
-	"neosim/sim/scenario"
 	"neosim/traces"
 )
 

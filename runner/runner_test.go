@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 )
 
 func defaultFor(t *testing.T, horizon sim.Time) *scenario.Scenario {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"neosim/bench/calibrate"
+	"neosim/calibrate"
 )
 
 const calibrateHelp = `Usage:

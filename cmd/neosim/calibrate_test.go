@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"neosim/bench/calibrate"
+	"neosim/calibrate"
 	"neosim/sim/econ"
 	"neosim/sim/fleet"
 )

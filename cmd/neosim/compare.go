@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"neosim/experiment"
 	"runtime"
 	"slices"
 	"strings"
@@ -15,8 +16,8 @@ import (
 	"neosim/results"
 	"neosim/results/plots"
 	"neosim/runner"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 )
 
 const compareHelp = `Usage: neosim compare [flags]
@@ -63,9 +64,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt := runner.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat},
+	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat},
 		Allocators: splitList(*allocators), Pricers: splitList(*pricers)}
-	if opt.Seeds, err = runner.ParseSeeds(*seeds); err != nil {
+	if opt.Seeds, err = experiment.ParseSeeds(*seeds); err != nil {
 		return fmt.Errorf("--seeds: %w", err)
 	}
 	if *baseline != "" {
@@ -73,7 +74,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		if !ok || a == "" || p == "" {
 			return fmt.Errorf("--baseline: %q is not ALLOCATOR/PRICER", *baseline)
 		}
-		opt.Baseline = runner.Pair{Allocator: a, Pricer: p}
+		opt.Baseline = experiment.Pair{Allocator: a, Pricer: p}
 	}
 	var hz sim.Time
 	if fs.Changed("horizon") {
@@ -100,7 +101,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		prog = newRunsProgress(stderr, total)
 		opt.Done = prog.done
 	}
-	c, err := runner.Compare(load, opt)
+	c, err := experiment.Compare(load, opt)
 	if prog != nil {
 		prog.finish()
 	}
@@ -120,7 +121,7 @@ func plotsFlag(fs *pflag.FlagSet) *bool {
 }
 
 // comparisonPlots draws a finished comparison's plots if asked to.
-func comparisonPlots(w io.Writer, quiet, draw bool, c *runner.Comparison) error {
+func comparisonPlots(w io.Writer, quiet, draw bool, c *experiment.Comparison) error {
 	if !draw || c.Rows == nil {
 		return nil
 	}
@@ -140,7 +141,7 @@ func splitList(s string) []string {
 
 // printComparison prints the pairs ranked by mean operating margin (best
 // first; pairs without one last).
-func printComparison(w io.Writer, c *runner.Comparison) {
+func printComparison(w io.Writer, c *experiment.Comparison) {
 	idx := map[string]int{}
 	for i, m := range results.ComparisonMetrics {
 		idx[m.Name] = i

@@ -3,13 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"neosim/experiment"
 	"os"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-
-	"neosim/runner"
 )
 
 // isTerminal reports whether w is a terminal (live progress) rather than a
@@ -44,14 +43,14 @@ func newRunsProgress(w io.Writer, total int) *runsProgress {
 	return rp
 }
 
-// done records a finished run (runner.RunDone callbacks come one at a
+// done records a finished run (experiment.RunDone callbacks come one at a
 // time).
-func (rp *runsProgress) done(d runner.RunDone) {
+func (rp *runsProgress) done(d experiment.RunDone) {
 	if rp.bar != nil {
 		rp.bar.Increment()
 		return
 	}
-	fmt.Fprintf(rp.w, "[%d/%d] %s: %.2fs (%.1fs elapsed)\n", d.Done, d.Total, runner.RunLabel(d.Cell, d.Seed), d.Wall.Seconds(), d.Elapsed.Seconds())
+	fmt.Fprintf(rp.w, "[%d/%d] %s: %.2fs (%.1fs elapsed)\n", d.Done, d.Total, experiment.RunLabel(d.Cell, d.Seed), d.Wall.Seconds(), d.Elapsed.Seconds())
 }
 
 // finish stops the bar (after the last run or an error).

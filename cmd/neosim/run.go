@@ -16,8 +16,8 @@ import (
 	"neosim/policies"
 	"neosim/results/plots"
 	"neosim/runner"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 	"neosim/traces"
 )
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"neosim/experiment"
 	"os"
 	"runtime"
 	"strconv"
@@ -98,17 +99,17 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sw, err := runner.LoadSweep(*file, runner.SweepOverrides{Horizon: *hz, Seeds: *seeds})
+	sw, err := experiment.LoadSweep(*file, experiment.SweepOverrides{Horizon: *hz, Seeds: *seeds})
 	if err != nil {
 		return err
 	}
 	if *out == "" {
-		*out = runner.DefaultSweepOut(sw.Name())
+		*out = experiment.DefaultSweepOut(sw.Name())
 	}
 	if *dryRun {
 		return printPlan(stdout, sw, sh)
 	}
-	opt := runner.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat}, Resume: *resume}
+	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat}, Resume: *resume}
 	toRun := sw.ShardRuns(sh)
 	if *resume {
 		toRun = sw.Pending(*out, sh, outFormat)
@@ -166,7 +167,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		}
 		*out = dirs[0]
 	}
-	c, err := runner.Merge(*out, dirs)
+	c, err := experiment.Merge(*out, dirs)
 	if err != nil {
 		return err
 	}
@@ -179,7 +180,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 // resolveShard reads the shard from the --shard flag, else from a cluster
 // scheduler's environment; from names where it came from ("" for the flag
 // or none).
-func resolveShard(flag string, getenv func(string) string) (sh runner.Shard, from string, err error) {
+func resolveShard(flag string, getenv func(string) string) (sh experiment.Shard, from string, err error) {
 	if flag != "" {
 		i, n, ok := strings.Cut(flag, "/")
 		sh.Index, err = strconv.Atoi(i)
@@ -205,7 +206,7 @@ func resolveShard(flag string, getenv func(string) string) (sh runner.Shard, fro
 		if err1 != nil || err2 != nil || err != nil || n < 1 || i-lo < 0 || i-lo >= n {
 			return false, fmt.Errorf("%s=%q, %s=%q: not a shard index below the count", idxVar, idx, countVar, count)
 		}
-		sh = runner.Shard{Index: i - lo, Count: n}
+		sh = experiment.Shard{Index: i - lo, Count: n}
 		from = idxVar + "/" + countVar
 		return true, nil
 	}
@@ -215,11 +216,11 @@ func resolveShard(flag string, getenv func(string) string) (sh runner.Shard, fro
 	if ok, err := envShard("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN"); ok || err != nil {
 		return sh, from, err
 	}
-	return runner.Shard{}, "", nil
+	return experiment.Shard{}, "", nil
 }
 
 // printPlan lists a sweep's variants and this shard's share of the runs.
-func printPlan(w io.Writer, sw *runner.Sweep, sh runner.Shard) error {
+func printPlan(w io.Writer, sw *experiment.Sweep, sh experiment.Shard) error {
 	fmt.Fprintf(w, "sweep %s: %d variants × %d pairs × %d seeds = %d runs", sw.Name(), len(sw.Variants()), len(sw.Pairs()), len(sw.Seeds()), sw.Runs())
 	if sh.Count > 1 {
 		fmt.Fprintf(w, "; shard %s runs %d", sh, sw.ShardRuns(sh))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io/fs"
+	"neosim/experiment"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +13,6 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
-
-	"neosim/runner"
 )
 
 const testSweep = `
@@ -128,14 +127,14 @@ func TestResolveShard(t *testing.T) {
 	for _, tc := range []struct {
 		flag string
 		env  func(string) string
-		want runner.Shard
+		want experiment.Shard
 		from string
 	}{
-		{"", env(), runner.Shard{}, ""},
-		{"2/5", env("JOB_COMPLETION_INDEX", "0", "JOB_COMPLETIONS", "3"), runner.Shard{Index: 2, Count: 5}, ""},
-		{"", env("JOB_COMPLETION_INDEX", "0", "JOB_COMPLETIONS", "3"), runner.Shard{Index: 0, Count: 3}, "JOB_COMPLETION_INDEX/JOB_COMPLETIONS"},
-		{"", env("SLURM_ARRAY_TASK_ID", "4", "SLURM_ARRAY_TASK_COUNT", "5"), runner.Shard{Index: 4, Count: 5}, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT"},
-		{"", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_COUNT", "5", "SLURM_ARRAY_TASK_MIN", "1"), runner.Shard{Index: 4, Count: 5}, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT"},
+		{"", env(), experiment.Shard{}, ""},
+		{"2/5", env("JOB_COMPLETION_INDEX", "0", "JOB_COMPLETIONS", "3"), experiment.Shard{Index: 2, Count: 5}, ""},
+		{"", env("JOB_COMPLETION_INDEX", "0", "JOB_COMPLETIONS", "3"), experiment.Shard{Index: 0, Count: 3}, "JOB_COMPLETION_INDEX/JOB_COMPLETIONS"},
+		{"", env("SLURM_ARRAY_TASK_ID", "4", "SLURM_ARRAY_TASK_COUNT", "5"), experiment.Shard{Index: 4, Count: 5}, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT"},
+		{"", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_COUNT", "5", "SLURM_ARRAY_TASK_MIN", "1"), experiment.Shard{Index: 4, Count: 5}, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT"},
 	} {
 		got, from, err := resolveShard(tc.flag, tc.env)
 		if err != nil || got != tc.want || from != tc.from {

@@ -72,7 +72,7 @@ func (r *pairRow) label() string {
 // dir is the pair's folder in the run dataset under out.
 func (r *pairRow) dir(out string) string {
 	d := filepath.Join("allocator="+r.allocator, "pricer="+r.pricer)
-	if r.variant != "" { // as runner.RunDir: variant= only in a sweep
+	if r.variant != "" { // as experiment.RunDir: variant= only in a sweep
 		d = filepath.Join("variant="+r.variant, d)
 	}
 	return filepath.Join(out, d)

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"neosim/experiment"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,8 +25,8 @@ import (
 	"neosim/results"
 	"neosim/results/plots"
 	"neosim/runner"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 )
 
 // small is the default scenario on a fleet small enough for internal jobs
@@ -68,7 +69,7 @@ func cmpOutput(t *testing.T) string {
 		cmpDir, cmpErr = os.MkdirTemp("", "plots-cmp-")
 		if cmpErr == nil {
 			load := func() (*scenario.Scenario, error) { return small(), nil }
-			_, cmpErr = runner.Compare(load, runner.CompareOptions{Allocators: []string{"fifo", "priority"},
+			_, cmpErr = experiment.Compare(load, experiment.CompareOptions{Allocators: []string{"fifo", "priority"},
 				Pricers: []string{"flat"}, Seeds: []uint64{1, 2}, Out: cmpDir, Jobs: 4})
 		}
 	})

@@ -214,7 +214,7 @@ func (ps PowerProfiles) For(t int) PowerProfile {
 }
 
 // calibrationFile is the part of a calibration profile the simulator
-// reads; bench/calibrate writes the whole (devices, fit errors, notes).
+// reads; calibrate writes the whole (devices, fit errors, notes).
 type calibrationFile struct {
 	Schema   string        `json:"schema"`
 	Measured *bool         `json:"measured"`

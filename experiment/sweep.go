@@ -1,4 +1,4 @@
-package runner
+package experiment
 
 import (
 	"bytes"
@@ -16,7 +16,8 @@ import (
 
 	"neosim/policies"
 	"neosim/results"
-	"neosim/sim/scenario"
+	"neosim/runner"
+	"neosim/scenario"
 )
 
 // SweepSpec is a sweep file (docs/scale-out.md): a grid or a list of
@@ -66,7 +67,7 @@ type SweepOptions struct {
 	Shard Shard
 	Warn  io.Writer
 	Done  func(RunDone)
-	Run   Options
+	Run   runner.Options
 	// Resume keeps the runs already complete in Out (a shard retried after
 	// a failure, a sweep interrupted) and runs only the others; the result
 	// is the same as a fresh run's.

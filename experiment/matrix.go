@@ -1,4 +1,4 @@
-package runner
+package experiment
 
 import (
 	"bytes"
@@ -18,7 +18,8 @@ import (
 	"github.com/google/renameio/v2"
 
 	"neosim/results"
-	"neosim/sim/scenario"
+	"neosim/runner"
+	"neosim/scenario"
 )
 
 // Pair is one (allocator, pricer) combination of a comparison.
@@ -258,7 +259,7 @@ type execOptions struct {
 	Shard Shard
 	Warn  io.Writer
 	Done  func(RunDone)
-	Run   Options // per-run options besides Out and Warn (e.g. the format)
+	Run   runner.Options // per-run options besides Out and Warn (e.g. the format)
 	// Resume keeps the runs of this shard already complete in Out (in the
 	// same format) and runs only the others.
 	Resume bool
@@ -301,7 +302,7 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 		jobs = runtime.NumCPU()
 	}
 	jobs = max(1, min(jobs, len(mine)))
-	// With a run per core, runs go faster inline than piped (Options.Inline).
+	// With a run per core, runs go faster inline than piped (runner.Options.Inline).
 	opt.Run.Inline = opt.Run.Inline || jobs > 1
 	var (
 		next    atomic.Int64 // index in mine of the next run to start
@@ -387,7 +388,7 @@ func RunLabel(c Cell, seed uint64) string {
 	return s
 }
 
-func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions) (*Result, error) {
+func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions) (*runner.Result, error) {
 	v := m.Variants[ci/len(m.Pairs)]
 	pr := m.Pairs[ci%len(m.Pairs)]
 	s, err := v.load()
@@ -404,7 +405,7 @@ func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions) (*Resu
 	s.Allocator, s.Pricer, s.Seed = pr.Allocator, pr.Pricer, seed
 	ro := opt.Run
 	ro.Out, ro.Warn = dir, opt.Warn
-	return Run(s, ro)
+	return runner.Run(s, ro)
 }
 
 // rows aggregates values[cell][seed] into comparison rows.

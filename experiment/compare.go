@@ -1,4 +1,4 @@
-package runner
+package experiment
 
 import (
 	"fmt"
@@ -7,7 +7,8 @@ import (
 
 	"neosim/policies"
 	"neosim/results"
-	"neosim/sim/scenario"
+	"neosim/runner"
+	"neosim/scenario"
 )
 
 // CompareOptions are a comparison's settings besides the scenario.
@@ -32,7 +33,7 @@ type CompareOptions struct {
 	// a time.
 	Done func(RunDone)
 	// Run holds the per-run options (Out and Warn are set per run).
-	Run Options
+	Run runner.Options
 }
 
 // Comparison is a finished comparison or sweep (or this shard's part of a

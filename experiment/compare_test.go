@@ -1,4 +1,4 @@
-package runner
+package experiment
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"neosim/results"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 )
 
 func smallCompare(t *testing.T, out string, jobs int) *Comparison {

@@ -1,4 +1,4 @@
-package runner
+package experiment
 
 import (
 	"bytes"
@@ -9,8 +9,9 @@ import (
 	"testing"
 
 	"neosim/results"
+	"neosim/runner"
+	"neosim/scenario"
 	"neosim/sim"
-	"neosim/sim/scenario"
 )
 
 func TestParseSeeds(t *testing.T) {
@@ -183,7 +184,7 @@ func TestSweepParquetMerge(t *testing.T) {
 	var tables [][]byte
 	for _, f := range []results.Format{results.FormatArrow, results.FormatParquet} {
 		out := filepath.Join(dir, f.String())
-		if _, err := sw.Run(SweepOptions{Out: out, Jobs: 2, Run: Options{Format: f}}); err != nil {
+		if _, err := sw.Run(SweepOptions{Out: out, Jobs: 2, Run: runner.Options{Format: f}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := Merge(out, []string{out}); err != nil {
