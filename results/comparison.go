@@ -30,7 +30,10 @@ type Metric struct {
 var ComparisonMetrics = []Metric{
 	{"external_revenue", "external_revenue_usd", "USD", "revenue from the external segments"},
 	{"gross_margin", "gross_margin", "", "(revenue − external direct cost) / revenue"},
-	{"operating_margin", "operating_margin", "", "(revenue − external total cost) / revenue"},
+	{"operating_margin", "operating_margin", "", "(revenue − external cash cost) / revenue"},
+	{"net_value", "net_value_usd", "USD", "revenue − external direct cost − support − the internal delay selling caused, in dollars"},
+	{"internal_delay_caused", "internal_delay_caused_gpu_hours", "GPU-h", "internal waiting selling added, against the same run without external demand"},
+	{"internal_slowdown_counterfactual", "slowdown_mean_internal_counterfactual", "", "mean bounded slowdown of the completed internal jobs without external demand"},
 	{"utilization", "utilization", "", "busy GPU-hours / capacity GPU-hours"},
 	{"internal_wait_mean", "wait_mean_s_internal", "s", "mean wait of the internal jobs that started"},
 	{"internal_wait_p99", "wait_p99_s_internal", "s", "99th percentile wait of the internal jobs that started"},

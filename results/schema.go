@@ -17,7 +17,7 @@ import (
 // file's schema metadata under MetaSchemaVersion and in run.json. Adding a
 // column keeps it; renaming, removing or repurposing a column, or changing
 // its type or unit, bumps it.
-const SchemaVersion = "2"
+const SchemaVersion = "3"
 
 // Schema metadata keys of every .arrow file.
 const (
@@ -143,6 +143,7 @@ const (
 	jcRevenue
 	jcLostGPUHours
 	jcCustomer
+	jcWaitCF
 	jcCount
 )
 
@@ -169,6 +170,7 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_h × gpu_hours, or tokens served × the per-token price for serving jobs billed by token; 0 for internal jobs"},
 	jcCustomer:     {"customer_id", utf8, true, "", "external customer (billing and support); null for internal work and jobs without one"},
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
+	jcWaitCF:       {"wait_s_counterfactual", f64, true, "s", "internal jobs: wait_s in the counterfactual run (the same scenario and seed without external demand); null for external jobs, without a counterfactual, or if it never started there"},
 })
 
 // Column indexes of timeseries.arrow: five fixed columns, then one busy and
@@ -270,6 +272,13 @@ var summaryColumns = func() []summaryColumn {
 		c = append(c, summaryColumn{Column{"slowdown_mean_" + n, f64, true, "", "mean bounded slowdown of the completed " + seg.String() +
 			" jobs: (end − submit) / max(run time − lost time, 10 s), at least 1; null if none completed"}, func(s *Summary) any { return s.Segments[seg].SlowdownMean }})
 	}
+	c = append(c, summaryColumn{Column{"slowdown_mean_internal_counterfactual", f64, true, "", "slowdown_mean_internal in the counterfactual run; null if it was not run or no internal job completed there"},
+		func(s *Summary) any {
+			if s.Counterfactual == nil {
+				return math.NaN()
+			}
+			return s.Counterfactual.InternalSlowdownMean
+		}})
 	c = append(c, econColumns()...)
 	return c
 }()
@@ -296,13 +305,16 @@ func econColumns() []summaryColumn {
 		num("cost_power_usd", "USD", "facility energy cost of the whole fleet", func(r *econ.Report) float64 { return r.Total.Power }),
 		num("cost_support_usd", "USD", "support cost of the external customers", func(r *econ.Report) float64 { return r.Total.Support }),
 		num("external_direct_cost_usd", "USD", "capex, overhead and power of the external GPU-hours", func(r *econ.Report) float64 { return r.External.Direct() }),
-		num("external_cost_usd", "USD", "external direct cost + support + internal delay cost", func(r *econ.Report) float64 { return r.External.Total() }),
+		num("external_cost_usd", "USD", "external direct cost + support: the external business's cash cost", func(r *econ.Report) float64 { return r.External.Total() }),
 		num("internal_cost_usd", "USD", "direct cost of internal GPU-hours and of idle capacity", func(r *econ.Report) float64 { return r.Internal.Total() }),
 		num("idle_cost_usd", "USD", "direct cost of idle capacity (part of internal_cost_usd)", func(r *econ.Report) float64 { return r.Idle.Total() }),
 		num("internal_wait_gpu_hours", "GPU-h", "Σ internal jobs' GPUs × time queued", func(r *econ.Report) float64 { return r.InternalWaitGPUHours }),
-		num("internal_delay_cost_usd", "USD", "internal_wait_gpu_hours × the delay price: charged to the external business as an upper bound on the delay it causes", func(r *econ.Report) float64 { return r.External.Delay }),
+		num("internal_wait_gpu_hours_counterfactual", "GPU-h", "Σ internal jobs' GPUs × time queued in the counterfactual run (the same scenario and seed without external demand); null if it was not run", func(r *econ.Report) float64 { return r.CounterfactualWaitGPUHours }),
+		num("internal_delay_caused_gpu_hours", "GPU-h", "internal_wait_gpu_hours − internal_wait_gpu_hours_counterfactual: the internal delay selling added (may be negative in one run; read its mean over seeds); null without a counterfactual", func(r *econ.Report) float64 { return r.DelayCausedGPUHours }),
+		num("internal_delay_caused_usd", "USD", "internal_delay_caused_gpu_hours × cost.delay_usd_per_gpu_hour; null without a counterfactual", func(r *econ.Report) float64 { return r.DelayCausedUSD }),
+		num("net_value_usd", "USD", "external_revenue_usd − external_direct_cost_usd − cost_support_usd − internal_delay_caused_usd: what selling added to the company in the run; null without a counterfactual", func(r *econ.Report) float64 { return r.NetValueUSD }),
 		num("gross_margin", "", "(external revenue − external direct cost) / external revenue; null without revenue", func(r *econ.Report) float64 { return r.GrossMargin }),
-		num("operating_margin", "", "(external revenue − external_cost_usd) / external revenue; null without revenue", func(r *econ.Report) float64 { return r.OperatingMargin }),
+		num("operating_margin", "", "(external revenue − external_cost_usd) / external revenue: a cash margin, no delay inside; null without revenue", func(r *econ.Report) float64 { return r.OperatingMargin }),
 		num("energy_mwh", "MWh", "facility energy over the run", func(r *econ.Report) float64 { return r.EnergyMWh }),
 		num("avg_power_kw", "kW", "energy_mwh over the run's duration", func(r *econ.Report) float64 { return r.AvgPowerKW }),
 	}

@@ -39,6 +39,43 @@ type Summary struct {
 	// Econ is the margin ledger's report (RunInfo.Econ); nil if the run
 	// had no ledger, and then its columns are null.
 	Econ *econ.Report
+	// Counterfactual is RunInfo.Counterfactual; nil without one.
+	Counterfactual *Counterfactual
+}
+
+// Counterfactual is what a run's counterfactual (the same scenario and
+// seed without external demand; runner) measured.
+type Counterfactual struct {
+	// InternalWaitGPUHours is Σ internal jobs' GPUs × time queued there.
+	InternalWaitGPUHours float64
+	// InternalSlowdownMean is the completed internal jobs' mean bounded
+	// slowdown there (NaN if none completed).
+	InternalSlowdownMean float64
+	// Self is true when nothing external could arrive, so the run is its
+	// own counterfactual (and the summary takes the run's own slowdown).
+	Self bool
+}
+
+// SlowdownMean averages the bounded slowdown of completed jobs.
+type SlowdownMean struct {
+	n   int64
+	sum float64
+}
+
+// Add counts j if it completed.
+func (m *SlowdownMean) Add(j *sim.Job) {
+	if j.State == sim.Completed {
+		m.n++
+		m.sum += boundedSlowdown(j)
+	}
+}
+
+// Mean returns the mean bounded slowdown, or NaN if no job completed.
+func (m *SlowdownMean) Mean() float64 {
+	if m.n == 0 {
+		return math.NaN()
+	}
+	return m.sum / float64(m.n)
 }
 
 // SegmentSummary is one segment's part of a Summary.
@@ -89,8 +126,7 @@ type accumulator struct {
 	extRevenue float64
 	waitSum    [sim.NumSegments]float64 // µs
 	waits      [sim.NumSegments]waitList
-	completed  [sim.NumSegments]int64
-	slowSum    [sim.NumSegments]float64
+	slowdown   [sim.NumSegments]SlowdownMean
 }
 
 func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) {
@@ -114,10 +150,7 @@ func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) 
 		a.waitSum[seg] += float64(wait)
 		a.waits[seg].add(float32(wait.Seconds()))
 	}
-	if j.State == sim.Completed {
-		a.completed[seg]++
-		a.slowSum[seg] += boundedSlowdown(j)
-	}
+	a.slowdown[seg].Add(j)
 }
 
 // summarize sorts the waits and computes the summary.
@@ -127,7 +160,7 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 		HorizonS: math.NaN(), EndS: info.End.Seconds(), GPUsTotal: info.GPUsTotal, Events: info.Events,
 		Jobs: a.jobs, JobsByState: a.byState, GPUHours: a.gpuHours, Utilization: math.NaN(),
 		ExternalRevenueUSD: a.extRevenue, LostGPUHours: a.lost, Preemptions: a.preempts,
-		JobFailures: a.failures, NodeFailures: info.NodeFailures, Econ: info.Econ,
+		JobFailures: a.failures, NodeFailures: info.NodeFailures, Econ: info.Econ, Counterfactual: info.Counterfactual,
 	}
 	if info.Horizon > 0 {
 		s.HorizonS = info.Horizon.Seconds()
@@ -141,14 +174,16 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 		w := a.waits[seg]
 		slices.Sort(w.nonzero)
 		s.Segments[seg] = SegmentSummary{Jobs: a.bySeg[seg], Wait: waitStats(a.waitSum[seg], w),
-			Completed: a.completed[seg], SlowdownMean: math.NaN()}
-		if a.completed[seg] > 0 {
-			s.Segments[seg].SlowdownMean = a.slowSum[seg] / float64(a.completed[seg])
-		}
+			Completed: a.slowdown[seg].n, SlowdownMean: a.slowdown[seg].Mean()}
 		all = append(all, w)
 		sum += a.waitSum[seg]
 	}
 	s.Wait = mergedWaitStats(sum, all)
+	if c := s.Counterfactual; c != nil && c.Self {
+		self := *c
+		self.InternalSlowdownMean = s.Segments[sim.SegInternal].SlowdownMean
+		s.Counterfactual = &self
+	}
 	return s
 }
 

@@ -35,7 +35,8 @@ type Writer struct {
 	jCustomer                                            *array.StringBuilder
 	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
 	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
-	jPrice, jRevenue, jLost                              *array.Float64Builder
+	jPrice, jRevenue, jLost, jWaitCF                     *array.Float64Builder
+	cfWait                                               func(id string) (sim.Time, bool)
 
 	// timeseries.arrow builders
 	tT, tBusy, tUtil           *array.Float64Builder
@@ -124,6 +125,7 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 	w.jGPUs, w.jMilli, w.jPriority, w.jPreemptions, w.jFailures = i32(jcGPUs), i32(jcMilli), i32(jcPriority), i32(jcPreemptions), i32(jcFailures)
 	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
 	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
+	w.jWaitCF = f64(jcWaitCF)
 
 	tf := w.ts.b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
@@ -159,6 +161,21 @@ func (w *Writer) Err() error { return w.err }
 // columns are null.
 func (w *Writer) SetEconomics(powerKW, costUSDPerHour func(*sim.Sample) float64) {
 	w.power, w.cost = powerKW, costUSDPerHour
+}
+
+// SetCounterfactualWaits gives the writer the counterfactual's wait of each
+// internal job (first start − submit, or negative if it never started there;
+// ok false if the counterfactual has no such job), for the
+// wait_s_counterfactual column. wait may block until the counterfactual has
+// ended the job. Without it the column is null.
+func (w *Writer) SetCounterfactualWaits(wait func(id string) (sim.Time, bool)) { w.cfWait = wait }
+
+func (w *Writer) counterfactualWait(j *sim.Job) (sim.Time, bool) {
+	if w.cfWait == nil || j.Segment.External() {
+		return 0, false
+	}
+	cw, ok := w.cfWait(j.ID)
+	return cw, ok && cw >= 0
 }
 
 // JobStarted does nothing: jobs are written when they end.
@@ -224,6 +241,11 @@ func (w *Writer) JobEnded(j *sim.Job) {
 		w.jCustomer.Append(j.Customer)
 	}
 
+	if cw, ok := w.counterfactualWait(j); ok {
+		w.jWaitCF.Append(cw.Seconds())
+	} else {
+		w.jWaitCF.AppendNull()
+	}
 	w.acc.add(j, wait, gpuHours, revenue)
 
 	w.jobs.rows++
@@ -290,6 +312,9 @@ type RunInfo struct {
 	NodeFailures int64
 	// Econ is the margin ledger's report for the run, if it had one.
 	Econ *econ.Report
+	// Counterfactual is what the counterfactual run measured; nil if it
+	// was not run.
+	Counterfactual *Counterfactual
 	// WallSeconds is the run's wall-clock time; it goes to run.json only.
 	WallSeconds float64
 	// Version is neosim's version string, for run.json.

@@ -45,6 +45,11 @@ type Options struct {
 	// -j ≥ 2) get more done inline, each core busy with a run of its own
 	// and no hand-offs between goroutines.
 	Inline bool
+	// NoCounterfactual skips the counterfactual run (counterfactual.go):
+	// the value-of-selling columns are then null. By default every run
+	// with possible external demand also simulates its counterfactual,
+	// on a goroutine beside it.
+	NoCounterfactual bool
 }
 
 // Result is what a finished run reports.
@@ -231,6 +236,12 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		aw := newAsyncObserver(obs)
 		obs, closeObs = aw, aw.close
 	}
+	var cf *counterfactualRun
+	if !opt.NoCounterfactual && hasExternal(s) {
+		cf = startCounterfactual(s, cfg, opt)
+		defer cf.board.close() // a failed run stops asking
+		w.SetCounterfactualWaits(cf.board.take)
+	}
 	defer closeObs() // before a failed run's Abort
 	e := sim.New(cfg, f, alloc, pricer, piped, obs, ledger)
 	start := time.Now()
@@ -246,6 +257,19 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		Scenario: s.Name, Seed: s.Seed, Allocator: alloc.Name(), Pricer: pricer.Name(),
 		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events, NodeFailures: st.Failures, Econ: &report,
 		WallSeconds: wall.Seconds(), Version: Version, Resolved: s,
+	}
+	switch {
+	case cf != nil:
+		c, err := cf.wait()
+		if err != nil {
+			return nil, err
+		}
+		report.AddCounterfactual(c.InternalWaitGPUHours)
+		info.Counterfactual = &c
+	case !opt.NoCounterfactual:
+		// Nothing external could arrive: the run is its own counterfactual.
+		report.AddCounterfactual(report.InternalWaitGPUHours)
+		info.Counterfactual = &results.Counterfactual{InternalWaitGPUHours: report.InternalWaitGPUHours, Self: true}
 	}
 	if err := w.Commit(info); err != nil {
 		return nil, err

@@ -41,17 +41,18 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, compareHelp+fs.FlagUsages()) }
 	var (
-		scenarioPath = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
-		allocators   = fs.String("allocators", "", "allocators, comma-separated (default: the scenario's; see `neosim policies`)")
-		pricers      = fs.String("pricers", "", "pricers, comma-separated (default: the scenario's)")
-		seeds        = fs.String("seeds", "1-3", "seeds: ranges and lists such as 1-5 or 1,2,7")
-		horizon      = fs.String("horizon", "", "simulated time to stop at, e.g. 7d (default: the scenario's)")
-		baseline     = fs.String("baseline", "", "ALLOCATOR/PRICER the differences are taken against (default: the first pair)")
-		out          = fs.String("out", "", "output folder (default results/compare/<scenario>)")
-		jobs         = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
-		format       = formatFlag(fs)
-		drawPlots    = plotsFlag(fs)
-		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
+		scenarioPath   = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
+		allocators     = fs.String("allocators", "", "allocators, comma-separated (default: the scenario's; see `neosim policies`)")
+		pricers        = fs.String("pricers", "", "pricers, comma-separated (default: the scenario's)")
+		seeds          = fs.String("seeds", "1-3", "seeds: ranges and lists such as 1-5 or 1,2,7")
+		horizon        = fs.String("horizon", "", "simulated time to stop at, e.g. 7d (default: the scenario's)")
+		baseline       = fs.String("baseline", "", "ALLOCATOR/PRICER the differences are taken against (default: the first pair)")
+		out            = fs.String("out", "", "output folder (default results/compare/<scenario>)")
+		jobs           = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
+		format         = formatFlag(fs)
+		drawPlots      = plotsFlag(fs)
+		quiet          = fs.Bool("quiet", false, "no progress lines and no table")
+		counterfactual = fs.Bool("counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
 	)
 	if ok, err := parseFlags(fs, "compare", args, stderr); !ok {
 		return err
@@ -64,7 +65,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat},
+	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !*counterfactual},
 		Allocators: splitList(*allocators), Pricers: splitList(*pricers)}
 	if opt.Seeds, err = experiment.ParseSeeds(*seeds); err != nil {
 		return fmt.Errorf("--seeds: %w", err)

@@ -46,23 +46,24 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, runHelp+fs.FlagUsages()) }
 	var (
-		scenarioPath = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
-		tracePath    = fs.String("trace", "", "job trace (.csv, .arrow, .parquet; canonical, philly or openb); replaces the scenario's internal workloads")
-		traceFormat  = fs.String("trace-format", "auto", "trace format: auto (detect from the header), "+strings.Join(traceFormats(), ", "))
-		fleetSpec    = fs.String("fleet", "", "fleet: NODESxGPUSxTYPE groups joined by commas (e.g. 1000x8xH100,250x8xB200), or a node-list CSV file")
-		fleetFormat  = fs.String("fleet-format", "auto", "node-list format of a --fleet file: auto (detect), "+strings.Join(fleetFormats(), ", "))
-		external     = fs.Bool("external", true, "synthetic external demand; --external=false turns it off")
-		allocator    = fs.String("allocator", "", "allocation policy (see `neosim policies`)")
-		pricer       = fs.String("pricer", "", "pricing policy (see `neosim policies`)")
-		seed         = fs.Uint64("seed", 0, "random seed (same seed, same output bytes)")
-		horizon      = fs.String("horizon", "", "simulated time to stop at, e.g. 30d, 12h (\"0\": until every job has ended)")
-		out          = fs.String("out", "", "output directory (default results/runs/<scenario>-<seed>)")
-		format       = formatFlag(fs)
-		sample       = fs.String("sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
-		check        = fs.Bool("check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
-		quiet        = fs.Bool("quiet", false, "no progress and no summary table")
-		drawPlots    = fs.Bool("plots", false, "also draw the run's plots next to its files (docs/plots.md; neosim plot DIR draws them later)")
-		cpuProfile   = fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+		scenarioPath   = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
+		tracePath      = fs.String("trace", "", "job trace (.csv, .arrow, .parquet; canonical, philly or openb); replaces the scenario's internal workloads")
+		traceFormat    = fs.String("trace-format", "auto", "trace format: auto (detect from the header), "+strings.Join(traceFormats(), ", "))
+		fleetSpec      = fs.String("fleet", "", "fleet: NODESxGPUSxTYPE groups joined by commas (e.g. 1000x8xH100,250x8xB200), or a node-list CSV file")
+		fleetFormat    = fs.String("fleet-format", "auto", "node-list format of a --fleet file: auto (detect), "+strings.Join(fleetFormats(), ", "))
+		external       = fs.Bool("external", true, "synthetic external demand; --external=false turns it off")
+		allocator      = fs.String("allocator", "", "allocation policy (see `neosim policies`)")
+		pricer         = fs.String("pricer", "", "pricing policy (see `neosim policies`)")
+		seed           = fs.Uint64("seed", 0, "random seed (same seed, same output bytes)")
+		horizon        = fs.String("horizon", "", "simulated time to stop at, e.g. 30d, 12h (\"0\": until every job has ended)")
+		out            = fs.String("out", "", "output directory (default results/runs/<scenario>-<seed>)")
+		format         = formatFlag(fs)
+		sample         = fs.String("sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
+		check          = fs.Bool("check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
+		quiet          = fs.Bool("quiet", false, "no progress and no summary table")
+		counterfactual = fs.Bool("counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
+		drawPlots      = fs.Bool("plots", false, "also draw the run's plots next to its files (docs/plots.md; neosim plot DIR draws them later)")
+		cpuProfile     = fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -140,7 +141,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		s.SampleInterval = scenario.Duration(t)
 	}
 
-	opt := runner.Options{Out: *out, Format: outFormat, Warn: stderr, CheckInvariants: *check}
+	opt := runner.Options{Out: *out, Format: outFormat, Warn: stderr, CheckInvariants: *check, NoCounterfactual: !*counterfactual}
 	var prog *progress
 	if !*quiet {
 		prog = newProgress(stderr)
@@ -215,6 +216,10 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 	if e := sum.Econ; e != nil {
 		fmt.Fprintf(w, "external revenue $%s · gross margin %s · operating margin %s · fleet cost $%s · %.0f MWh\n",
 			money(e.ExternalRevenueUSD), pct(e.GrossMargin), pct(e.OperatingMargin), money(e.Total.Direct()), e.EnergyMWh)
+		if !math.IsNaN(e.NetValueUSD) {
+			fmt.Fprintf(w, "value of selling (against the same run without external demand): net $%s · internal delay caused %s GPU-h ($%s)\n",
+				money(e.NetValueUSD), money(e.DelayCausedGPUHours), money(e.DelayCausedUSD))
+		}
 	}
 	fmt.Fprintf(w, "output %s/\n", r.Out)
 }

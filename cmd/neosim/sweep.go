@@ -72,17 +72,18 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, sweepHelp+fs.FlagUsages()) }
 	var (
-		file   = fs.StringP("file", "f", "", "sweep file (YAML; required)")
-		out    = fs.String("out", "", "output folder (default results/sweep/<name>)")
-		jobs   = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
-		shard  = fs.String("shard", "", "run one shard: INDEX/COUNT, INDEX from 0 (default: from the environment, else all)")
-		hz     = fs.String("horizon", "", "override the sweep's horizon, e.g. 2d (a quick look)")
-		seeds  = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
-		format = formatFlag(fs)
-		draw   = plotsFlag(fs)
-		resume = fs.Bool("resume", false, "keep the runs already complete in --out (a retried shard, an interrupted sweep) and run only the others")
-		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
-		quiet  = fs.Bool("quiet", false, "no progress and no table")
+		file           = fs.StringP("file", "f", "", "sweep file (YAML; required)")
+		out            = fs.String("out", "", "output folder (default results/sweep/<name>)")
+		jobs           = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
+		shard          = fs.String("shard", "", "run one shard: INDEX/COUNT, INDEX from 0 (default: from the environment, else all)")
+		hz             = fs.String("horizon", "", "override the sweep's horizon, e.g. 2d (a quick look)")
+		seeds          = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
+		format         = formatFlag(fs)
+		draw           = plotsFlag(fs)
+		resume         = fs.Bool("resume", false, "keep the runs already complete in --out (a retried shard, an interrupted sweep) and run only the others")
+		dryRun         = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
+		quiet          = fs.Bool("quiet", false, "no progress and no table")
+		counterfactual = fs.Bool("counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
 	)
 	if ok, err := parseFlags(fs, "sweep", args, stderr); !ok {
 		return err
@@ -109,7 +110,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if *dryRun {
 		return printPlan(stdout, sw, sh)
 	}
-	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat}, Resume: *resume}
+	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !*counterfactual}, Resume: *resume}
 	toRun := sw.ShardRuns(sh)
 	if *resume {
 		toRun = sw.Pending(*out, sh, outFormat)

@@ -131,7 +131,7 @@ func readComparison(path string) ([]pairRow, error) {
 var costKinds = []struct{ column, name string }{
 	{"external_direct_cost_usd", "cost: direct"},
 	{"cost_support_usd", "cost: support"},
-	{"internal_delay_cost_usd", "cost: internal delay"},
+	{"internal_delay_caused_usd", "cost: internal delay caused"},
 }
 
 // pairCosts are one pair's revenue and costs, averaged over its runs.

@@ -444,7 +444,7 @@ func checkComparisonSVGs(t *testing.T, dir string, pairs []string) {
 			t.Errorf("breakdown.svg: no axis label %q in %q", p, texts)
 		}
 	}
-	for _, s := range []string{"revenue: on-demand", "cost: direct", "cost: support", "cost: internal delay"} {
+	for _, s := range []string{"revenue: on-demand", "cost: direct", "cost: support", "cost: internal delay caused"} {
 		if !slices.Contains(texts, s) {
 			t.Errorf("breakdown.svg: no legend entry %q in %q", s, texts)
 		}

@@ -165,19 +165,16 @@ type Costs struct {
 	Overhead float64 // network and operations
 	Power    float64 // facility energy × electricity price
 	Support  float64 // external customers' support
-	// Delay is the value of internal waiting, an opportunity cost, not
-	// cash; only the external business carries it.
-	Delay float64
 }
 
 // Direct returns the cost of running GPUs: capex, overhead and power.
 func (c Costs) Direct() float64 { return c.Capex + c.Overhead + c.Power }
 
-// Total returns the sum of every kind.
-func (c Costs) Total() float64 { return c.Direct() + c.Support + c.Delay }
+// Total returns the sum of every kind: the cash cost.
+func (c Costs) Total() float64 { return c.Direct() + c.Support }
 
 func (c Costs) plus(d Costs) Costs {
-	return Costs{c.Capex + d.Capex, c.Overhead + d.Overhead, c.Power + d.Power, c.Support + d.Support, c.Delay + d.Delay}
+	return Costs{c.Capex + d.Capex, c.Overhead + d.Overhead, c.Power + d.Power, c.Support + d.Support}
 }
 
 // SegmentReport is one segment's part of a Report.
@@ -230,8 +227,8 @@ type Report struct {
 	ExternalRevenueMicroUSD int64
 	ExternalRevenueUSD      float64
 
-	// External is the external business's cost: the direct cost of its
-	// GPU-hours, support and the delay cost. Internal is the direct cost of
+	// External is the external business's cash cost: the direct cost of
+	// its GPU-hours and support. Internal is the direct cost of
 	// internal GPU-hours plus idle capacity (Idle, a part of Internal): the
 	// fleet is built for internal training, so what nobody uses stays with
 	// it. Total = External + Internal, kind by kind: its Direct() is the
@@ -241,21 +238,48 @@ type Report struct {
 	Idle     Costs
 	Total    Costs
 
-	// InternalWaitGPUHours is Σ internal jobs' GPUs × time queued; × the
-	// delay price it is External.Delay, an upper bound on the delay the
-	// external business causes (internal jobs also wait for each other).
+	// InternalWaitGPUHours is Σ internal jobs' GPUs × time queued. Internal
+	// jobs also wait for each other, so it is not what selling costs them:
+	// that is the difference from the counterfactual (AddCounterfactual).
 	InternalWaitGPUHours float64
 
 	// GrossMargin = (revenue − External.Direct()) / revenue;
-	// OperatingMargin = (revenue − External.Total()) / revenue.
+	// OperatingMargin = (revenue − External.Total()) / revenue: cash
+	// margins, with no opportunity cost inside (the caused delay is
+	// reported beside them, never folded in).
 	GrossMargin     float64
 	OperatingMargin float64
+
+	// The value of selling, measured against the counterfactual (the same
+	// scenario and seed without external demand); all NaN until
+	// AddCounterfactual. DelayCausedGPUHours = InternalWaitGPUHours −
+	// CounterfactualWaitGPUHours (negative in a run where selling happened
+	// to help); DelayCausedUSD prices it at DelayUSDPerGPUHour;
+	// NetValueUSD = external revenue − External.Direct() − External.Support
+	// − DelayCausedUSD: what selling added to the company in the run.
+	CounterfactualWaitGPUHours float64
+	DelayCausedGPUHours        float64
+	DelayCausedUSD             float64
+	NetValueUSD                float64
 
 	// EnergyMWh is the facility energy (IT × PUE); ITEnergyMWh the servers'.
 	EnergyMWh   float64
 	ITEnergyMWh float64
 	// AvgPowerKW is EnergyMWh over the run's duration, in kW (0 if End is 0).
 	AvgPowerKW float64
+
+	delayPrice float64 // the model's DelayUSDPerGPUHour
+}
+
+// AddCounterfactual sets the value-of-selling fields from the internal
+// waiting of the counterfactual run, in GPU-hours (Report doc). A run with
+// no external job has itself as its counterfactual: its caused delay and
+// net value are then exactly 0.
+func (r *Report) AddCounterfactual(waitGPUHours float64) {
+	r.CounterfactualWaitGPUHours = waitGPUHours
+	r.DelayCausedGPUHours = r.InternalWaitGPUHours - waitGPUHours
+	r.DelayCausedUSD = r.DelayCausedGPUHours * r.delayPrice
+	r.NetValueUSD = r.ExternalRevenueUSD - r.External.Direct() - r.External.Support - r.DelayCausedUSD
 }
 
 // Report computes the economics of the run from time 0 to end (the engine's
@@ -339,13 +363,15 @@ func (l *Ledger) Report(end sim.Time) Report {
 
 	r.InternalWaitGPUHours = r.Segments[sim.SegInternal].WaitGPUHours
 	ext.Support = r.CustomerMonths * m.SupportUSDPerCustomerMonth
-	ext.Delay = r.InternalWaitGPUHours * m.DelayUSDPerGPUHour
 	r.External = ext
 	r.Idle = idle
 	r.Internal = intern.plus(idle)
 	r.Total = r.External.plus(r.Internal)
 
-	r.GrossMargin, r.OperatingMargin = math.NaN(), math.NaN()
+	r.delayPrice = m.DelayUSDPerGPUHour
+	nan := math.NaN()
+	r.CounterfactualWaitGPUHours, r.DelayCausedGPUHours, r.DelayCausedUSD, r.NetValueUSD = nan, nan, nan, nan
+	r.GrossMargin, r.OperatingMargin = nan, nan
 	if rev := r.ExternalRevenueUSD; r.ExternalRevenueMicroUSD != 0 {
 		r.GrossMargin = (rev - r.External.Direct()) / rev
 		r.OperatingMargin = (rev - r.External.Total()) / rev

@@ -170,7 +170,13 @@ func TestEngineRun(t *testing.T) {
 	near(t, "external overhead", r.External.Overhead, 0.425)
 	near(t, "external power", r.External.Power, extPower)
 	near(t, "support", r.External.Support, 1.5*0.1) // acme 1 h + bob 0.5 h active
-	near(t, "delay", r.External.Delay, 2*3)
+	if !math.IsNaN(r.NetValueUSD) || !math.IsNaN(r.DelayCausedGPUHours) {
+		t.Errorf("value of selling before AddCounterfactual: %v, %v; want NaN", r.NetValueUSD, r.DelayCausedGPUHours)
+	}
+	r.AddCounterfactual(0.5) // internal jobs would have waited 0.5 GPU-h with nothing sold
+	near(t, "caused delay", r.DelayCausedGPUHours, 2-0.5)
+	near(t, "caused delay USD", r.DelayCausedUSD, 1.5*3)
+	near(t, "net value", r.NetValueUSD, r.ExternalRevenueUSD-(4.25+0.425+extPower)-1.5*0.1-1.5*3)
 	near(t, "idle capex", r.Idle.Capex, 3.75)
 	near(t, "idle power", r.Idle.Power, 3.75*0.08625*0.10)
 	near(t, "internal power", r.Internal.Power, 4*0.875*0.10+3.75*0.08625*0.10)
@@ -186,7 +192,7 @@ func TestEngineRun(t *testing.T) {
 
 	rev := r.ExternalRevenueUSD
 	near(t, "gross margin", r.GrossMargin, (rev-(4.25+0.425+extPower))/rev)
-	near(t, "operating margin", r.OperatingMargin, (rev-(4.25+0.425+extPower+0.15+6))/rev)
+	near(t, "operating margin", r.OperatingMargin, (rev-(4.25+0.425+extPower+0.15))/rev) // cash only: no delay inside
 
 	// Customers.
 	if len(r.Customers) != 2 || r.Customers[0].Name != "acme" || r.Customers[1].Name != "bob" {
@@ -343,11 +349,10 @@ func TestHandJobs(t *testing.T) {
 	near(t, "serving capex", r.External.Capex, 2*0.5) // A100 4,380 $ over a year: 0.5 $/h
 	near(t, "fleet capex", r.Total.Capex, 4*0.5+8*1)
 	near(t, "internal wait", r.InternalWaitGPUHours, 1)
-	near(t, "delay", r.External.Delay, 3)
 	near(t, "support", r.External.Support, 2*0.1)
 	rev := 3.0
 	near(t, "gross margin", r.GrossMargin, (rev-r.External.Direct())/rev)
-	near(t, "operating margin", r.OperatingMargin, (rev-r.External.Direct()-0.2-3)/rev)
+	near(t, "operating margin", r.OperatingMargin, (rev-r.External.Direct()-0.2)/rev)
 }
 
 func TestNoRevenueNaN(t *testing.T) {

@@ -1,0 +1,234 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"neosim/policies"
+	"neosim/results"
+	"neosim/scenario"
+	"neosim/sim"
+	"neosim/sim/econ"
+)
+
+// The counterfactual of a run is the same scenario and seed with no external
+// demand at all: synthetic external segments off and the external rows of a
+// trace dropped. Its internal arrivals are the same jobs (every generator
+// draws from its own stream, whatever else runs) and so are its node
+// failures (the engine's own stream), so the difference between the run's
+// internal waiting and the counterfactual's is the delay that selling
+// caused (ARCHITECTURE.md rule 10; docs/economics.md).
+//
+// It runs on a goroutine of its own beside the main run and writes no file;
+// it tells the main run's writer each internal job's counterfactual wait
+// through a waitBoard.
+
+// counterfactualScenario returns s without external demand. The copy shares
+// nothing that a run changes.
+func counterfactualScenario(s *scenario.Scenario) *scenario.Scenario {
+	cf := *s
+	off := false
+	cf.External = &off
+	return &cf
+}
+
+// hasExternal reports whether s can produce external jobs at all: synthetic
+// external demand, or a trace (whose rows may be external). Without any, the
+// counterfactual is the run itself.
+func hasExternal(s *scenario.Scenario) bool {
+	return s.Trace != "" || (s.ExternalOn() && (s.ExternalDemand != nil || externalWorkloads(s)))
+}
+
+func externalWorkloads(s *scenario.Scenario) bool {
+	for i := range s.Workloads {
+		if seg, err := sim.ParseSegment(s.Workloads[i].Segment); err == nil && seg.External() {
+			return true
+		}
+	}
+	return false
+}
+
+// internalOnly drops the external jobs of a source (a trace's external rows).
+type internalOnly struct{ sim.Source }
+
+func (s internalOnly) Next(spec *sim.JobSpec) bool {
+	for s.Source.Next(spec) {
+		if !spec.Segment.External() {
+			return true
+		}
+	}
+	return false
+}
+
+// Counterfactual is what the counterfactual run measured, for the summary.
+type Counterfactual = results.Counterfactual
+
+// counterfactualRun is a counterfactual simulation in progress.
+type counterfactualRun struct {
+	board *waitBoard
+	done  chan struct{}
+	res   Counterfactual
+	err   error
+}
+
+// startCounterfactual starts the counterfactual of s on a goroutine. The
+// caller waits for it with wait.
+func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options) *counterfactualRun {
+	c := &counterfactualRun{board: newWaitBoard(), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		defer c.board.finish()
+		c.res, c.err = runCounterfactual(counterfactualScenario(s), cfg, opt, c.board)
+		if c.err != nil {
+			c.err = fmt.Errorf("counterfactual (the same scenario without external demand): %w", c.err)
+		}
+	}()
+	return c
+}
+
+// wait returns the counterfactual's measures once it has ended.
+func (c *counterfactualRun) wait() (Counterfactual, error) {
+	<-c.done
+	return c.res, c.err
+}
+
+func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board *waitBoard) (Counterfactual, error) {
+	alloc, err := policies.Allocators.NewWith(s.Allocator, s.AllocatorParams)
+	if err != nil {
+		return Counterfactual{}, err
+	}
+	pricer, err := policies.Pricers.NewWith(s.Pricer, s.PricerParams)
+	if err != nil {
+		return Counterfactual{}, err
+	}
+	f, err := BuildFleet(s, io.Discard)
+	if err != nil {
+		return Counterfactual{}, err
+	}
+	srcs, closers, err := Sources(s, io.Discard)
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	if err != nil {
+		return Counterfactual{}, err
+	}
+	for i, src := range srcs {
+		srcs[i] = internalOnly{src}
+	}
+	ledger, err := econ.NewLedger(s.Cost, f)
+	if err != nil {
+		return Counterfactual{}, err
+	}
+	obs := &counterfactualObserver{board: board}
+	cfg.Progress, cfg.CheckInvariants = nil, opt.CheckInvariants
+	e := sim.New(cfg, f, alloc, pricer, srcs, obs, ledger)
+	if err := e.Run(); err != nil {
+		return Counterfactual{}, err
+	}
+	r := ledger.Report(e.Stats().End)
+	return Counterfactual{InternalWaitGPUHours: r.InternalWaitGPUHours, InternalSlowdownMean: obs.slowdown.Mean()}, nil
+}
+
+// counterfactualObserver hands internal jobs' waits to the board and
+// averages their bounded slowdown.
+type counterfactualObserver struct {
+	board    *waitBoard
+	slowdown results.SlowdownMean
+}
+
+func (o *counterfactualObserver) JobStarted(*sim.Job) {}
+func (o *counterfactualObserver) Sampled(*sim.Sample) {}
+func (o *counterfactualObserver) JobEnded(j *sim.Job) {
+	if j.Segment.External() {
+		return
+	}
+	o.board.put(j.ID, j.Wait())
+	o.slowdown.Add(j)
+}
+
+// waitBoard passes the counterfactual's internal job waits to the main
+// run's writer, which asks for each internal job by ID when the job ends
+// in the main run. The two runs end jobs in different orders, so an answer
+// may be asked for before it exists (take then waits for it: the
+// counterfactual never waits for the main run, so this cannot deadlock) or
+// kept until asked for. To bound memory the counterfactual pauses when
+// boardLimit answers are kept unasked, unless the main run is waiting for
+// one it has not given yet.
+type waitBoard struct {
+	mu        sync.Mutex
+	cond      sync.Cond
+	waits     map[string]sim.Time
+	done      bool // the counterfactual has ended (or failed)
+	closed    bool // the main run asks no more
+	asking    int  // takers waiting
+	producing bool // the counterfactual is paused at the limit
+}
+
+const boardLimit = 1 << 20
+
+func newWaitBoard() *waitBoard {
+	b := &waitBoard{waits: make(map[string]sim.Time)}
+	b.cond.L = &b.mu
+	return b
+}
+
+// put records an internal job's counterfactual wait (-1: it never started).
+func (b *waitBoard) put(id string, wait sim.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.waits) >= boardLimit && b.asking == 0 && !b.closed {
+		b.producing = true
+		b.cond.Wait()
+	}
+	b.producing = false
+	if b.closed {
+		return
+	}
+	b.waits[id] = wait
+	if b.asking > 0 {
+		b.cond.Broadcast()
+	}
+}
+
+// finish marks the counterfactual ended: takers stop waiting.
+func (b *waitBoard) finish() {
+	b.mu.Lock()
+	b.done = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
+}
+
+// close tells the counterfactual that nobody asks any more.
+func (b *waitBoard) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.waits = nil
+	b.cond.Broadcast()
+	b.mu.Unlock()
+}
+
+// take returns job id's counterfactual wait, waiting for the counterfactual
+// to end it; ok is false if the counterfactual ended without it.
+func (b *waitBoard) take(id string) (wait sim.Time, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		if w, found := b.waits[id]; found {
+			delete(b.waits, id)
+			if b.producing {
+				b.cond.Broadcast()
+			}
+			return w, true
+		}
+		if b.done || b.closed {
+			return 0, false
+		}
+		b.asking++
+		b.cond.Broadcast() // a paused counterfactual may go on
+		b.cond.Wait()
+		b.asking--
+	}
+}

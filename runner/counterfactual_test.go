@@ -1,0 +1,176 @@
+package runner
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"neosim/internal/arrowtest"
+	"neosim/results"
+	"neosim/scenario"
+	"neosim/sim"
+)
+
+// fcfsJob is one row of the exact-FCFS test trace.
+type fcfsJob struct {
+	id               string
+	external         bool
+	submit, duration int64 // seconds
+}
+
+// fcfsWaits is an independent exact FCFS computation on c identical
+// one-GPU servers: job i starts at max(its submit, the earliest time a
+// server is free), in submit order. It returns each job's wait in seconds.
+func fcfsWaits(jobs []fcfsJob, c int) map[string]int64 {
+	free := make(intHeap, c) // the times the servers become free
+	waits := map[string]int64{}
+	for _, j := range jobs {
+		start := max(j.submit, free[0])
+		waits[j.id] = start - j.submit
+		free[0] = start + j.duration
+		heap.Fix(&free, 0)
+	}
+	return waits
+}
+
+type intHeap []int64
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *intHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+
+// TestCounterfactualExactFCFS: one-GPU internal and on-demand jobs on 16
+// one-GPU nodes under fifo without failures. The run's internal waiting,
+// its counterfactual's (the trace without its on-demand rows) and the
+// delay between them equal an exact FCFS computation, per job and in sum.
+func TestCounterfactualExactFCFS(t *testing.T) {
+	const servers = 16
+	r := rand.New(rand.NewPCG(7, 7))
+	var jobs []fcfsJob
+	var sb strings.Builder
+	sb.WriteString("job_id,submit_s,gpus,duration_s,segment\n")
+	at := int64(0)
+	for i := range 3000 {
+		at += 1 + int64(r.ExpFloat64()*70) // ~0.9 load: 16 servers, mean 1,000 s jobs
+		ext := r.IntN(3) == 0
+		j := fcfsJob{id: fmt.Sprintf("j%d", i), external: ext, submit: at, duration: 1 + int64(r.ExpFloat64()*1000)}
+		jobs = append(jobs, j)
+		seg := "internal"
+		if ext {
+			seg = "on-demand"
+		}
+		fmt.Fprintf(&sb, "%s,%d,1,%d,%s\n", j.id, j.submit, j.duration, seg)
+	}
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "jobs.csv")
+	if err := os.WriteFile(trace, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all := fcfsWaits(jobs, servers)
+	var internal []fcfsJob
+	for _, j := range jobs {
+		if !j.external {
+			internal = append(internal, j)
+		}
+	}
+	alone := fcfsWaits(internal, servers)
+	var waitAll, waitAlone float64 // internal GPU-hours queued
+	for _, j := range internal {
+		waitAll += float64(all[j.id]) / 3600
+		waitAlone += float64(alone[j.id]) / 3600
+	}
+	if waitAll-waitAlone < 10 {
+		t.Fatalf("the test trace is too light: selling adds only %.1f GPU-h of internal waiting", waitAll-waitAlone)
+	}
+
+	s := scenario.Default()
+	off := false
+	s.Trace, s.Fleet = trace, scenario.Fleet{Spec: fmt.Sprintf("%dx1xH100", servers)}
+	s.Allocator, s.Pricer, s.External, s.Failures, s.Horizon = "fifo", "flat", &off, nil, 0
+	s.Frontier, s.ExternalDemand, s.Workloads = nil, nil, nil
+	res, err := Run(s, Options{Out: filepath.Join(dir, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Summary.Econ
+	near := func(what string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("%s = %.9f, want %.9f (exact FCFS)", what, got, want)
+		}
+	}
+	near("internal_wait_gpu_hours", e.InternalWaitGPUHours, waitAll)
+	near("internal_wait_gpu_hours_counterfactual", e.CounterfactualWaitGPUHours, waitAlone)
+	near("internal_delay_caused_gpu_hours", e.DelayCausedGPUHours, waitAll-waitAlone)
+	near("internal_delay_caused_usd", e.DelayCausedUSD, (waitAll-waitAlone)*s.Cost.DelayUSDPerGPUHour)
+
+	// Per job: wait_s and wait_s_counterfactual in jobs.arrow.
+	jobsFile := filepath.Join(res.Out, results.JobsFile)
+	_, ids := arrowtest.Column(t, jobsFile, "job_id")
+	wait, _ := arrowtest.Column(t, jobsFile, "wait_s")
+	cfWait, _ := arrowtest.Column(t, jobsFile, "wait_s_counterfactual")
+	_, segs := arrowtest.Column(t, jobsFile, "segment")
+	if len(ids) != len(jobs) {
+		t.Fatalf("jobs.arrow has %d rows, want %d", len(ids), len(jobs))
+	}
+	bad := 0
+	for i, id := range ids {
+		if wait[i] != float64(all[id]) {
+			bad++
+		}
+		if segs[i] == "internal" {
+			if cfWait[i] != float64(alone[id]) {
+				bad++
+			}
+		} else if !math.IsNaN(cfWait[i]) {
+			t.Errorf("%s (%s): wait_s_counterfactual = %v, want null", id, segs[i], cfWait[i])
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d waits differ from exact FCFS", bad)
+	}
+
+	// Without the external rows the run is its own counterfactual: no
+	// delay, no value, exactly.
+	var sbInt strings.Builder
+	sbInt.WriteString("job_id,submit_s,gpus,duration_s,segment\n")
+	for _, j := range internal {
+		fmt.Fprintf(&sbInt, "%s,%d,1,%d,internal\n", j.id, j.submit, j.duration)
+	}
+	if err := os.WriteFile(trace, []byte(sbInt.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Run(s, Options{Out: filepath.Join(dir, "internal")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = res.Summary.Econ
+	near("internal-only internal_wait_gpu_hours", e.InternalWaitGPUHours, waitAlone)
+	if e.DelayCausedGPUHours != 0 || e.DelayCausedUSD != 0 || e.NetValueUSD != 0 {
+		t.Errorf("internal-only trace: caused delay %v GPU-h, $%v, net value $%v; want 0 exactly", e.DelayCausedGPUHours, e.DelayCausedUSD, e.NetValueUSD)
+	}
+}
+
+// TestNoExternalNoValue: with --external=false on the default scenario,
+// the caused delay and the net value are exactly 0.
+func TestNoExternalNoValue(t *testing.T) {
+	s := defaultFor(t, 30*sim.Day)
+	off := false
+	s.External = &off
+	res, err := Run(s, Options{Out: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Summary.Econ
+	if e.DelayCausedGPUHours != 0 || e.NetValueUSD != 0 || e.InternalWaitGPUHours == 0 {
+		t.Errorf("--external=false: caused delay %v GPU-h, net value $%v (internal wait %v GPU-h); want 0, 0 and a positive wait",
+			e.DelayCausedGPUHours, e.NetValueUSD, e.InternalWaitGPUHours)
+	}
+}
