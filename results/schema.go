@@ -103,6 +103,7 @@ var (
 	i64     = arrow.PrimitiveTypes.Int64
 	u64     = arrow.PrimitiveTypes.Uint64
 	f64     = arrow.PrimitiveTypes.Float64
+	boolean = arrow.FixedWidthTypes.Boolean
 	segList = func() string {
 		var n []string
 		for s := sim.SegInternal; s < sim.NumSegments; s++ {
@@ -144,6 +145,7 @@ const (
 	jcLostGPUHours
 	jcCustomer
 	jcWaitCF
+	jcInWindow
 	jcCount
 )
 
@@ -170,6 +172,7 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcRevenue:      {"revenue_usd", f64, false, "USD", "price_usd_per_gpu_h × gpu_hours, or tokens served × the per-token price for serving jobs billed by token; 0 for internal jobs"},
 	jcCustomer:     {"customer_id", utf8, true, "", "external customer (billing and support); null for internal work and jobs without one"},
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
+	jcInWindow:     {"in_window", boolean, false, "", "submitted at or after the warm-up (summary warmup_s): counted in the summary's per-job statistics"},
 	jcWaitCF:       {"wait_s_counterfactual", f64, true, "s", "internal jobs: wait_s in the counterfactual run (the same scenario and seed without external demand); null for external jobs, without a counterfactual, or if it never started there"},
 })
 
@@ -231,9 +234,11 @@ var summaryColumns = func() []summaryColumn {
 		{Column{"pricer", utf8, false, "", "pricing policy name; empty if none"}, func(s *Summary) any { return s.Pricer }},
 		{Column{"horizon_s", f64, true, "s", "simulated horizon; null if the run went on until every job ended"}, func(s *Summary) any { return s.HorizonS }},
 		{Column{"end_s", f64, false, "s", "simulated time at the end of the run (the horizon, or the last event)"}, func(s *Summary) any { return s.EndS }},
+		{Column{"warmup_s", f64, false, "s", "start of the measurement window (the scenario's warmup; 0: the whole run). Per-job statistics count the jobs submitted from it on (jobs.in_window); GPU-hours, revenue, costs and utilization count [warmup_s, end_s]"}, func(s *Summary) any { return s.WarmupS }},
+		{Column{"mser5_warmup_s", f64, true, "s", "the warm-up the MSER-5 rule picks on the samples of the GPUs internal jobs hold (docs/economics.md, Warm-up); null if the run is too short to say"}, func(s *Summary) any { return s.MSER5WarmupS }},
 		{Column{"gpus_total", i64, false, "GPUs", "GPUs in the fleet"}, func(s *Summary) any { return s.GPUsTotal }},
 		{Column{"events", i64, false, "", "events the engine processed"}, func(s *Summary) any { return s.Events }},
-		{Column{"jobs_total", i64, false, "jobs", "jobs in jobs.arrow (every job that arrived)"}, func(s *Summary) any { return s.Jobs }},
+		{Column{"jobs_total", i64, false, "jobs", "jobs submitted in the measurement window: every row of jobs.arrow without a warm-up (rows with in_window)"}, func(s *Summary) any { return s.Jobs }},
 	}
 	for st := sim.State(0); st < sim.NumStates; st++ {
 		doc := "jobs that ended " + st.String()
@@ -244,8 +249,8 @@ var summaryColumns = func() []summaryColumn {
 			func(s *Summary) any { return s.JobsByState[st] }})
 	}
 	c = append(c,
-		summaryColumn{Column{"gpu_hours", f64, false, "GPU-h", "GPU-hours held by all jobs (Σ jobs.gpu_hours)"}, func(s *Summary) any { return s.GPUHours }},
-		summaryColumn{Column{"utilization", f64, true, "", "gpu_hours / (gpus_total × end_s / 3600); null if that is 0"}, func(s *Summary) any { return s.Utilization }},
+		summaryColumn{Column{"gpu_hours", f64, false, "GPU-h", "GPU-hours held by all jobs inside the measurement window (Σ jobs.gpu_hours without a warm-up)"}, func(s *Summary) any { return s.GPUHours }},
+		summaryColumn{Column{"utilization", f64, true, "", "gpu_hours / (gpus_total × (end_s − warmup_s) / 3600); null if that is 0"}, func(s *Summary) any { return s.Utilization }},
 		summaryColumn{Column{"external_revenue_usd", f64, false, "USD", "Σ jobs.revenue_usd of the external segments"}, func(s *Summary) any { return s.ExternalRevenueUSD }},
 		summaryColumn{Column{"lost_gpu_hours", f64, false, "GPU-h", "Σ jobs.lost_gpu_hours: GPU-hours lost to preemptions and failures"}, func(s *Summary) any { return s.LostGPUHours }},
 		summaryColumn{Column{"preemptions", i64, false, "", "Σ jobs.preemptions"}, func(s *Summary) any { return s.Preemptions }},

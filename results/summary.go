@@ -18,11 +18,21 @@ type Summary struct {
 	Allocator string
 	Pricer    string
 	HorizonS  float64 // NaN: the run had no horizon
-	EndS      float64
-	GPUsTotal int64
-	Events    int64
+	WarmupS   float64 // the measurement window's start (0: the whole run)
+	// MSER5WarmupS is the warm-up the MSER-5 rule picks on the samples of
+	// the GPUs internal jobs hold (MSER5): the fleet starts empty and its
+	// long training runs take days to fill it. NaN if it cannot say.
+	MSER5WarmupS float64
+	EndS         float64
+	GPUsTotal    int64
+	Events       int64
 
-	Jobs        int64 // every job that arrived (the rows of jobs.arrow)
+	// Jobs counts the jobs submitted in the measurement window (every
+	// row of jobs.arrow without a warm-up); JobsByState, Wait, Segments,
+	// LostGPUHours, Preemptions and JobFailures count the same jobs.
+	// GPUHours, Utilization and ExternalRevenueUSD count what every job
+	// held inside the window.
+	Jobs        int64
 	JobsByState [sim.NumStates]int64
 	GPUHours    float64
 	// Utilization is GPUHours / (GPUsTotal × EndS / 3600); NaN if that is 0.
@@ -129,23 +139,32 @@ type accumulator struct {
 	slowdown   [sim.NumSegments]SlowdownMean
 }
 
-func (a *accumulator) add(j *sim.Job, wait sim.Time, gpuHours, revenue float64) {
+// add counts a job: the GPU-hours and revenue it had inside the
+// measurement window (gpuHours, revenue) whenever it was submitted, and its
+// per-job measures (state, wait, slowdown, losses) only if it was submitted
+// in the window.
+func (a *accumulator) add(j *sim.Job, wait sim.Time, inWindow bool, gpuHours, revenue float64) {
+	seg := j.Segment
+	if seg < sim.NumSegments {
+		a.gpuHours += gpuHours
+		if seg.External() {
+			a.extRevenue += revenue
+		}
+	}
+	if !inWindow {
+		return
+	}
 	a.jobs++
 	if j.State < sim.NumStates {
 		a.byState[j.State]++
 	}
-	seg := j.Segment
 	if seg >= sim.NumSegments {
 		return // not a valid segment: counted in jobs_total only
 	}
 	a.bySeg[seg]++
-	a.gpuHours += gpuHours
 	a.lost += j.LostGPUHours()
 	a.preempts += int64(j.Preemptions)
 	a.failures += int64(j.Failures)
-	if seg.External() {
-		a.extRevenue += revenue
-	}
 	if wait >= 0 {
 		a.waitSum[seg] += float64(wait)
 		a.waits[seg].add(float32(wait.Seconds()))
@@ -165,7 +184,10 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 	if info.Horizon > 0 {
 		s.HorizonS = info.Horizon.Seconds()
 	}
-	if capacity := float64(info.GPUsTotal) * info.End.Hours(); capacity > 0 {
+	if info.Warmup > 0 {
+		s.WarmupS = info.Warmup.Seconds()
+	}
+	if capacity := float64(info.GPUsTotal) * max(0, info.End-info.Warmup).Hours(); capacity > 0 {
 		s.Utilization = a.gpuHours / capacity
 	}
 	var all []waitList

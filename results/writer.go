@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -36,7 +37,9 @@ type Writer struct {
 	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
 	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
 	jPrice, jRevenue, jLost, jWaitCF                     *array.Float64Builder
+	jInWindow                                            *array.BooleanBuilder
 	cfWait                                               func(id string) (sim.Time, bool)
+	window                                               sim.Time // SetWindow
 
 	// timeseries.arrow builders
 	tT, tBusy, tUtil           *array.Float64Builder
@@ -46,6 +49,10 @@ type Writer struct {
 	tBusySeg                   [sim.NumSegments]*array.Float64Builder
 	tQueuedSeg                 [sim.NumSegments]*array.Int64Builder
 	lastGPUsTotal              int64 // of the last sample
+	// internalBusy and sampleT are the internal busy milli-GPUs at each
+	// sample and the sample times, for the MSER-5 warm-up (mser.go).
+	internalBusy []float64
+	sampleT      []sim.Time
 
 	acc     accumulator
 	summary Summary
@@ -126,6 +133,7 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
 	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
 	w.jWaitCF = f64(jcWaitCF)
+	w.jInWindow = jf[jcInWindow].(*array.BooleanBuilder)
 
 	tf := w.ts.b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
@@ -162,6 +170,12 @@ func (w *Writer) Err() error { return w.err }
 func (w *Writer) SetEconomics(powerKW, costUSDPerHour func(*sim.Sample) float64) {
 	w.power, w.cost = powerKW, costUSDPerHour
 }
+
+// SetWindow sets the measurement window's start (the scenario's warm-up;
+// sim.Config.Warmup): jobs.arrow keeps every job and marks in_window those
+// submitted at or after it; the summary counts only those, and only the
+// GPU-hours and revenue held from it on.
+func (w *Writer) SetWindow(start sim.Time) { w.window = start }
 
 // SetCounterfactualWaits gives the writer the counterfactual's wait of each
 // internal job (first start − submit, or negative if it never started there;
@@ -246,7 +260,21 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	} else {
 		w.jWaitCF.AppendNull()
 	}
-	w.acc.add(j, wait, gpuHours, revenue)
+	inWindow := j.Submit >= w.window
+	w.jInWindow.Append(inWindow)
+	if j.RunTimeBeforeWindow > 0 { // only the window's part counts in the summary
+		winHours := j.WindowGPUHours()
+		if j.TokenPriceMicroUSD > 0 {
+			revenue *= float64(j.WindowRunTime()) / float64(j.RunTime)
+		} else {
+			revenue = price * winHours
+		}
+		gpuHours = winHours
+		if !j.Segment.External() {
+			revenue = 0
+		}
+	}
+	w.acc.add(j, wait, inWindow, gpuHours, revenue)
 
 	w.jobs.rows++
 	if w.jobs.rows >= w.batch {
@@ -259,6 +287,8 @@ func (w *Writer) Sampled(s *sim.Sample) {
 	if w.state != open || w.err != nil {
 		return
 	}
+	w.internalBusy = append(w.internalBusy, float64(s.BusyMilli[sim.SegInternal]))
+	w.sampleT = append(w.sampleT, s.T)
 	var busy, queued int64
 	for seg := range sim.NumSegments {
 		busy += s.BusyMilli[seg]
@@ -312,6 +342,8 @@ type RunInfo struct {
 	NodeFailures int64
 	// Econ is the margin ledger's report for the run, if it had one.
 	Econ *econ.Report
+	// Warmup is the start of the measurement window (SetWindow).
+	Warmup sim.Time
 	// Counterfactual is what the counterfactual run measured; nil if it
 	// was not run.
 	Counterfactual *Counterfactual
@@ -349,6 +381,10 @@ func (w *Writer) commit(info RunInfo) error {
 		info.GPUsTotal = w.lastGPUsTotal
 	}
 	w.summary = w.acc.summarize(info)
+	w.summary.MSER5WarmupS = math.NaN()
+	if drop, ok := MSER5(w.internalBusy); ok && len(w.sampleT) > drop {
+		w.summary.MSER5WarmupS = w.sampleT[drop].Seconds()
+	}
 	runJSON, err := marshalRun(&info, w.format)
 	if err != nil {
 		return err

@@ -122,7 +122,8 @@ func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board 
 	if err != nil {
 		return Counterfactual{}, err
 	}
-	obs := &counterfactualObserver{board: board}
+	ledger.SetWindow(cfg.Warmup)
+	obs := &counterfactualObserver{board: board, window: cfg.Warmup}
 	cfg.Progress, cfg.CheckInvariants = nil, opt.CheckInvariants
 	e := sim.New(cfg, f, alloc, pricer, srcs, obs, ledger)
 	if err := e.Run(); err != nil {
@@ -136,6 +137,7 @@ func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board 
 // averages their bounded slowdown.
 type counterfactualObserver struct {
 	board    *waitBoard
+	window   sim.Time // jobs submitted before it are not in the slowdown
 	slowdown results.SlowdownMean
 }
 
@@ -146,7 +148,9 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 		return
 	}
 	o.board.put(j.ID, j.Wait())
-	o.slowdown.Add(j)
+	if j.Submit >= o.window {
+		o.slowdown.Add(j)
+	}
 }
 
 // waitBoard passes the counterfactual's internal job waits to the main

@@ -190,7 +190,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	}()
 	horizon := sim.Time(s.Horizon)
 	cfg := sim.Config{Horizon: horizon, SampleInterval: sim.Time(s.SampleInterval), CheckInvariants: opt.CheckInvariants,
-		RestartOverhead: sim.Time(s.RestartOverhead), Seed: s.Seed, SpreadPenalty: s.SpreadPenalty}
+		RestartOverhead: sim.Time(s.RestartOverhead), Seed: s.Seed, SpreadPenalty: s.SpreadPenalty, Warmup: sim.Time(s.Warmup)}
 	if fl := s.Failures; fl != nil && fl.Enabled {
 		repair := *fl.Repair
 		cfg.Failures = &sim.Failures{PerGPUHour: fl.PerGPUHour, Repair: func(r *rand.Rand) sim.Time {
@@ -214,6 +214,8 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
+	ledger.SetWindow(cfg.Warmup)
+	w.SetWindow(cfg.Warmup)
 	w.SetEconomics(ledger.PowerKW, ledger.CostUSDPerHour)
 	// Each source is read, and the output written, on a goroutine of its
 	// own beside the engine's (pipeline.go); the phase clocks time them
@@ -256,7 +258,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	info := results.RunInfo{
 		Scenario: s.Name, Seed: s.Seed, Allocator: alloc.Name(), Pricer: pricer.Name(),
 		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events, NodeFailures: st.Failures, Econ: &report,
-		WallSeconds: wall.Seconds(), Version: Version, Resolved: s,
+		WallSeconds: wall.Seconds(), Version: Version, Resolved: s, Warmup: cfg.Warmup,
 	}
 	switch {
 	case cf != nil:

@@ -81,8 +81,12 @@ type Scenario struct {
 	// Horizon ends the run; 0 (or absent) runs until every job has ended.
 	Horizon        Duration `yaml:"horizon,omitempty" json:"horizon,omitempty"`
 	SampleInterval Duration `yaml:"sample_interval,omitempty" json:"sample_interval,omitempty"`
-	Allocator      string   `yaml:"allocator" json:"allocator"`
-	Pricer         string   `yaml:"pricer" json:"pricer"`
+	// Warmup is the start of the measurement window: statistics and costs
+	// leave out the jobs submitted before it and the time before it
+	// (docs/economics.md, "Warm-up"). 0 (or absent): the whole run.
+	Warmup    Duration `yaml:"warmup,omitempty" json:"warmup,omitempty"`
+	Allocator string   `yaml:"allocator" json:"allocator"`
+	Pricer    string   `yaml:"pricer" json:"pricer"`
 	// AllocatorParams and PricerParams set the policies' parameters (each
 	// policy's documentation lists them; `neosim policies`).
 	AllocatorParams map[string]any `yaml:"allocator_params,omitempty" json:"allocator_params,omitempty"`
@@ -219,6 +223,9 @@ func (s *Scenario) Validate() error {
 	}
 	if s.Horizon < 0 {
 		return fmt.Errorf("scenario %s: horizon: must be ≥ 0", s.Name)
+	}
+	if s.Warmup < 0 || (s.Horizon > 0 && s.Warmup >= s.Horizon) {
+		return fmt.Errorf("scenario %s: warmup: must be ≥ 0 and before the horizon (%v), got %v", s.Name, sim.Time(s.Horizon), sim.Time(s.Warmup))
 	}
 	if s.RestartOverhead < 0 {
 		return fmt.Errorf("scenario %s: restart_overhead: must be ≥ 0", s.Name)

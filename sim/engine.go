@@ -98,6 +98,11 @@ type Config struct {
 	// domains): a job on d racks runs at speed / (1 + SpreadPenalty·(d−1)).
 	// 0: placement does not change speed.
 	SpreadPenalty float64
+	// Warmup opens the measurement window: at Warmup the engine records
+	// each live job's run time so far (Job.RunTimeBeforeWindow), so that
+	// observers can leave the warm-up out of time-weighted measures. It
+	// changes no job's fate. 0: the window is the whole run.
+	Warmup Time
 }
 
 // Failures is the failure model: GPUs fail as a Poisson process at
@@ -150,6 +155,7 @@ type Engine struct {
 	alive       int // jobs in the table
 	sourcesLeft int // sources not yet exhausted
 	scheduleSet bool
+	windowOpen  bool // the measurement window has opened (Config.Warmup)
 	stats       Stats
 	run         runIndex // the running jobs, for View.Running and RunningIn
 	view        View
@@ -187,6 +193,7 @@ func (e *Engine) Run() error {
 		return e.err
 	}
 	e.events.Push(Event{At: 0}, KindSample)
+	e.windowOpen = e.cfg.Warmup <= 0
 	e.nodeJobs = make([][]JobID, e.fleet.Nodes())
 	if f := e.cfg.Failures; f != nil && f.PerGPUHour > 0 {
 		e.failRNG = Stream(e.cfg.Seed, "failures", 0)
@@ -202,6 +209,9 @@ func (e *Engine) Run() error {
 		}
 		if e.cfg.Horizon == 0 && e.alive == 0 && e.sourcesLeft == 0 {
 			break // every job has ended; failures and samples alone go on forever
+		}
+		if !e.windowOpen && ev.At >= e.cfg.Warmup {
+			e.openWindow()
 		}
 		e.now = ev.At
 		e.stats.Events++
@@ -548,8 +558,28 @@ func (e *Engine) fail() {
 
 // terminate moves a job to a terminal state, tells the observers and frees
 // its slot.
+// openWindow opens the measurement window at Config.Warmup: every live job
+// keeps the run time it has so far as RunTimeBeforeWindow.
+func (e *Engine) openWindow() {
+	e.windowOpen = true
+	at := e.cfg.Warmup
+	for id := range e.jobs {
+		j := &e.jobs[id]
+		if !j.live {
+			continue
+		}
+		j.RunTimeBeforeWindow = j.RunTime
+		if j.State == Running {
+			j.RunTimeBeforeWindow += at - j.Start
+		}
+	}
+}
+
 func (e *Engine) terminate(id JobID, s State, reason string) {
 	j := &e.jobs[id]
+	if !e.windowOpen {
+		j.RunTimeBeforeWindow = j.RunTime // it ends before the window opens
+	}
 	j.State = s
 	j.Reason = reason
 	j.End = e.now

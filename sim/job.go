@@ -163,6 +163,10 @@ type Job struct {
 	// LostTime is the part of RunTime that did not advance the job: work
 	// since the last checkpoint of interrupted runs, and restart overheads.
 	LostTime Time
+	// RunTimeBeforeWindow is the part of RunTime before the measurement
+	// window opened (Config.Warmup): all of it for a job that ended before,
+	// 0 for one that had not run by then.
+	RunTimeBeforeWindow Time
 
 	Shares   []fleet.Share // the placement of the current run
 	gen      uint32
@@ -196,6 +200,18 @@ func (j *Job) TokensServed() int64 {
 		return j.Tokens
 	}
 	return int64(float64(j.Tokens) * float64(min(j.RunTime, j.Work)) / float64(j.Work))
+}
+
+// WindowRunTime returns the part of RunTime inside the measurement window.
+func (j *Job) WindowRunTime() Time { return j.RunTime - j.RunTimeBeforeWindow }
+
+// WindowGPUHours returns the GPU-hours the job held inside the
+// measurement window: GPUHours when the window is the whole run.
+func (j *Job) WindowGPUHours() float64 {
+	if j.RunTimeBeforeWindow == 0 {
+		return j.GPUHours()
+	}
+	return j.gpuWeight() * j.WindowRunTime().Hours()
 }
 
 // LostGPUHours returns the GPU-hours the job held without progress: work

@@ -221,6 +221,10 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 				money(e.NetValueUSD), money(e.DelayCausedGPUHours), money(e.DelayCausedUSD))
 		}
 	}
+	if !math.IsNaN(sum.MSER5WarmupS) {
+		fmt.Fprintf(w, "warm-up: MSER-5 on the internal busy GPUs picks %s (this run's window starts at %s; docs/economics.md)\n",
+			dur(sum.MSER5WarmupS), dur(sum.WarmupS))
+	}
 	fmt.Fprintf(w, "output %s/\n", r.Out)
 }
 

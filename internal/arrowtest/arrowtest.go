@@ -59,3 +59,40 @@ func Column(t testing.TB, path, name string) (nums []float64, strs []string) {
 	}
 	return nums, strs
 }
+
+// Bools reads a boolean column of an Arrow IPC file (a null fails the test).
+func Bools(t testing.TB, path, name string) []bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	idx := r.Schema().FieldIndices(name)
+	if len(idx) != 1 {
+		t.Fatalf("%s: no column %q", path, name)
+	}
+	var out []bool
+	for i := 0; i < r.NumRecords(); i++ {
+		rec, err := r.RecordBatch(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, ok := rec.Column(idx[0]).(*array.Boolean)
+		if !ok {
+			t.Fatalf("%s: column %q has type %v, want bool", path, name, rec.Column(idx[0]).DataType())
+		}
+		for k := 0; k < c.Len(); k++ {
+			if c.IsNull(k) {
+				t.Fatalf("%s: column %q row %d is null", path, name, len(out))
+			}
+			out = append(out, c.Value(k))
+		}
+	}
+	return out
+}

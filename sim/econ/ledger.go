@@ -47,7 +47,16 @@ type Ledger struct {
 
 	customers []customer
 	byName    map[string]int32
+
+	window sim.Time // the measurement window's start (SetWindow)
 }
+
+// SetWindow leaves the warm-up [0, start) out of the report: GPU-time,
+// revenue and costs count only what jobs held from start on (the engine's
+// Job.RunTimeBeforeWindow, with sim.Config.Warmup = start), and the
+// per-job measures (jobs, waits, lost GPU-hours) only the jobs submitted
+// at or after start. Call it before the run.
+func (l *Ledger) SetWindow(start sim.Time) { l.window = max(0, start) }
 
 // segAcc accumulates one segment.
 type segAcc struct {
@@ -118,15 +127,17 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 		share = fleet.FullGPU // as the engine reads a zero Milli
 	}
 	milli := uint64(j.GPUs) * share
-	gt := mul64(milli, uint64(j.RunTime))
+	gt := mul64(milli, uint64(j.WindowRunTime()))
 	a := &l.seg[s]
-	a.jobs++
-	a.lost += j.LostGPUHours()
+	if j.Submit >= l.window {
+		a.jobs++
+		a.lost += j.LostGPUHours()
+		if wait := j.End - j.Submit - j.RunTime; wait > 0 {
+			a.wait.add(mul64(milli, uint64(wait)))
+		}
+	}
 	if j.Type >= 0 && j.Type < len(l.gpuTime) {
 		l.gpuTime[j.Type][s].add(gt)
-	}
-	if wait := j.End - j.Submit - j.RunTime; wait > 0 {
-		a.wait.add(mul64(milli, uint64(wait)))
 	}
 	if !s.External() {
 		return
@@ -135,11 +146,15 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 	if j.TokenPriceMicroUSD > 0 {
 		// µ$ = tokens × µ$/Mtok / 1e6; in the ledger's unit (milli-GPU ×
 		// µs × µ$/h = µ$ × 3.6e12) that is tokens × price × 3.6e6.
-		rev = mul64(uint64(j.TokensServed()), uint64(j.TokenPriceMicroUSD)).mul(3_600_000)
+		tokens := j.TokensServed()
+		if j.RunTimeBeforeWindow > 0 { // the window's share of them
+			tokens = int64(float64(tokens) * float64(j.WindowRunTime()) / float64(j.RunTime))
+		}
+		rev = mul64(uint64(tokens), uint64(j.TokenPriceMicroUSD)).mul(3_600_000)
 	}
 	a.revenue.add(rev)
-	if j.FirstStart < 0 {
-		return // never ran: no bill, no support
+	if j.FirstStart < 0 || j.End < l.window {
+		return // never ran (in the window): no bill, no support
 	}
 	name := j.Customer
 	if name == "" {
@@ -148,14 +163,14 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 	i, ok := l.byName[name]
 	if !ok {
 		i = int32(len(l.customers))
-		l.customers = append(l.customers, customer{name: name, first: j.FirstStart, last: j.End})
+		l.customers = append(l.customers, customer{name: name, first: max(j.FirstStart, l.window), last: j.End})
 		l.byName[name] = i
 	}
 	c := &l.customers[i]
 	c.jobs++
 	c.gpuTime.add(gt)
 	c.revenue.add(rev)
-	c.first = min(c.first, j.FirstStart)
+	c.first = min(c.first, max(j.FirstStart, l.window))
 	c.last = max(c.last, j.End)
 }
 
@@ -204,7 +219,8 @@ type CustomerReport struct {
 	SupportUSD  float64
 }
 
-// Report is the economics of a run from time 0 to End. Dollars are float64;
+// Report is the economics of a run from the start of its measurement
+// window (0 unless SetWindow) to End. Dollars are float64;
 // revenue is also given exactly in micro-dollars. A margin is NaN when the
 // external revenue is 0.
 type Report struct {
@@ -286,7 +302,7 @@ func (r *Report) AddCounterfactual(waitGPUHours float64) {
 // Stats().End). Call it after Engine.Run; it does not change the ledger.
 func (l *Ledger) Report(end sim.Time) Report {
 	m := &l.model
-	hours := end.Hours()
+	hours := max(0, end-l.window).Hours()
 	r := Report{End: end, GPUs: int64(l.fleet.GPUs())}
 	r.CapacityGPUHours = float64(r.GPUs) * hours
 
