@@ -75,12 +75,20 @@ type workload struct {
 	rng   *rand.Rand
 }
 
+// informerDraws is the number of draws the authors' scheduler takes from
+// the shared global source when it starts, between the inflation and the
+// node Perm: one rand.Float64 per informer whose watch starts (client-go's
+// reflector draws its watch timeout). 10 is the count with which the node
+// prefixes and every per-seed curve of seeds 42..51 match the authors'
+// published ones (testdata/authors_allo_discrete.csv).
+const informerDraws = 10
+
 // build makes seed's workload. It uses math/rand's original source seeded
 // with seed and draws in the authors' order (Int, Shuffle, Intn per
-// clone, Perm), so that the pod sequence and the node ranks are those of
-// their runs for the same seed [unconfirmed: identical to their Go 1.20
-// build]. STYLE.md prefers PCG streams; here the draw sequence itself is
-// part of the protocol.
+// clone, the scheduler's informerDraws, Perm), so that the pod sequence
+// and the node ranks are those of their runs for the same seed (checked
+// against their published curves, TestAuthorsCurves). STYLE.md prefers
+// PCG streams; here the draw sequence itself is part of the protocol.
 func build(in *Inputs, seed int64, tune float64) *workload {
 	rng := rand.New(rand.NewSource(seed))
 	_ = rng.Int() // a Debugf argument in Simulate, drawn even with debug off
@@ -96,11 +104,12 @@ func build(in *Inputs, seed int64, tune float64) *workload {
 	switch {
 	case float64(sum) < target:
 		// tuneUpPods: clone uniformly drawn originals, appended after the
-		// shuffled list, until the next draw would pass the target.
-		// Quirk kept: the check adds the drawn pod's per-GPU milli, the sum
-		// its total milli.
+		// shuffled list, until the next draw would pass the target. The
+		// draw indexes the originals sorted by name (the authors'
+		// workloadPods), not the shuffled list. Quirk kept: the check adds
+		// the drawn pod's per-GPU milli, the sum its total milli.
 		for {
-			p := pods[rng.Intn(n)]
+			p := rng.Intn(n) // in.Pods is sorted by name
 			if float64(sum+int64(in.Pods[p].Milli)) > target {
 				break
 			}
@@ -114,6 +123,10 @@ func build(in *Inputs, seed int64, tune float64) *workload {
 			sum -= in.Pods[pods[i]].TotalMilli()
 			pods = slices.Delete(pods, i, i+1)
 		}
+	}
+	// The scheduler starts: its informers draw from the same source.
+	for range informerDraws {
+		rng.Float64()
 	}
 	// Nodes, sorted by name, get a random "%04d-" prefix; the scheduler
 	// breaks score ties by the smallest prefixed name.
@@ -371,14 +384,14 @@ func clusteringScore(n *node, p *Pod) int64 {
 	return s
 }
 
-// packingScore (the authors' getPackingScore as the protocol describes
-// it; CPU pods score 0):
+// packingScore is the authors' getPackingScore (CPU pods score 0):
 //   - every GPU of the node free: max(33 − G, G) for a G-GPU node;
-//   - else, of the p.GPUs fitting GPUs with the least free milli, f are
-//     wholly free: max(50 − f, 33) if f > 0;
-//   - else (p fits on GPUs in use): max(100 − (Σ_g free_g·100/1000)/10, 50),
-//     Σ over the node's GPUs [the protocol's wording leaves "Σ left" open;
-//     the floor at 50 only binds for a sum over the node].
+//   - else, of the p.GPUs fitting GPUs with the least free milli (their
+//     gpuToUse), f are wholly free: max(50 − f, 33) if f > 0;
+//   - else (p fits on GPUs in use): max(100 − (Σ free_g·100/1000)/10, 50),
+//     Σ over gpuToUse only. Whole-GPU pods always take wholly free GPUs,
+//     so this case is a shared pod's: gpuToUse is its one fitting GPU
+//     with the least free milli.
 func packingScore(n *node, p *Pod) int64 {
 	if p.GPUs == 0 {
 		return 0
@@ -398,11 +411,13 @@ func packingScore(n *node, p *Pod) int64 {
 	if f := p.GPUs - partial; f > 0 {
 		return int64(max(50-f, 33))
 	}
-	var sum int64
+	least := uint16(frag.FullGPU)
 	for _, f := range n.free {
-		sum += int64(f) * 100 / frag.FullGPU
+		if f >= p.Milli {
+			least = min(least, f)
+		}
 	}
-	return max(100-sum/10, 50)
+	return max(100-int64(least)*100/frag.FullGPU/10, 50)
 }
 
 // bestFitRaw: int(100·(1 − [0.5·(cpu free − cpu)/128000 + 0.5·(GPU free −
