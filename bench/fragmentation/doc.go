@@ -26,7 +26,7 @@
 //     sequence is part of the protocol, and with it the pod order and node
 //     ranks are those of the authors' runs. Every curve point of seeds
 //     42..51 matches their published curves for every policy but random
-//     (TestAuthorsCurves; testdata/authors_allo_discrete.csv).
+//     (TestOpenbDefault; testdata/authors_allo_discrete.csv).
 //  3. Inflation to Tune (1.3) × the GPU capacity: pods drawn uniformly with
 //     replacement from the originals sorted by name (index Intn(n), the
 //     authors' workloadPods) are appended after the shuffled originals
@@ -75,8 +75,11 @@
 // over the pods whose arrived demand rounds (half to even) to X% of the
 // GPU capacity, of used as a percentage of the capacity rounded to 2
 // decimals; a point with no pods takes those within X ± 1 (and, if there
-// are none either, the previous point). The output has one row per
-// (policy, seed, X): policy, seed, arrived_pct = X, alloc_pct.
+// are none either, the previous point). The mean and the roundings are
+// those of the authors' analysis script (numpy 1.24's pairwise mean,
+// Python's round), so that the points are theirs to the last digit. The
+// output has one row per (policy, seed, X): policy, seed, arrived_pct = X,
+// alloc_pct.
 //
 // Runs are independent and deterministic per seed; RunInputs runs them in
 // parallel. On the openb default trace a run takes 0.2 s (bestfit) to 1.5 s

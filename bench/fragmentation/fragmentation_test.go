@@ -366,6 +366,37 @@ func TestDiscrete(t *testing.T) {
 	}
 }
 
+// TestPandasArithmetic: round2 is Python's round(v, 2), not a rounding of
+// v·100, and numpyMean sums as numpy does.
+func TestPandasArithmetic(t *testing.T) {
+	// Python: round(40.725, 2) = 40.73 (40.725 is 40.72500000000000142…),
+	// round(98.175, 2) = 98.17, round(0.125, 2) = 0.12 (an exact tie: even);
+	// math.RoundToEven(v*100)/100 gives 40.72 and 98.18.
+	for v, want := range map[float64]float64{40.725: 40.73, 98.175: 98.17, 0.125: 0.12, 87.9449: 87.94} {
+		if got := round2(v); got != want {
+			t.Errorf("round2(%v) = %v, want %v", v, got, want)
+		}
+	}
+	// 1e16 then 8 ones: numpy starts from the first value and adds the
+	// pairwise sum of the rest (8, exact): 1e16+8. A running sum loses
+	// every one (1e16+1 rounds to 1e16); a pairwise sum from 0 keeps 6.
+	a := []float64{1e16, 1, 1, 1, 1, 1, 1, 1, 1}
+	if got, want := numpyMean(a)*9, 1e16+8; got != want {
+		t.Errorf("numpy sum of 1e16 and 8 ones = %.0f, want %.0f", got, want)
+	}
+	// Past 128 values the halves (split at a multiple of 8) are summed
+	// apart: 0.1 repeated 200 times sums to 20 pairwise (numpy's algorithm
+	// ported to Python gives the same) and to 20.000000000000014 one after
+	// the other.
+	b := make([]float64, 200)
+	for i := range b {
+		b[i] = 0.1
+	}
+	if got := pairwiseSum(b); got != 20 {
+		t.Errorf("pairwise sum of 200 × 0.1 = %v, want 20", got)
+	}
+}
+
 // openb returns the openb default pod list and the GPU node list, or skips
 // the test when ../shared is absent (fails it under CI): the data is
 // research-only and not in the repository.

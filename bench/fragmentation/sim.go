@@ -88,7 +88,7 @@ const informerDraws = 10
 // with seed and draws in the authors' order (Int, Shuffle, Intn per
 // clone, the scheduler's informerDraws, Perm), so that the pod sequence
 // and the node ranks are those of their runs for the same seed (checked
-// against their published curves, TestAuthorsCurves). STYLE.md prefers
+// against their published curves, TestOpenbDefault). STYLE.md prefers
 // PCG streams; here the draw sequence itself is part of the protocol.
 func build(in *Inputs, seed int64, tune float64) *workload {
 	rng := rand.New(rand.NewSource(seed))
@@ -483,7 +483,8 @@ func discrete(events []event, gpus int, maxPct int) []float64 {
 	return out
 }
 
-// numpyMean is numpy's mean of a non-empty float64 array: its add.reduce
+// numpyMean is numpy's mean of a non-empty float64 array (numpy 1.24, the
+// authors' requirements.txt, under pandas' Series.mean): its add.reduce
 // starts from the first value and adds the pairwise sum of the others,
 // then divides by the count. Summed sequentially, 6 of the 6550 points
 // compared with the authors' differ in the last digit; pairwise from 0, 1.
