@@ -19,17 +19,20 @@
 //     GPUs), sorted by name. gpu_milli is clamped to 1000.
 //  2. Random draws from math/rand's original source seeded with the seed,
 //     in the authors' order: one Int (discarded), a Shuffle of the pods, one
-//     Intn per cloned pod, a Perm of the nodes, then the random policy's
-//     draws. This is the one place neosim uses math/rand rather than PCG
-//     streams (STYLE.md §7): the draw sequence is part of the protocol, and
-//     with it the pod order and node ranks are those of the authors' runs
-//     for seeds 42..51 [unconfirmed: identical to their Go 1.20 build].
+//     Intn per cloned pod, 10 Float64 (the authors' scheduler starting: one
+//     per informer watch, drawn from the same global source), a Perm of the
+//     nodes, then the random policy's draws. This is the one place neosim
+//     uses math/rand rather than PCG streams (STYLE.md §7): the draw
+//     sequence is part of the protocol, and with it the pod order and node
+//     ranks are those of the authors' runs. Every curve point of seeds
+//     42..51 matches their published curves for every policy but random
+//     (TestOpenbDefault; testdata/authors_allo_discrete.csv).
 //  3. Inflation to Tune (1.3) × the GPU capacity: pods drawn uniformly with
-//     replacement from the shuffled originals (index Intn(n) into the
-//     shuffled list [assumption: the protocol says "all original pods"]) are
-//     appended after them until the next draw would pass the target. Quirk
-//     kept: the stop test adds the drawn pod's per-GPU milli, the running
-//     sum its total. Demand above the target instead removes random pods.
+//     replacement from the originals sorted by name (index Intn(n), the
+//     authors' workloadPods) are appended after the shuffled originals
+//     until the next draw would pass the target. Quirk kept: the stop test
+//     adds the drawn pod's per-GPU milli, the running sum its total. Demand
+//     above the target instead removes random pods.
 //  4. Node ranks: node i (in name order) is renamed "%04d-name" with the
 //     Perm's i-th value; score ties go to the smallest renamed name.
 //  5. Pods are submitted one at a time in list order. Filter (§2): CPU and
@@ -53,9 +56,9 @@
 //     among several, 25 if the node has no GPU pod; CPU pods 0.
 //   - gpupacking: max(33 − G, G) on an idle G-GPU node; max(50 − f, 33) if
 //     the pod would take f > 0 wholly free GPUs; else
-//     max(100 − (Σ_g free_g·100/1000)/10, 50) with the sum over the node's
-//     GPUs [assumption: the protocol's "Σ left" does not say over which
-//     GPUs; the floor at 50 only binds for the node's]. CPU pods 0.
+//     max(100 − (Σ_g free_g·100/1000)/10, 50) with the sum over the GPUs
+//     the pod would use (the authors' gpuToUse: for a shared pod, its
+//     fitting GPU with the least free milli). CPU pods 0.
 //   - bestfit: int(100·(1 − [0.5·(cpu free − cpu)/128000 + 0.5·(GPU free −
 //     GPU)/8000])), min–max normalized to 0..100 over the feasible nodes.
 //   - fgd: int(100·σ((F − F′)/1000)), F and F′ the node's expected
@@ -72,8 +75,11 @@
 // over the pods whose arrived demand rounds (half to even) to X% of the
 // GPU capacity, of used as a percentage of the capacity rounded to 2
 // decimals; a point with no pods takes those within X ± 1 (and, if there
-// are none either, the previous point). The output has one row per
-// (policy, seed, X): policy, seed, arrived_pct = X, alloc_pct.
+// are none either, the previous point). The mean and the roundings are
+// those of the authors' analysis script (numpy 1.24's pairwise mean,
+// Python's round), so that the points are theirs to the last digit. The
+// output has one row per (policy, seed, X): policy, seed, arrived_pct = X,
+// alloc_pct.
 //
 // Runs are independent and deterministic per seed; RunInputs runs them in
 // parallel. On the openb default trace a run takes 0.2 s (bestfit) to 1.5 s

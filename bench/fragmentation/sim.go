@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"math/rand"
 	"slices"
+	"strconv"
 	"strings"
 
 	"neosim/policies/frag"
@@ -75,12 +76,20 @@ type workload struct {
 	rng   *rand.Rand
 }
 
+// informerDraws is the number of draws the authors' scheduler takes from
+// the shared global source when it starts, between the inflation and the
+// node Perm: one rand.Float64 per informer whose watch starts (client-go's
+// reflector draws its watch timeout). 10 is the count with which the node
+// prefixes and every per-seed curve of seeds 42..51 match the authors'
+// published ones (testdata/authors_allo_discrete.csv).
+const informerDraws = 10
+
 // build makes seed's workload. It uses math/rand's original source seeded
 // with seed and draws in the authors' order (Int, Shuffle, Intn per
-// clone, Perm), so that the pod sequence and the node ranks are those of
-// their runs for the same seed [unconfirmed: identical to their Go 1.20
-// build]. STYLE.md prefers PCG streams; here the draw sequence itself is
-// part of the protocol.
+// clone, the scheduler's informerDraws, Perm), so that the pod sequence
+// and the node ranks are those of their runs for the same seed (checked
+// against their published curves, TestOpenbDefault). STYLE.md prefers
+// PCG streams; here the draw sequence itself is part of the protocol.
 func build(in *Inputs, seed int64, tune float64) *workload {
 	rng := rand.New(rand.NewSource(seed))
 	_ = rng.Int() // a Debugf argument in Simulate, drawn even with debug off
@@ -96,11 +105,12 @@ func build(in *Inputs, seed int64, tune float64) *workload {
 	switch {
 	case float64(sum) < target:
 		// tuneUpPods: clone uniformly drawn originals, appended after the
-		// shuffled list, until the next draw would pass the target.
-		// Quirk kept: the check adds the drawn pod's per-GPU milli, the sum
-		// its total milli.
+		// shuffled list, until the next draw would pass the target. The
+		// draw indexes the originals sorted by name (the authors'
+		// workloadPods), not the shuffled list. Quirk kept: the check adds
+		// the drawn pod's per-GPU milli, the sum its total milli.
 		for {
-			p := pods[rng.Intn(n)]
+			p := rng.Intn(n) // in.Pods is sorted by name
 			if float64(sum+int64(in.Pods[p].Milli)) > target {
 				break
 			}
@@ -114,6 +124,10 @@ func build(in *Inputs, seed int64, tune float64) *workload {
 			sum -= in.Pods[pods[i]].TotalMilli()
 			pods = slices.Delete(pods, i, i+1)
 		}
+	}
+	// The scheduler starts: its informers draw from the same source.
+	for range informerDraws {
+		rng.Float64()
 	}
 	// Nodes, sorted by name, get a random "%04d-" prefix; the scheduler
 	// breaks score ties by the smallest prefixed name.
@@ -371,14 +385,14 @@ func clusteringScore(n *node, p *Pod) int64 {
 	return s
 }
 
-// packingScore (the authors' getPackingScore as the protocol describes
-// it; CPU pods score 0):
+// packingScore is the authors' getPackingScore (CPU pods score 0):
 //   - every GPU of the node free: max(33 − G, G) for a G-GPU node;
-//   - else, of the p.GPUs fitting GPUs with the least free milli, f are
-//     wholly free: max(50 − f, 33) if f > 0;
-//   - else (p fits on GPUs in use): max(100 − (Σ_g free_g·100/1000)/10, 50),
-//     Σ over the node's GPUs [the protocol's wording leaves "Σ left" open;
-//     the floor at 50 only binds for a sum over the node].
+//   - else, of the p.GPUs fitting GPUs with the least free milli (their
+//     gpuToUse), f are wholly free: max(50 − f, 33) if f > 0;
+//   - else (p fits on GPUs in use): max(100 − (Σ free_g·100/1000)/10, 50),
+//     Σ over gpuToUse only. Whole-GPU pods always take wholly free GPUs,
+//     so this case is a shared pod's: gpuToUse is its one fitting GPU
+//     with the least free milli.
 func packingScore(n *node, p *Pod) int64 {
 	if p.GPUs == 0 {
 		return 0
@@ -398,11 +412,13 @@ func packingScore(n *node, p *Pod) int64 {
 	if f := p.GPUs - partial; f > 0 {
 		return int64(max(50-f, 33))
 	}
-	var sum int64
+	least := uint16(frag.FullGPU)
 	for _, f := range n.free {
-		sum += int64(f) * 100 / frag.FullGPU
+		if f >= p.Milli {
+			least = min(least, f)
+		}
 	}
-	return max(100-sum/10, 50)
+	return max(100-int64(least)*100/frag.FullGPU/10, 50)
 }
 
 // bestFitRaw: int(100·(1 − [0.5·(cpu free − cpu)/128000 + 0.5·(GPU free −
@@ -424,35 +440,42 @@ func normalize(s []int64) {
 	}
 }
 
-// discrete turns a run's events into the paper's curve (protocol §4):
-// point X (0..maxPct) is the mean allocation over the events whose arrived
-// demand rounds (half to even) to X percent of the GPU capacity, each
-// allocation first rounded to 2 decimals; a point without events takes
-// those within X ± 1, and if there are none either, the previous point's
-// value. Values are rounded to 2 decimals.
+// discrete turns a run's events into the paper's curve (protocol §4) as
+// the authors' pandas script computes it: point X (0..maxPct) is the mean
+// allocation over the events whose arrived demand rounds (half to even) to
+// X percent of the GPU capacity, each allocation first rounded to 2
+// decimals; a point without events takes those within X ± 1, and if there
+// are none either, the previous point's value. Means are numpy's
+// (numpyMean) and roundings Python's round(v, 2) (correctly rounded), so
+// that the points equal the authors' to the last digit.
 func discrete(events []event, gpus int, maxPct int) []float64 {
-	sum := make([]float64, maxPct+1)
-	cnt := make([]int, maxPct+1)
+	// Arrived demand never falls, so each point's events are a contiguous
+	// run of vals: from[x] up to from[x+1].
+	vals := make([]float64, 0, len(events))
+	from := make([]int, maxPct+2)
+	x := 0
 	for _, e := range events {
-		x := int(math.RoundToEven(float64(e.arrived) / float64(gpus) / 10))
-		if x < 0 || x > maxPct {
-			continue
+		ex := int(math.RoundToEven(float64(e.arrived) / float64(gpus) / 10))
+		if ex > maxPct {
+			break
 		}
-		sum[x] += round2(float64(e.used) / float64(gpus) / 10)
-		cnt[x]++
+		for ; x < ex; x++ {
+			from[x+1] = len(vals)
+		}
+		vals = append(vals, round2(float64(e.used)/float64(gpus)/10))
+	}
+	for ; x <= maxPct; x++ {
+		from[x+1] = len(vals)
 	}
 	out := make([]float64, maxPct+1)
 	for x := range out {
-		s, c := sum[x], cnt[x]
-		if c == 0 {
-			for y := max(x-1, 0); y <= min(x+1, maxPct); y++ {
-				s += sum[y]
-				c += cnt[y]
-			}
+		lo, hi := from[x], from[x+1]
+		if lo == hi {
+			lo, hi = from[max(x-1, 0)], from[min(x+2, maxPct+1)]
 		}
 		switch {
-		case c > 0:
-			out[x] = round2(s / float64(c))
+		case hi > lo:
+			out[x] = round2(numpyMean(vals[lo:hi]))
 		case x > 0:
 			out[x] = out[x-1]
 		}
@@ -460,4 +483,51 @@ func discrete(events []event, gpus int, maxPct int) []float64 {
 	return out
 }
 
-func round2(x float64) float64 { return math.RoundToEven(x*100) / 100 }
+// numpyMean is numpy's mean of a non-empty float64 array (numpy 1.24, the
+// authors' requirements.txt, under pandas' Series.mean): its add.reduce
+// starts from the first value and adds the pairwise sum of the others,
+// then divides by the count. Summed sequentially, 6 of the 6550 points
+// compared with the authors' differ in the last digit; pairwise from 0, 1.
+func numpyMean(a []float64) float64 {
+	return (a[0] + pairwiseSum(a[1:])) / float64(len(a))
+}
+
+// pairwiseSum is numpy's pairwise_sum of float64 values
+// (numpy/core/src/umath/loops_utils.h.src): below 8 values a plain loop;
+// up to 128, eight interleaved partial sums combined pairwise, then the
+// rest; beyond, the two halves (split at a multiple of 8) recursively.
+func pairwiseSum(a []float64) float64 {
+	n := len(a)
+	switch {
+	case n < 8:
+		var s float64
+		for _, v := range a {
+			s += v
+		}
+		return s
+	case n <= 128:
+		var r [8]float64
+		copy(r[:], a)
+		i := 8
+		for ; i < n-n%8; i += 8 {
+			for k := range r {
+				r[k] += a[i+k]
+			}
+		}
+		s := (r[0] + r[1]) + (r[2] + r[3]) + ((r[4] + r[5]) + (r[6] + r[7]))
+		for ; i < n; i++ {
+			s += a[i]
+		}
+		return s
+	}
+	h := n / 2
+	h -= h % 8
+	return pairwiseSum(a[:h]) + pairwiseSum(a[h:])
+}
+
+// round2 is Python's round(v, 2): v correctly rounded to 2 decimals, an
+// exact tie to even.
+func round2(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 2, 64), 64)
+	return r
+}
