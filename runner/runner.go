@@ -90,49 +90,73 @@ func BuildFleet(s *scenario.Scenario, warn io.Writer) (*fleet.Fleet, error) {
 // the internal workloads, then each workload the scenario keeps. The caller
 // closes the returned closers.
 func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, error) {
+	srcs, closers, _, err := openSources(s, warn)
+	return srcs, closers, err
+}
+
+// openSources is Sources, which also returns the counter of the trace jobs
+// after the horizon (nil without a trace or a horizon). With a trace and no
+// horizon, the synthetic sources generate up to the trace's last arrival.
+func openSources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, *afterHorizon, error) {
 	var srcs []sim.Source
 	var closers []io.Closer
+	var after *afterHorizon
+	genHorizon := sim.Time(s.Horizon)
 	if s.Trace != "" {
 		r, format, err := traces.OpenAs(s.Trace, s.TraceFormat, traces.Options{Warn: warn, Models: s.GPUModels})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if s.TraceFormat == "" || s.TraceFormat == "auto" {
 			fmt.Fprintf(warn, "neosim: trace %s: %s format\n", s.Trace, format)
 		}
-		srcs = append(srcs, r)
 		closers = append(closers, r)
+		if genHorizon > 0 {
+			after = &afterHorizon{Source: r, horizon: genHorizon}
+			srcs = append(srcs, after)
+		} else {
+			srcs = append(srcs, r)
+		}
+	}
+	// synthetic makes a generated source, telling it where arrivals stop.
+	synthetic := func(src func(horizon sim.Time) (sim.Source, error)) error {
+		if genHorizon == 0 && s.Trace != "" {
+			last, err := lastArrival(s)
+			if err != nil {
+				return err
+			}
+			genHorizon = max(last, 1)
+		}
+		g, err := src(genHorizon)
+		if err == nil {
+			srcs = append(srcs, g)
+		}
+		return err
 	}
 	if s.Frontier != nil && s.Trace == "" {
-		src, err := s.Frontier.Source(s.Seed, sim.Time(s.Horizon))
-		if err != nil {
-			return nil, closers, fmt.Errorf("frontier: %w", err)
+		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.Frontier.Source(s.Seed, h) }); err != nil {
+			return nil, closers, nil, fmt.Errorf("frontier: %w", err)
 		}
-		srcs = append(srcs, src)
 	}
 	if s.ExternalDemand != nil && s.ExternalOn() {
-		src, err := s.ExternalDemand.Source(s.Seed, sim.Time(s.Horizon))
-		if err != nil {
-			return nil, closers, fmt.Errorf("external_demand: %w", err)
+		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.ExternalDemand.Source(s.Seed, h) }); err != nil {
+			return nil, closers, nil, fmt.Errorf("external_demand: %w", err)
 		}
-		srcs = append(srcs, src)
 	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		seg, err := sim.ParseSegment(w.Segment)
 		if err != nil {
-			return nil, closers, fmt.Errorf("workloads[%d]: %w", i, err)
+			return nil, closers, nil, fmt.Errorf("workloads[%d]: %w", i, err)
 		}
 		if (seg == sim.SegInternal && s.Trace != "") || (seg.External() && !s.ExternalOn()) {
 			continue
 		}
-		src, err := w.Source(s.Seed, sim.Time(s.Horizon))
-		if err != nil {
-			return nil, closers, err
+		if err := synthetic(func(h sim.Time) (sim.Source, error) { return w.Source(s.Seed, h) }); err != nil {
+			return nil, closers, nil, err
 		}
-		srcs = append(srcs, src)
 	}
-	return srcs, closers, nil
+	return srcs, closers, after, nil
 }
 
 // Run simulates the scenario and writes its output files. On any error no
@@ -158,7 +182,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs, closers, err := Sources(s, opt.Warn)
+	srcs, closers, after, err := openSources(s, opt.Warn)
 	defer func() {
 		for _, c := range closers {
 			c.Close()
@@ -247,6 +271,9 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events, NodeFailures: st.Failures, Econ: &report,
 		WallSeconds: wall.Seconds(), Version: Version, Resolved: s,
 	}
+	if after != nil {
+		info.JobsAfterHorizon = after.count
+	}
 	if err := w.Commit(info); err != nil {
 		return nil, err
 	}
@@ -256,6 +283,9 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	}
 	ph.Wall = time.Since(setup)
 	sum := w.Summary()
+	if after != nil {
+		after.warn(opt.Warn, s.Trace)
+	}
 	if n := sum.JobsByState[sim.Rejected]; n > 0 {
 		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of the jobs file)\n", n)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -111,16 +110,11 @@ func calibrateCmd(args []string, stdout, stderr io.Writer) error {
 		builtin   = fs.Bool("builtin", false, "print or write (-o) the built-in profiles, which are not measurements")
 		quiet     = fs.Bool("quiet", false, "no progress lines")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		fmt.Fprintf(stderr, "neosim calibrate: %v (neosim calibrate --help explains every flag)\n", err)
-		return errUsage
+	if ok, err := parseFlags(fs, "calibrate", args, stderr); !ok {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "neosim calibrate: unexpected argument %q (flags start with --)\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs, "calibrate", stderr); err != nil {
+		return err
 	}
 	measuring := []string{"sample", "load-cmd", "duty", "period", "level-time", "power-caps", "interval", "devices", "out-dir", "samples"}
 	changed := func(names ...string) string {

@@ -52,13 +52,14 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		format       = formatFlag(fs)
 		drawPlots    = plotsFlag(fs)
 		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
+		failures     bool
 	)
+	failuresFlag(fs, &failures)
 	if ok, err := parseFlags(fs, "compare", args, stderr); !ok {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "neosim compare: unexpected argument %q (flags start with --)\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs, "compare", stderr); err != nil {
+		return err
 	}
 	outFormat, err := parseFormat("compare", *format, stderr)
 	if err != nil {
@@ -93,23 +94,29 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		if fs.Changed("horizon") {
 			s.Horizon = scenario.Duration(hz)
 		}
+		if fs.Changed("failures") {
+			s.SetFailures(failures)
+		}
 		return s, nil
 	}
-	var prog *runsProgress
+	s, err := load()
+	if err != nil {
+		return err
+	}
+	s.EnsureDefaults()
+	var prog *progress
 	if !*quiet {
 		total := max(1, len(opt.Allocators)) * max(1, len(opt.Pricers)) * len(opt.Seeds)
 		prog = newRunsProgress(stderr, total)
-		opt.Done = prog.done
+		opt.Done = prog.runDone
 	}
 	c, err := experiment.Compare(load, opt)
-	if prog != nil {
-		prog.finish()
-	}
+	prog.finish()
 	if err != nil {
 		return err
 	}
 	if !*quiet {
-		printComparison(stdout, c)
+		printComparison(stdout, c, s.FailureModel())
 	}
 	return comparisonPlots(stdout, *quiet, *drawPlots, c)
 }
@@ -140,8 +147,9 @@ func splitList(s string) []string {
 }
 
 // printComparison prints the pairs ranked by mean operating margin (best
-// first; pairs without one last).
-func printComparison(w io.Writer, c *experiment.Comparison) {
+// first; pairs without one last); the header names the failure model when
+// it is known (one scenario for every run).
+func printComparison(w io.Writer, c *experiment.Comparison, failureModel string) {
 	idx := map[string]int{}
 	for i, m := range results.ComparisonMetrics {
 		idx[m.Name] = i
@@ -168,6 +176,9 @@ func printComparison(w io.Writer, c *experiment.Comparison) {
 	if c.Params != nil {
 		what = fmt.Sprintf("%d variants × %d pairs", len(c.Variants), len(c.Pairs))
 		variant = func(r results.ComparisonRow) string { return r.Variant + "\t" }
+	}
+	if failureModel != "" {
+		what += " · " + failureModel
 	}
 	fmt.Fprintf(w, "%s × %d seeds · baseline %s · ± is the 95%% CI half-width · Δ is paired vs the baseline\n\n", what, len(c.Seeds), c.Baseline)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -83,7 +83,9 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		resume = fs.Bool("resume", false, "keep the runs already complete in --out (a retried shard, an interrupted sweep) and run only the others")
 		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
 		quiet  = fs.Bool("quiet", false, "no progress and no table")
+		fails  bool
 	)
+	failuresFlag(fs, &fails)
 	if ok, err := parseFlags(fs, "sweep", args, stderr); !ok {
 		return err
 	}
@@ -99,7 +101,11 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sw, err := experiment.LoadSweep(*file, experiment.SweepOverrides{Horizon: *hz, Seeds: *seeds})
+	ov := experiment.SweepOverrides{Horizon: *hz, Seeds: *seeds}
+	if fs.Changed("failures") {
+		ov.Failures = &fails
+	}
+	sw, err := experiment.LoadSweep(*file, ov)
 	if err != nil {
 		return err
 	}
@@ -120,15 +126,13 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if from != "" && !*quiet {
 		fmt.Fprintf(stderr, "shard %s (from %s)\n", sh, from)
 	}
-	var prog *runsProgress
+	var prog *progress
 	if !*quiet {
 		prog = newRunsProgress(stderr, toRun)
-		opt.Done = prog.done
+		opt.Done = prog.runDone
 	}
 	c, err := sw.Run(opt)
-	if prog != nil {
-		prog.finish()
-	}
+	prog.finish()
 	if err != nil {
 		return err
 	}
@@ -138,7 +142,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "shard %s of sweep %s done: %d of its %d runs in %s/\nwhen every shard is done: neosim merge %s\n",
 			sh, sw.Name(), sw.ShardRuns(sh), sw.Runs(), *out, *out)
 	default:
-		printComparison(stdout, c)
+		printComparison(stdout, c, "")
 	}
 	return comparisonPlots(stdout, *quiet, *draw, c)
 }
@@ -172,7 +176,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*quiet {
-		printComparison(stdout, c)
+		printComparison(stdout, c, "")
 	}
 	return comparisonPlots(stdout, *quiet, *draw, c)
 }
