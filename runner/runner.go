@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"neosim/policies"
@@ -220,13 +221,18 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		cfg.Progress = func(now sim.Time, events int64) { opt.Progress(now, horizon, events) }
 	}
 	if s.PowerProfile != "" {
-		ps, measured, err := econ.LoadPowerProfiles(s.PowerProfile)
+		p, err := econ.ReadCalibration(s.PowerProfile)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: power_profile: %w", s.Name, err)
 		}
+		ps, skipped := p.PowerProfiles()
 		s.Cost.Power = ps
-		if !measured {
+		if !p.Measured {
 			fmt.Fprintf(opt.Warn, "neosim: power profile %s is not a measurement (built-in defaults)\n", s.PowerProfile)
+		}
+		if len(skipped) > 0 {
+			fmt.Fprintf(opt.Warn, "neosim: power profile %s: %s not in the GPU catalog, ignored (known: %s)\n",
+				s.PowerProfile, strings.Join(skipped, ", "), fleet.TypeNames())
 		}
 	}
 	ledger, err := econ.NewLedger(s.Cost, f)
