@@ -220,20 +220,8 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if opt.Progress != nil {
 		cfg.Progress = func(now sim.Time, events int64) { opt.Progress(now, horizon, events) }
 	}
-	if s.PowerProfile != "" {
-		p, err := econ.ReadCalibration(s.PowerProfile)
-		if err != nil {
-			return nil, fmt.Errorf("scenario %s: power_profile: %w", s.Name, err)
-		}
-		ps, skipped := p.PowerProfiles()
-		s.Cost.Power = ps
-		if !p.Measured {
-			fmt.Fprintf(opt.Warn, "neosim: power profile %s is not a measurement (built-in defaults)\n", s.PowerProfile)
-		}
-		if len(skipped) > 0 {
-			fmt.Fprintf(opt.Warn, "neosim: power profile %s: %s not in the GPU catalog, ignored (known: %s)\n",
-				s.PowerProfile, strings.Join(skipped, ", "), fleet.TypeNames())
-		}
+	if err := applyPowerProfile(s, opt.Warn); err != nil {
+		return nil, err
 	}
 	ledger, err := econ.NewLedger(s.Cost, f)
 	if err != nil {
@@ -296,4 +284,27 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of the jobs file)\n", n)
 	}
 	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st, Phases: ph}, nil
+}
+
+// applyPowerProfile reads the scenario's power profile, if any, into its
+// cost model: the models of catalog types, with a warning naming the others
+// and one if the profile is not a measurement.
+func applyPowerProfile(s *scenario.Scenario, warn io.Writer) error {
+	if s.PowerProfile == "" {
+		return nil
+	}
+	p, err := econ.ReadCalibration(s.PowerProfile)
+	if err != nil {
+		return fmt.Errorf("scenario %s: power_profile: %w", s.Name, err)
+	}
+	ps, skipped := p.PowerProfiles()
+	s.Cost.Power = ps
+	if !p.Measured {
+		fmt.Fprintf(warn, "neosim: power profile %s is not a measurement (built-in defaults)\n", s.PowerProfile)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(warn, "neosim: power profile %s: %s not in the GPU catalog, ignored (known: %s)\n",
+			s.PowerProfile, strings.Join(skipped, ", "), fleet.TypeNames())
+	}
+	return nil
 }
