@@ -3,6 +3,7 @@ package calibrate
 import (
 	"errors"
 	"math"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -134,5 +135,37 @@ func TestDriverError(t *testing.T) {
 	}
 	if s := (&DriverError{Code: 4, Text: "ERROR_NO_PERMISSION"}).Error(); !strings.Contains(s, "permissions of /dev/nvidia*") {
 		t.Errorf("no permission: %q", s)
+	}
+}
+
+func TestSetLevelsAndOutDir(t *testing.T) {
+	var c Config
+	if err := c.SetLevels("0,50,100", "90,70", "0,2"); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Duties, []float64{0, 50, 100}) || !reflect.DeepEqual(c.Caps, []float64{90, 70}) || !reflect.DeepEqual(c.Devices, []int{0, 2}) {
+		t.Errorf("SetLevels: duties %v, caps %v, devices %v", c.Duties, c.Caps, c.Devices)
+	}
+	for _, tc := range []struct{ duty, caps, devices, want string }{
+		{"x", "", "", "--duty: "}, {"", "x", "", "--power-caps: "}, {"", "", "x", "--devices: "},
+	} {
+		if err := c.SetLevels(tc.duty, tc.caps, tc.devices); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("SetLevels(%q, %q, %q) = %v, want %q…", tc.duty, tc.caps, tc.devices, err, tc.want)
+		}
+	}
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
+	if got, want := DefaultOutDir("", start), filepath.Join("results", "calibration", "unknown-host-20260102T020405Z"); got != want {
+		t.Errorf("DefaultOutDir = %q, want %q", got, want)
+	}
+}
+
+func TestPrintProfile(t *testing.T) {
+	var b strings.Builder
+	PrintProfile(&b, Builtin())
+	out := b.String()
+	for _, want := range []string{"profile (NOT measured", "H100-SXM", "70% → 0.94 / 0.85", "note: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -46,105 +46,12 @@ func TestBuiltin(t *testing.T) {
 	if err := p.Encode(&b); err != nil {
 		t.Fatal(err)
 	}
-	ps, measured, err := econ.ReadPowerProfiles(&b)
-	if err != nil || measured || len(ps) != len(fleet.Catalog) {
-		t.Errorf("econ reads the built-in profile: %d models, measured=%v, err %v", len(ps), measured, err)
+	q, err := econ.DecodeCalibration(&b)
+	if err != nil || q.Measured {
+		t.Fatalf("econ reads the built-in profile: %v", err)
 	}
-}
-
-func measuredProfile() *Profile {
-	r2 := 0.998
-	return &Profile{
-		Schema: econ.CalibrationSchema, Measured: true, Source: "neosim calibrate on gpu-host-1", Date: "2026-10-01T12:00:00Z",
-		Driver: "550.54.15", NVMLVersion: "12.550.54.15",
-		Devices: []DeviceInfo{{Index: 0, Name: "NVIDIA H100 80GB HBM3", Model: "H100-SXM", UUID: "GPU-1", Architecture: "Hopper",
-			Compute: "9.0", MemoryBytes: 85520809984, PowerLimitW: 700, DefaultLimitW: 700, MinLimitW: 200, MaxLimitW: 700, MaxSMMHz: 1980, MaxMemMHz: 2619}},
-		Models: []ModelProfile{{
-			PowerProfile: econ.PowerProfile{Name: "H100-SXM", IdleW: 68.5, ContextIdleW: 121, FullW: 688, Exponent: 1.21,
-				Caps: []econ.CapPoint{{CapPct: 100, ThroughputRel: 1, EnergyRel: 1, PowerW: 650}, {CapPct: 80, ThroughputRel: 0.93, EnergyRel: 0.88, PowerW: 530}}},
-			NVMLName: "NVIDIA H100 80GB HBM3", Devices: 1, Points: 25, RMSEW: 6.5, R2: &r2, Note: "25 points of 10s windows",
-		}, {
-			PowerProfile: econ.PowerProfile{Name: "L4", IdleW: 16, FullW: 72, Exponent: 1},
-			NVMLName:     "NVIDIA L4", Devices: 1, Points: 5, RMSEW: 1,
-		}},
-	}
-}
-
-func TestProfileRoundTrip(t *testing.T) {
-	p := measuredProfile()
-	path := filepath.Join(t.TempDir(), "sub", "profile.json")
-	if err := p.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ReadProfile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(p, q) {
-		t.Errorf("round trip:\n got %+v\nwant %+v", q, p)
-	}
-	// The simulator's reader takes the catalog models; an L4 is not one.
-	if got := p.PowerProfiles(); len(got) != 1 || got[0].Name != "H100-SXM" {
-		t.Errorf("PowerProfiles() = %+v, want the H100 only", got)
-	}
-	if _, _, err := econ.LoadPowerProfiles(path); err == nil || !strings.Contains(err.Error(), "L4): not a catalog type") {
-		t.Errorf("econ.LoadPowerProfiles = %v, want the L4 refused", err)
-	}
-}
-
-func TestProfileValidate(t *testing.T) {
-	for _, tc := range []struct {
-		edit func(*Profile)
-		want string
-	}{
-		{func(p *Profile) { p.Schema = "neosim.calibration/0" }, `schema "neosim.calibration/0"`},
-		{func(p *Profile) { p.Source = "" }, "source: empty"},
-		{func(p *Profile) { p.Date = "yesterday" }, `date: "yesterday" is neither`},
-		{func(p *Profile) { p.Devices = nil }, "a measured profile lists its devices"},
-		{func(p *Profile) { p.Models = nil }, "models: empty"},
-		{func(p *Profile) { p.Models[0].IdleW = -1 }, "models[0] (H100-SXM): idle_w: must be > 0"},
-		{func(p *Profile) { p.Models[0].Exponent = 50 }, "models[0] (H100-SXM): exponent: must be ≤ 20"},
-		{func(p *Profile) { p.Models[1].Name = "H100-SXM" }, "models[1]: H100-SXM appears twice"},
-		{func(p *Profile) { p.Models[0].RMSEW = math.NaN() }, "rmse_w: must be ≥ 0"},
-		{func(p *Profile) { r := 1.5; p.Models[0].R2 = &r }, "r2: must be ≤ 1"},
-		{func(p *Profile) { p.Models[0].Caps[1].EnergyRel = 0 }, "caps[1].energy_rel: must be > 0"},
-	} {
-		p := measuredProfile()
-		tc.edit(p)
-		err := p.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Validate() = %v, want …%q…", err, tc.want)
-		}
-		if err := p.Encode(&bytes.Buffer{}); err == nil {
-			t.Errorf("Encode wrote an invalid profile (%s)", tc.want)
-		}
-	}
-}
-
-func TestDecodeProfileErrors(t *testing.T) {
-	var b bytes.Buffer
-	if err := measuredProfile().Encode(&b); err != nil {
-		t.Fatal(err)
-	}
-	typo := strings.Replace(b.String(), `"idle_w"`, `"idle_watts"`, 1)
-	if _, err := DecodeProfile(strings.NewReader(typo)); err == nil || !strings.Contains(err.Error(), `unknown field "idle_watts"`) {
-		t.Errorf("typo: %v", err)
-	}
-	if _, err := DecodeProfile(strings.NewReader(`{"schema": 1}`)); err == nil {
-		t.Error("wrong type accepted")
-	}
-	if _, err := ReadProfile(filepath.Join(t.TempDir(), "none.json")); err == nil || !os.IsNotExist(errorsUnwrapAll(err)) {
-		t.Errorf("missing file: %v", err)
-	}
-}
-
-func errorsUnwrapAll(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
-		}
-		err = u.Unwrap()
+	if ps, skipped := q.PowerProfiles(); len(ps) != len(fleet.Catalog) || skipped != nil {
+		t.Errorf("built-in profile: %d models usable, %v skipped; want %d and none", len(ps), skipped, len(fleet.Catalog))
 	}
 }
 

@@ -67,37 +67,6 @@ type FieldCount struct {
 // Counts are one device's read counts per field.
 type Counts [NumFields]FieldCount
 
-// DeviceInfo is what enumeration found out about one device. Power limits
-// are watts; zero means NVML did not say.
-type DeviceInfo struct {
-	Index         int     `json:"index"`
-	Name          string  `json:"name"`            // NVML name, e.g. "NVIDIA H100 80GB HBM3"
-	Model         string  `json:"model,omitempty"` // catalog type (fleet.Catalog), "" if none matches
-	UUID          string  `json:"uuid"`
-	Architecture  string  `json:"architecture,omitempty"`
-	Compute       string  `json:"compute_capability,omitempty"`
-	MemoryBytes   uint64  `json:"memory_bytes,omitempty"`
-	PowerLimitW   float64 `json:"power_limit_w,omitempty"` // in force when the run started
-	DefaultLimitW float64 `json:"default_power_limit_w,omitempty"`
-	MinLimitW     float64 `json:"min_power_limit_w,omitempty"`
-	MaxLimitW     float64 `json:"max_power_limit_w,omitempty"`
-	MaxSMMHz      uint32  `json:"max_sm_mhz,omitempty"`
-	MaxMemMHz     uint32  `json:"max_mem_mhz,omitempty"`
-}
-
-// ModelName returns the name a fit groups the device under: its catalog
-// type, else its NVML name without the "NVIDIA " prefix.
-func (d *DeviceInfo) ModelName() string {
-	if d.Model != "" {
-		return d.Model
-	}
-	n := strings.TrimSpace(strings.TrimPrefix(d.Name, "NVIDIA "))
-	if n == "" {
-		return fmt.Sprintf("device-%d", d.Index)
-	}
-	return n
-}
-
 // RunInfo describes a calibration run; it travels in the samples file's
 // schema metadata so that Fit can work from the file alone.
 type RunInfo struct {

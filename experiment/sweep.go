@@ -85,6 +85,8 @@ type Sweep struct {
 type SweepOverrides struct {
 	Horizon string // e.g. "2d"
 	Seeds   string // e.g. "1-2"
+	// Failures, if set, turns every variant's injected failures on or off.
+	Failures *bool
 }
 
 // LoadSweep reads and checks a sweep file: every variant's scenario must
@@ -139,6 +141,11 @@ func ParseSweep(path string, b []byte, ov SweepOverrides) (*Sweep, error) {
 	var base yaml.Node
 	if err := yaml.Unmarshal(baseYAML, &base); err != nil {
 		return nil, fail("scenario %s: %v", baseName, err)
+	}
+	if ov.Failures != nil {
+		if err := setPath(&base, "failures.enabled", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(*ov.Failures)}); err != nil {
+			return nil, fail("failures: %v", err)
+		}
 	}
 	if spec.Horizon != "" {
 		if err := setPath(&base, "horizon", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: spec.Horizon}); err != nil {

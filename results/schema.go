@@ -256,6 +256,7 @@ var summaryColumns = func() []summaryColumn {
 		summaryColumn{Column{"preemptions", i64, false, "", "Σ jobs.preemptions"}, func(s *Summary) any { return s.Preemptions }},
 		summaryColumn{Column{"job_failures", i64, false, "", "Σ jobs.failures: job runs killed by node failures"}, func(s *Summary) any { return s.JobFailures }},
 		summaryColumn{Column{"node_failures", i64, false, "", "node failures during the run (each takes a node out of service until repaired)"}, func(s *Summary) any { return s.NodeFailures }},
+		summaryColumn{Column{"jobs_after_horizon", i64, false, "jobs", "trace jobs submitted after the horizon: counted, not simulated (not in jobs.arrow)"}, func(s *Summary) any { return s.JobsAfterHorizon }},
 	)
 	waitCols := func(suffix, who string, seg func(s *Summary) *WaitStats) {
 		c = append(c,

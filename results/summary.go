@@ -42,6 +42,7 @@ type Summary struct {
 	Preemptions        int64   // Σ jobs' preemptions
 	JobFailures        int64   // Σ jobs' runs killed by failures
 	NodeFailures       int64   // RunInfo.NodeFailures
+	JobsAfterHorizon   int64   // RunInfo.JobsAfterHorizon
 
 	Wait     WaitStats // over all jobs that started
 	Segments [sim.NumSegments]SegmentSummary
@@ -179,7 +180,7 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 		HorizonS: math.NaN(), EndS: info.End.Seconds(), GPUsTotal: info.GPUsTotal, Events: info.Events,
 		Jobs: a.jobs, JobsByState: a.byState, GPUHours: a.gpuHours, Utilization: math.NaN(),
 		ExternalRevenueUSD: a.extRevenue, LostGPUHours: a.lost, Preemptions: a.preempts,
-		JobFailures: a.failures, NodeFailures: info.NodeFailures, Econ: info.Econ, Counterfactual: info.Counterfactual,
+		JobFailures: a.failures, NodeFailures: info.NodeFailures, JobsAfterHorizon: info.JobsAfterHorizon, Econ: info.Econ, Counterfactual: info.Counterfactual,
 	}
 	if info.Horizon > 0 {
 		s.HorizonS = info.Horizon.Seconds()

@@ -340,6 +340,9 @@ type RunInfo struct {
 	Events    int64    // sim.Stats.Events
 	// NodeFailures is sim.Stats.Failures.
 	NodeFailures int64
+	// JobsAfterHorizon is the number of trace jobs submitted after the
+	// horizon, counted but not simulated.
+	JobsAfterHorizon int64
 	// Econ is the margin ledger's report for the run, if it had one.
 	Econ *econ.Report
 	// Warmup is the start of the measurement window (SetWindow).

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"neosim/policies"
@@ -95,49 +96,73 @@ func BuildFleet(s *scenario.Scenario, warn io.Writer) (*fleet.Fleet, error) {
 // the internal workloads, then each workload the scenario keeps. The caller
 // closes the returned closers.
 func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, error) {
+	srcs, closers, _, err := openSources(s, warn)
+	return srcs, closers, err
+}
+
+// openSources is Sources, which also returns the counter of the trace jobs
+// after the horizon (nil without a trace or a horizon). With a trace and no
+// horizon, the synthetic sources generate up to the trace's last arrival.
+func openSources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, *afterHorizon, error) {
 	var srcs []sim.Source
 	var closers []io.Closer
+	var after *afterHorizon
+	genHorizon := sim.Time(s.Horizon)
 	if s.Trace != "" {
 		r, format, err := traces.OpenAs(s.Trace, s.TraceFormat, traces.Options{Warn: warn, Models: s.GPUModels})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if s.TraceFormat == "" || s.TraceFormat == "auto" {
 			fmt.Fprintf(warn, "neosim: trace %s: %s format\n", s.Trace, format)
 		}
-		srcs = append(srcs, r)
 		closers = append(closers, r)
+		if genHorizon > 0 {
+			after = &afterHorizon{Source: r, horizon: genHorizon}
+			srcs = append(srcs, after)
+		} else {
+			srcs = append(srcs, r)
+		}
+	}
+	// synthetic makes a generated source, telling it where arrivals stop.
+	synthetic := func(src func(horizon sim.Time) (sim.Source, error)) error {
+		if genHorizon == 0 && s.Trace != "" {
+			last, err := lastArrival(s)
+			if err != nil {
+				return err
+			}
+			genHorizon = max(last, 1)
+		}
+		g, err := src(genHorizon)
+		if err == nil {
+			srcs = append(srcs, g)
+		}
+		return err
 	}
 	if s.Frontier != nil && s.Trace == "" {
-		src, err := s.Frontier.Source(s.Seed, sim.Time(s.Horizon))
-		if err != nil {
-			return nil, closers, fmt.Errorf("frontier: %w", err)
+		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.Frontier.Source(s.Seed, h) }); err != nil {
+			return nil, closers, nil, fmt.Errorf("frontier: %w", err)
 		}
-		srcs = append(srcs, src)
 	}
 	if s.ExternalDemand != nil && s.ExternalOn() {
-		src, err := s.ExternalDemand.Source(s.Seed, sim.Time(s.Horizon))
-		if err != nil {
-			return nil, closers, fmt.Errorf("external_demand: %w", err)
+		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.ExternalDemand.Source(s.Seed, h) }); err != nil {
+			return nil, closers, nil, fmt.Errorf("external_demand: %w", err)
 		}
-		srcs = append(srcs, src)
 	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		seg, err := sim.ParseSegment(w.Segment)
 		if err != nil {
-			return nil, closers, fmt.Errorf("workloads[%d]: %w", i, err)
+			return nil, closers, nil, fmt.Errorf("workloads[%d]: %w", i, err)
 		}
 		if (seg == sim.SegInternal && s.Trace != "") || (seg.External() && !s.ExternalOn()) {
 			continue
 		}
-		src, err := w.Source(s.Seed, sim.Time(s.Horizon))
-		if err != nil {
-			return nil, closers, err
+		if err := synthetic(func(h sim.Time) (sim.Source, error) { return w.Source(s.Seed, h) }); err != nil {
+			return nil, closers, nil, err
 		}
-		srcs = append(srcs, src)
 	}
-	return srcs, closers, nil
+	return srcs, closers, after, nil
 }
 
 // Run simulates the scenario and writes its output files. On any error no
@@ -163,7 +188,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs, closers, err := Sources(s, opt.Warn)
+	srcs, closers, after, err := openSources(s, opt.Warn)
 	defer func() {
 		for _, c := range closers {
 			c.Close()
@@ -200,15 +225,8 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if opt.Progress != nil {
 		cfg.Progress = func(now sim.Time, events int64) { opt.Progress(now, horizon, events) }
 	}
-	if s.PowerProfile != "" {
-		ps, measured, err := econ.LoadPowerProfiles(s.PowerProfile)
-		if err != nil {
-			return nil, fmt.Errorf("scenario %s: power_profile: %w", s.Name, err)
-		}
-		s.Cost.Power = ps
-		if !measured {
-			fmt.Fprintf(opt.Warn, "neosim: power profile %s is not a measurement (built-in defaults)\n", s.PowerProfile)
-		}
+	if err := applyPowerProfile(s, opt.Warn); err != nil {
+		return nil, err
 	}
 	ledger, err := econ.NewLedger(s.Cost, f)
 	if err != nil {
@@ -273,6 +291,9 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		report.AddCounterfactual(report.InternalWaitGPUHours)
 		info.Counterfactual = &results.Counterfactual{InternalWaitGPUHours: report.InternalWaitGPUHours, Self: true}
 	}
+	if after != nil {
+		info.JobsAfterHorizon = after.count
+	}
 	if err := w.Commit(info); err != nil {
 		return nil, err
 	}
@@ -282,8 +303,34 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	}
 	ph.Wall = time.Since(setup)
 	sum := w.Summary()
+	if after != nil {
+		after.warn(opt.Warn, s.Trace)
+	}
 	if n := sum.JobsByState[sim.Rejected]; n > 0 {
 		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of the jobs file)\n", n)
 	}
 	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st, Phases: ph}, nil
+}
+
+// applyPowerProfile reads the scenario's power profile, if any, into its
+// cost model: the models of catalog types, with a warning naming the others
+// and one if the profile is not a measurement.
+func applyPowerProfile(s *scenario.Scenario, warn io.Writer) error {
+	if s.PowerProfile == "" {
+		return nil
+	}
+	p, err := econ.ReadCalibration(s.PowerProfile)
+	if err != nil {
+		return fmt.Errorf("scenario %s: power_profile: %w", s.Name, err)
+	}
+	ps, skipped := p.PowerProfiles()
+	s.Cost.Power = ps
+	if !p.Measured {
+		fmt.Fprintf(warn, "neosim: power profile %s is not a measurement (built-in defaults)\n", s.PowerProfile)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(warn, "neosim: power profile %s: %s not in the GPU catalog, ignored (known: %s)\n",
+			s.PowerProfile, strings.Join(skipped, ", "), fleet.TypeNames())
+	}
+	return nil
 }

@@ -270,3 +270,48 @@ func (s *Scenario) Validate() error {
 
 // Marshal returns the scenario as YAML.
 func (s *Scenario) Marshal() ([]byte, error) { return yaml.Marshal(s) }
+
+// ReplayDefaults applies the trace replay rules to a scenario with a trace,
+// for the settings the user did not give (by a flag or in their own
+// scenario file); a scenario without a trace is left as it is.
+//
+//   - No horizon set: the horizon is 0, so the run lasts until every trace
+//     job has ended; synthetic sources stop arriving after the trace's last
+//     arrival (runner). A horizon the user set stands, and the trace jobs
+//     submitted after it are counted, not simulated.
+//   - No failures setting: injected failures are off, since a trace's
+//     recorded durations already include the failures that happened.
+func (s *Scenario) ReplayDefaults(horizonSet, failuresSet bool) {
+	if s.Trace == "" {
+		return
+	}
+	if !horizonSet {
+		s.Horizon = 0
+	}
+	if !failuresSet && s.Failures != nil {
+		s.Failures.Enabled = false
+	}
+}
+
+// SetFailures turns injected failures on or off (the --failures flag);
+// EnsureDefaults fills the rate and repair time of a model turned on.
+func (s *Scenario) SetFailures(on bool) {
+	if s.Failures == nil {
+		s.Failures = &Failures{}
+	}
+	s.Failures.Enabled = on
+}
+
+// FailureModel describes the failure model in force, for a run's header:
+// "failures off", or the rate and repair time (after EnsureDefaults).
+func (s *Scenario) FailureModel() string {
+	f := s.Failures
+	if f == nil || !f.Enabled {
+		return "failures off"
+	}
+	repair := "default repair"
+	if f.Repair != nil {
+		repair = "repair " + f.Repair.String() + " s"
+	}
+	return fmt.Sprintf("failures %.3g per GPU-hour, %s", f.PerGPUHour, repair)
+}

@@ -58,3 +58,42 @@ func TestBadScenarios(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		trace                   string
+		horizonSet, failuresSet bool
+		wantHorizon             Duration
+		wantFailures            bool
+	}{
+		{"", false, false, Duration(30 * sim.Day), true},         // no trace: nothing changes
+		{"jobs.csv", false, false, 0, false},                     // replay: whole trace, no injected failures
+		{"jobs.csv", true, false, Duration(30 * sim.Day), false}, // the user's horizon stands
+		{"jobs.csv", false, true, 0, true},                       // the user's failures stand
+	} {
+		s := Default()
+		s.Trace = tc.trace
+		s.ReplayDefaults(tc.horizonSet, tc.failuresSet)
+		if s.Horizon != tc.wantHorizon || s.Failures.Enabled != tc.wantFailures {
+			t.Errorf("%+v: horizon %v, failures %v; want %v, %v", tc, sim.Time(s.Horizon), s.Failures.Enabled, sim.Time(tc.wantHorizon), tc.wantFailures)
+		}
+	}
+}
+
+func TestFailureModel(t *testing.T) {
+	s := Default()
+	s.EnsureDefaults()
+	if got, want := s.FailureModel(), "failures 1.97e-05 per GPU-hour, repair lognormal:7200:1 s"; got != want {
+		t.Errorf("default: %q, want %q", got, want)
+	}
+	s.SetFailures(false)
+	if got := s.FailureModel(); got != "failures off" {
+		t.Errorf("off: %q", got)
+	}
+	s = &Scenario{}
+	s.SetFailures(true)
+	s.EnsureDefaults()
+	if s.Failures.PerGPUHour != DefaultFailuresPerGPUHour || s.Failures.Repair == nil {
+		t.Errorf("SetFailures(true) on a scenario without a model: %+v", s.Failures)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,15 +89,11 @@ func cmdBenchFragmentation(args []string, stdout, stderr io.Writer) error {
 		quiet    = fs.Bool("quiet", false, "no progress lines")
 		coverage = fs.Float64("coverage", def.Coverage, "share of the pods FGD's target workload covers with its most popular shapes")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if ok, err := parseFlags(fs, "bench fragmentation", args, stderr); !ok {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "neosim bench fragmentation: unexpected argument %q (flags start with --)\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs, "bench fragmentation", stderr); err != nil {
+		return err
 	}
 	if *seeds < 1 {
 		return fmt.Errorf("--seeds: must be ≥ 1, got %d", *seeds)

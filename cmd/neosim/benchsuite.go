@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,11 +56,8 @@ func cmdBenchSuite(args []string, stdout, stderr io.Writer) error {
 		inProcess = fs.Bool("in-process", false, "run the scenarios in this process (the peak RSS is then this process's, marked *)")
 		quiet     = fs.Bool("quiet", false, "no progress on stderr")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if ok, err := parseFlags(fs, "bench suite", args, stderr); !ok {
+		return err
 	}
 	cfg := bench.SuiteConfig{Names: fs.Args(), RunsDir: filepath.Join(*out, "runs"), KeepRuns: *keep, HoldSteps: *holdSteps}
 	if *hold {

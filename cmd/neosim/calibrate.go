@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -111,16 +109,11 @@ func calibrateCmd(args []string, stdout, stderr io.Writer) error {
 		builtin   = fs.Bool("builtin", false, "print or write (-o) the built-in profiles, which are not measurements")
 		quiet     = fs.Bool("quiet", false, "no progress lines")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		fmt.Fprintf(stderr, "neosim calibrate: %v (neosim calibrate --help explains every flag)\n", err)
-		return errUsage
+	if ok, err := parseFlags(fs, "calibrate", args, stderr); !ok {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "neosim calibrate: unexpected argument %q (flags start with --)\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs, "calibrate", stderr); err != nil {
+		return err
 	}
 	measuring := []string{"sample", "load-cmd", "duty", "period", "level-time", "power-caps", "interval", "devices", "out-dir", "samples"}
 	changed := func(names ...string) string {
@@ -141,39 +134,12 @@ func calibrateCmd(args []string, stdout, stderr io.Writer) error {
 		if f := changed(measuring...); f != "" {
 			return fmt.Errorf("--fit refits saved samples: %s does not apply", f)
 		}
-		info, ss, err := calibrate.ReadSamples(*fit)
-		if err != nil {
-			return err
-		}
-		p, err := calibrate.Fit(info, ss, calibrate.FitOptions{Window: *window, Source: fmt.Sprintf("neosim calibrate on %s, refitted from %s", orHost(info.Host), filepath.Base(*fit))})
-		if err != nil {
-			return err
-		}
-		summary := stdout
-		if *output == "" {
-			summary = stderr // stdout carries the JSON
-		}
-		printProfile(summary, p)
-		return writeProfile(p, *output, stdout)
+		return calibrateFit(*fit, *window, *output, stdout, stderr)
 	}
-
 	cfg := calibrate.DefaultConfig()
 	cfg.Passive, cfg.LoadCmd, cfg.Period, cfg.LevelTime, cfg.Interval = *passive, *loadCmd, *period, *levelTime, *interval
-	var err error
-	if *duty != "" {
-		if cfg.Duties, err = calibrate.ParseLevels(*duty); err != nil {
-			return fmt.Errorf("--duty: %w", err)
-		}
-	}
-	if *caps != "" {
-		if cfg.Caps, err = calibrate.ParseLevels(*caps); err != nil {
-			return fmt.Errorf("--power-caps: %w", err)
-		}
-	}
-	if *devices != "" {
-		if cfg.Devices, err = calibrate.ParseDevices(*devices); err != nil {
-			return fmt.Errorf("--devices: %w", err)
-		}
+	if err := cfg.SetLevels(*duty, *caps, *devices); err != nil {
+		return err
 	}
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -182,7 +148,7 @@ func calibrateCmd(args []string, stdout, stderr io.Writer) error {
 	dir := *outDir
 	if dir == "" {
 		host, _ := os.Hostname()
-		dir = filepath.Join("results", "calibration", orHost(host)+"-"+time.Now().UTC().Format("20060102T150405Z"))
+		dir = calibrate.DefaultOutDir(host, time.Now())
 	}
 	cfg.SamplesPath = *samples
 	if cfg.SamplesPath == "" {
@@ -198,10 +164,34 @@ func calibrateCmd(args []string, stdout, stderr io.Writer) error {
 	logf := &lazyFile{path: filepath.Join(dir, "load.log")}
 	defer logf.Close()
 	cfg.LoadOutput = logf
+	return calibrateMeasure(cfg, *window, profilePath, stdout, stderr)
+}
 
-	// Ctrl-C and SIGTERM cancel the run, which stops the load command and
-	// sets the power limits back; a second signal while that happens is
-	// ignored until stop().
+// calibrateFit refits the samples file at path and writes the profile to
+// output (stdout if "", the table then going to stderr).
+func calibrateFit(path string, window time.Duration, output string, stdout, stderr io.Writer) error {
+	info, ss, err := calibrate.ReadSamples(path)
+	if err != nil {
+		return err
+	}
+	p, err := calibrate.Fit(info, ss, calibrate.FitOptions{Window: window,
+		Source: fmt.Sprintf("neosim calibrate on %s, refitted from %s", calibrate.OrHost(info.Host), filepath.Base(path))})
+	if err != nil {
+		return err
+	}
+	summary := stdout
+	if output == "" {
+		summary = stderr // stdout carries the JSON
+	}
+	calibrate.PrintProfile(summary, p)
+	return writeProfile(p, output, stdout)
+}
+
+// calibrateMeasure measures with cfg, fits the samples and writes the
+// profile to profilePath. Ctrl-C and SIGTERM cancel the run, which stops
+// the load command and sets the power limits back; a second signal while
+// that happens is ignored until stop().
+func calibrateMeasure(cfg calibrate.Config, window time.Duration, profilePath string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := calibrate.Measure(ctx, cfg)
@@ -218,25 +208,18 @@ func calibrateCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	p, err := calibrate.Fit(res.Info, res.Samples, calibrate.FitOptions{
-		Window: *window,
-		Source: fmt.Sprintf("neosim calibrate on %s, samples %s", orHost(res.Info.Host), cfg.SamplesPath),
+		Window: window,
+		Source: fmt.Sprintf("neosim calibrate on %s, samples %s", calibrate.OrHost(res.Info.Host), cfg.SamplesPath),
 	})
 	if err != nil {
 		return fmt.Errorf("%w (samples kept in %s)", err, cfg.SamplesPath)
 	}
-	printProfile(stdout, p)
+	calibrate.PrintProfile(stdout, p)
 	if err := p.WriteFile(profilePath); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "samples %s\nprofile %s\n", cfg.SamplesPath, profilePath)
 	return nil
-}
-
-func orHost(h string) string {
-	if h == "" {
-		return "unknown-host"
-	}
-	return h
 }
 
 // writeProfile writes p to path, or as JSON to stdout when path is "".
@@ -245,49 +228,6 @@ func writeProfile(p *calibrate.Profile, path string, stdout io.Writer) error {
 		return p.Encode(stdout)
 	}
 	return p.WriteFile(path)
-}
-
-// printProfile writes a table of the profile's models and cap curves.
-func printProfile(w io.Writer, p *calibrate.Profile) {
-	kind := "measured"
-	if !p.Measured {
-		kind = "NOT measured"
-	}
-	fmt.Fprintf(w, "profile (%s, %s): %s\n", kind, p.Date, p.Source)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "model\tGPUs\tidle W\tcontext idle W\tfull W\texponent\tRMSE W\tR²\tpoints\t")
-	for _, m := range p.Models {
-		ctxIdle, r2, k := "-", "-", fmt.Sprintf("%.3f", m.Exponent)
-		if m.ContextIdleW > 0 {
-			ctxIdle = fmt.Sprintf("%.1f", m.ContextIdleW)
-		}
-		if m.R2 != nil {
-			r2 = fmt.Sprintf("%.4f", *m.R2)
-		}
-		if m.ExponentFixed {
-			k += " (fixed)"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%.1f\t%s\t%.2f\t%s\t%d\t\n", m.Name, m.Devices, m.IdleW, ctxIdle, m.FullW, k, m.RMSEW, r2, m.Points)
-	}
-	tw.Flush()
-	for _, m := range p.Models {
-		if len(m.Caps) == 0 {
-			continue
-		}
-		var parts []string
-		for _, c := range m.Caps {
-			parts = append(parts, fmt.Sprintf("%g%% → %.2f / %.2f", c.CapPct, c.ThroughputRel, c.EnergyRel))
-		}
-		fmt.Fprintf(w, "%s power caps (throughput / energy per work): %s\n", m.Name, strings.Join(parts, ", "))
-	}
-	for _, m := range p.Models {
-		if m.Note != "" && p.Measured {
-			fmt.Fprintf(w, "%s: %s\n", m.Name, m.Note)
-		}
-	}
-	if p.Note != "" {
-		fmt.Fprintf(w, "note: %s\n", p.Note)
-	}
 }
 
 // lazyFile creates its file on the first write, so that a run that fails

@@ -41,15 +41,15 @@ func TestCalibrateBuiltin(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	ps, measured, err := econ.ReadPowerProfiles(strings.NewReader(stdout))
-	if err != nil || measured || len(ps) != len(fleet.Catalog) {
-		t.Fatalf("built-in JSON: %d profiles, measured %v, %v", len(ps), measured, err)
+	p, err := econ.DecodeCalibration(strings.NewReader(stdout))
+	if err != nil || p.Measured || len(p.Models) != len(fleet.Catalog) {
+		t.Fatalf("built-in JSON: %v, %v", p, err)
 	}
 	path := filepath.Join(t.TempDir(), "builtin.json")
 	if code, _, stderr := neosim(t, "calibrate", "--builtin", "-o", path); code != 0 {
 		t.Fatalf("-o: exit %d: %s", code, stderr)
 	}
-	if p, err := calibrate.ReadProfile(path); err != nil || p.Measured {
+	if p, err := econ.ReadCalibration(path); err != nil || p.Measured {
 		t.Errorf("written built-in profile: %v", err)
 	}
 	if code, _, stderr := neosim(t, "calibrate", "--builtin", "--sample", "1s"); code != 1 || !strings.Contains(stderr, "--builtin takes only -o, not --sample") {
@@ -89,16 +89,17 @@ func TestCalibrateFit(t *testing.T) {
 	if !strings.Contains(stdout, "profile (measured, 2026-10-01T12:00:00Z): neosim calibrate on gpu-host-1, refitted from samples.arrow") || !strings.Contains(stdout, "H200") {
 		t.Errorf("summary:\n%s", stdout)
 	}
-	ps, measured, err := econ.LoadPowerProfiles(out)
-	if err != nil || !measured || len(ps) != 1 {
-		t.Fatalf("profile: %v, measured %v, %v", ps, measured, err)
+	prof, err := econ.ReadCalibration(out)
+	if err != nil || !prof.Measured || len(prof.Models) != 1 {
+		t.Fatalf("profile: %v, %v", prof, err)
 	}
+	ps, _ := prof.PowerProfiles()
 	if p := ps[0]; p.Name != "H200" || math.Abs(p.IdleW-75) > 0.5 || math.Abs(p.FullW-700) > 1 || math.Abs(p.Exponent-1.3) > 0.01 {
 		t.Errorf("fit %+v, want H200 idle 75, full 700, exponent 1.3", p)
 	}
 	// Without -o the JSON goes to stdout and the table to stderr.
 	code, stdout, stderr = neosim(t, "calibrate", "--fit", samples)
-	if _, _, err := econ.ReadPowerProfiles(strings.NewReader(stdout)); code != 0 || err != nil || !strings.Contains(stderr, "H200") {
+	if _, err := econ.DecodeCalibration(strings.NewReader(stdout)); code != 0 || err != nil || !strings.Contains(stderr, "H200") {
 		t.Errorf("--fit to stdout: exit %d, %v, stderr %q", code, err, stderr)
 	}
 	if code, _, stderr := neosim(t, "calibrate", "--fit", samples, "--power-caps", "90"); code != 1 || !strings.Contains(stderr, "--power-caps does not apply") {

@@ -41,31 +41,33 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, compareHelp+fs.FlagUsages()) }
 	var (
-		scenarioPath   = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
-		allocators     = fs.String("allocators", "", "allocators, comma-separated (default: the scenario's; see `neosim policies`)")
-		pricers        = fs.String("pricers", "", "pricers, comma-separated (default: the scenario's)")
-		seeds          = fs.String("seeds", "1-3", "seeds: ranges and lists such as 1-5 or 1,2,7")
-		horizon        = fs.String("horizon", "", "simulated time to stop at, e.g. 7d (default: the scenario's)")
-		baseline       = fs.String("baseline", "", "ALLOCATOR/PRICER the differences are taken against (default: the first pair)")
-		out            = fs.String("out", "", "output folder (default results/compare/<scenario>)")
-		jobs           = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
-		format         = formatFlag(fs)
-		drawPlots      = plotsFlag(fs)
-		quiet          = fs.Bool("quiet", false, "no progress lines and no table")
-		counterfactual = fs.Bool("counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
+		scenarioPath = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
+		allocators   = fs.String("allocators", "", "allocators, comma-separated (default: the scenario's; see `neosim policies`)")
+		pricers      = fs.String("pricers", "", "pricers, comma-separated (default: the scenario's)")
+		seeds        = fs.String("seeds", "1-3", "seeds: ranges and lists such as 1-5 or 1,2,7")
+		horizon      = fs.String("horizon", "", "simulated time to stop at, e.g. 7d (default: the scenario's)")
+		baseline     = fs.String("baseline", "", "ALLOCATOR/PRICER the differences are taken against (default: the first pair)")
+		out          = fs.String("out", "", "output folder (default results/compare/<scenario>)")
+		jobs         = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
+		format       = formatFlag(fs)
+		drawPlots    = plotsFlag(fs)
+		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
+		failures     bool
 	)
+	failuresFlag(fs, &failures)
+	counterfactual := true
+	fs.BoolVar(&counterfactual, "counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
 	if ok, err := parseFlags(fs, "compare", args, stderr); !ok {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "neosim compare: unexpected argument %q (flags start with --)\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs, "compare", stderr); err != nil {
+		return err
 	}
 	outFormat, err := parseFormat("compare", *format, stderr)
 	if err != nil {
 		return err
 	}
-	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !*counterfactual},
+	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !counterfactual},
 		Allocators: splitList(*allocators), Pricers: splitList(*pricers)}
 	if opt.Seeds, err = experiment.ParseSeeds(*seeds); err != nil {
 		return fmt.Errorf("--seeds: %w", err)
@@ -94,23 +96,29 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		if fs.Changed("horizon") {
 			s.Horizon = scenario.Duration(hz)
 		}
+		if fs.Changed("failures") {
+			s.SetFailures(failures)
+		}
 		return s, nil
 	}
-	var prog *runsProgress
+	s, err := load()
+	if err != nil {
+		return err
+	}
+	s.EnsureDefaults()
+	var prog *progress
 	if !*quiet {
 		total := max(1, len(opt.Allocators)) * max(1, len(opt.Pricers)) * len(opt.Seeds)
 		prog = newRunsProgress(stderr, total)
-		opt.Done = prog.done
+		opt.Done = prog.runDone
 	}
 	c, err := experiment.Compare(load, opt)
-	if prog != nil {
-		prog.finish()
-	}
+	prog.finish()
 	if err != nil {
 		return err
 	}
 	if !*quiet {
-		printComparison(stdout, c)
+		printComparison(stdout, c, s.FailureModel())
 	}
 	return comparisonPlots(stdout, *quiet, *drawPlots, c)
 }
@@ -141,8 +149,9 @@ func splitList(s string) []string {
 }
 
 // printComparison prints the pairs ranked by mean operating margin (best
-// first; pairs without one last).
-func printComparison(w io.Writer, c *experiment.Comparison) {
+// first; pairs without one last); the header names the failure model when
+// it is known (one scenario for every run).
+func printComparison(w io.Writer, c *experiment.Comparison, failureModel string) {
 	idx := map[string]int{}
 	for i, m := range results.ComparisonMetrics {
 		idx[m.Name] = i
@@ -169,6 +178,9 @@ func printComparison(w io.Writer, c *experiment.Comparison) {
 	if c.Params != nil {
 		what = fmt.Sprintf("%d variants × %d pairs", len(c.Variants), len(c.Pairs))
 		variant = func(r results.ComparisonRow) string { return r.Variant + "\t" }
+	}
+	if failureModel != "" {
+		what += " · " + failureModel
 	}
 	fmt.Fprintf(w, "%s × %d seeds · baseline %s · ± is the 95%% CI half-width · Δ is paired vs the baseline\n\n", what, len(c.Seeds), c.Baseline)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -25,9 +25,32 @@ func parseFlags(fs *pflag.FlagSet, cmd string, args []string, stderr io.Writer) 
 	return true, nil
 }
 
+// noArgs is a usage error, explained on stderr, if fs holds positional
+// arguments.
+func noArgs(fs *pflag.FlagSet, cmd string, stderr io.Writer) error {
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "neosim %s: unexpected argument %q (flags start with --)\n", cmd, fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
 // formatFlag adds the --format flag (the output files' format).
 func formatFlag(fs *pflag.FlagSet) *string {
-	return fs.String("format", results.FormatArrow.String(), "output file format: "+strings.Join(results.Formats(), ", ")+" (Arrow IPC or Parquet; docs/output-schema.md)")
+	v := results.FormatArrow.String()
+	formatFlagVar(fs, &v)
+	return &v
+}
+
+// formatFlagVar adds the --format flag into v, whose value is the default.
+func formatFlagVar(fs *pflag.FlagSet, v *string) {
+	fs.StringVar(v, "format", *v, "output file format: "+strings.Join(results.Formats(), ", ")+" (Arrow IPC or Parquet; docs/output-schema.md)")
+}
+
+// failuresFlag adds --failures into v: injected node failures on or off,
+// over the scenario's failure model.
+func failuresFlag(fs *pflag.FlagSet, v *bool) {
+	fs.BoolVar(v, "failures", true, "inject node failures (the scenario's failure model); default: the scenario's, off in a trace replay (recorded durations include failures)")
 }
 
 // parseFormat parses --format's value; a bad one is a usage error

@@ -1,7 +1,21 @@
 // Command neosim simulates a GPU fleet that trains its owner's models and
-// sells spare capacity as a cloud. Subcommands: run, trace, policies, bench,
-// calibrate, schema, version. `neosim help` and `neosim CMD --help` explain
-// each.
+// sells spare capacity as a cloud. Its subcommands:
+//
+//	run        simulate one scenario (package runner)
+//	compare    allocators × pricers × seeds, compared with CIs (experiment)
+//	sweep      compare over a grid of scenario variants, in shards (experiment)
+//	merge      combine a sharded sweep's outputs (experiment)
+//	plot       redraw the plots of a run or comparison folder (results/plots)
+//	trace      inspect or convert a job trace (traces)
+//	policies   list the registered allocators and pricers (policies)
+//	bench      benchmark suite and the FGD fragmentation experiment (bench)
+//	calibrate  measure NVIDIA GPUs' power and fit a profile (calibrate)
+//	schema     print the output files' schemas (results)
+//	version    print the version and the output schema version
+//	help       print the usage
+//
+// `neosim help` and `neosim CMD --help` explain each. The commands parse
+// flags (parseFlags) and print; the logic lives in the packages named.
 package main
 
 import (

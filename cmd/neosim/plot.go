@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,12 +45,8 @@ func cmdPlot(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("plot", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, plotHelp+fs.FlagUsages()) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		fmt.Fprintf(stderr, "neosim plot: %v (neosim plot --help explains)\n", err)
-		return errUsage
+	if ok, err := parseFlags(fs, "plot", args, stderr); !ok {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintf(stderr, "neosim plot: want one folder, got %d arguments (neosim plot --help explains)\n", fs.NArg())

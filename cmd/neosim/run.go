@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -9,11 +8,10 @@ import (
 	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"neosim/policies"
+	"neosim/results"
 	"neosim/results/plots"
 	"neosim/runner"
 	"neosim/scenario"
@@ -29,6 +27,16 @@ and run.json to --out (default results/runs/<scenario>-<seed>/); with
 override the scenario; without --scenario the embedded default runs (about
 10,000 H100 and B200 GPUs for 30 days).
 
+A trace replay (--trace, or a scenario with a trace) with no horizon from the
+user (no --horizon, no --scenario file of the user's) lasts until every
+trace job has ended, and synthetic demand stops arriving after the trace's
+last arrival. With a horizon, the trace jobs submitted after it are not
+simulated: they are counted (summary column jobs_after_horizon, one line on
+stderr). Injected node failures are off in a trace replay unless --failures
+or the user's scenario file turns them on: the recorded durations already
+include the failures that happened. The summary's first line names the
+failure model in force.
+
 Examples:
   neosim run
   neosim run --seed 7 --horizon 7d --out /tmp/week
@@ -36,7 +44,8 @@ Examples:
   neosim run --scenario my.yaml --allocator fifo --pricer flat
   neosim run --format parquet --out /tmp/lake/run=1
   neosim run --plots                # also utilization, spot price and wait CDF plots (PNG, SVG)
-  neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --horizon 0
+  neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --external=false
+  neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --horizon 30d --failures
 
 Flags:
 `
@@ -45,133 +54,146 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, runHelp+fs.FlagUsages()) }
-	var (
-		scenarioPath   = fs.String("scenario", "", "scenario YAML file (default: the embedded default scenario)")
-		tracePath      = fs.String("trace", "", "job trace (.csv, .arrow, .parquet; canonical, philly or openb); replaces the scenario's internal workloads")
-		traceFormat    = fs.String("trace-format", "auto", "trace format: auto (detect from the header), "+strings.Join(traceFormats(), ", "))
-		fleetSpec      = fs.String("fleet", "", "fleet: NODESxGPUSxTYPE groups joined by commas (e.g. 1000x8xH100,250x8xB200), or a node-list CSV file")
-		fleetFormat    = fs.String("fleet-format", "auto", "node-list format of a --fleet file: auto (detect), "+strings.Join(fleetFormats(), ", "))
-		external       = fs.Bool("external", true, "synthetic external demand; --external=false turns it off")
-		allocator      = fs.String("allocator", "", "allocation policy (see `neosim policies`)")
-		pricer         = fs.String("pricer", "", "pricing policy (see `neosim policies`)")
-		seed           = fs.Uint64("seed", 0, "random seed (same seed, same output bytes)")
-		horizon        = fs.String("horizon", "", "simulated time to stop at, e.g. 30d, 12h (\"0\": until every job has ended)")
-		out            = fs.String("out", "", "output directory (default results/runs/<scenario>-<seed>)")
-		format         = formatFlag(fs)
-		sample         = fs.String("sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
-		check          = fs.Bool("check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
-		quiet          = fs.Bool("quiet", false, "no progress and no summary table")
-		counterfactual = fs.Bool("counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
-		drawPlots      = fs.Bool("plots", false, "also draw the run's plots next to its files (docs/plots.md; neosim plot DIR draws them later)")
-		cpuProfile     = fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		fmt.Fprintf(stderr, "neosim run: %v (neosim run --help lists the flags)\n", err)
-		return errUsage
+	f := addRunFlags(fs)
+	if ok, err := parseFlags(fs, "run", args, stderr); !ok {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "neosim run: unexpected argument %q (flags start with --)\n", fs.Arg(0))
-		return errUsage
+	if err := noArgs(fs, "run", stderr); err != nil {
+		return err
 	}
-
-	outFormat, err := parseFormat("run", *format, stderr)
+	outFormat, err := parseFormat("run", f.format, stderr)
 	if err != nil {
 		return err
 	}
-
-	s := scenario.Default()
-	if *scenarioPath != "" {
-		var err error
-		if s, err = scenario.Load(*scenarioPath); err != nil {
+	s, err := f.scenario(fs)
+	if err != nil {
+		return err
+	}
+	opt := runner.Options{Out: f.out, Format: outFormat, Warn: stderr, CheckInvariants: f.check, NoCounterfactual: !f.counterfactual}
+	var prog *progress
+	if !f.quiet {
+		prog = newProgress(stderr)
+		opt.Progress = prog.simulated
+	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
 			return err
 		}
-	}
-	if fs.Changed("trace") {
-		s.Trace = *tracePath
-	}
-	if fs.Changed("trace-format") {
-		s.TraceFormat = *traceFormat
-	}
-	if fs.Changed("fleet") {
-		if _, err := os.Stat(*fleetSpec); err == nil {
-			s.Fleet = scenario.Fleet{File: *fleetSpec, Format: *fleetFormat}
-		} else {
-			s.Fleet = scenario.Fleet{Spec: *fleetSpec}
-		}
-		if _, err := runner.BuildFleet(s, io.Discard); err != nil {
-			return fmt.Errorf("--fleet %s: %w", *fleetSpec, err)
-		}
-	}
-	if fs.Changed("external") {
-		s.External = external
-	}
-	if fs.Changed("allocator") {
-		if _, err := policies.Allocators.New(*allocator); err != nil {
-			return fmt.Errorf("--allocator: %w", err)
-		}
-		s.Allocator = *allocator
-	}
-	if fs.Changed("pricer") {
-		if _, err := policies.Pricers.New(*pricer); err != nil {
-			return fmt.Errorf("--pricer: %w", err)
-		}
-		s.Pricer = *pricer
-	}
-	if fs.Changed("seed") {
-		if *seed == 0 {
-			return errors.New("--seed: must be ≥ 1")
-		}
-		s.Seed = *seed
-	}
-	if fs.Changed("horizon") {
-		t, err := sim.ParseDuration(*horizon)
-		if err != nil {
-			return fmt.Errorf("--horizon: %w", err)
-		}
-		s.Horizon = scenario.Duration(t)
-	}
-	if fs.Changed("sample-interval") {
-		t, err := sim.ParseDuration(*sample)
-		if err != nil || t <= 0 {
-			return fmt.Errorf("--sample-interval: %q must be a duration > 0 such as 5m", *sample)
-		}
-		s.SampleInterval = scenario.Duration(t)
-	}
-
-	opt := runner.Options{Out: *out, Format: outFormat, Warn: stderr, CheckInvariants: *check, NoCounterfactual: !*counterfactual}
-	var prog *progress
-	if !*quiet {
-		prog = newProgress(stderr)
-		opt.Progress = prog.update
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	res, err := runner.Run(s, opt)
-	if prog != nil {
-		prog.done()
-	}
+	prog.finish()
 	if err != nil {
 		return err
 	}
-	if !*quiet {
+	if !f.quiet {
 		printSummary(stdout, s, res)
 	}
-	if *drawPlots {
-		return drawAndList(stdout, *quiet, func() ([]string, error) { return plots.Run(res.Out) })
+	if f.plots {
+		return drawAndList(stdout, f.quiet, func() ([]string, error) { return plots.Run(res.Out) })
 	}
 	return nil
+}
+
+// runFlags are neosim run's flags.
+type runFlags struct {
+	scenarioPath, trace, traceFormat, fleet, fleetFormat string
+	allocator, pricer, horizon, out, format, sample      string
+	cpuProfile, warmup                                   string
+	external, failures, check, quiet, plots              bool
+	counterfactual                                       bool
+	seed                                                 uint64
+}
+
+func addRunFlags(fs *pflag.FlagSet) *runFlags {
+	f := &runFlags{}
+	fs.StringVar(&f.scenarioPath, "scenario", "", "scenario YAML file (default: the embedded default scenario)")
+	fs.StringVar(&f.trace, "trace", "", "job trace (.csv, .arrow, .parquet; canonical, philly or openb); replaces the scenario's internal workloads")
+	fs.StringVar(&f.traceFormat, "trace-format", "auto", "trace format: auto (detect from the header), "+strings.Join(traceFormats(), ", "))
+	fs.StringVar(&f.fleet, "fleet", "", "fleet: NODESxGPUSxTYPE groups joined by commas (e.g. 1000x8xH100,250x8xB200), or a node-list CSV file")
+	fs.StringVar(&f.fleetFormat, "fleet-format", "auto", "node-list format of a --fleet file: auto (detect), "+strings.Join(fleetFormats(), ", "))
+	fs.BoolVar(&f.external, "external", true, "synthetic external demand; --external=false turns it off")
+	fs.StringVar(&f.allocator, "allocator", "", "allocation policy (see `neosim policies`)")
+	fs.StringVar(&f.pricer, "pricer", "", "pricing policy (see `neosim policies`)")
+	fs.Uint64Var(&f.seed, "seed", 0, "random seed (same seed, same output bytes)")
+	fs.StringVar(&f.horizon, "horizon", "", "simulated time to stop at, e.g. 30d, 12h (\"0\": until every job has ended; default: the scenario's, or with --trace until every trace job has ended)")
+	failuresFlag(fs, &f.failures)
+	fs.StringVar(&f.out, "out", "", "output directory (default results/runs/<scenario>-<seed>)")
+	f.format = results.FormatArrow.String()
+	formatFlagVar(fs, &f.format)
+	fs.StringVar(&f.sample, "sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
+	fs.BoolVar(&f.check, "check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress and no summary table")
+	fs.BoolVar(&f.counterfactual, "counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
+	fs.StringVar(&f.warmup, "warmup", "", "warm-up left out of every statistic and cost, e.g. 3d (default: the scenario's; docs/economics.md)")
+	fs.BoolVar(&f.plots, "plots", false, "also draw the run's plots next to its files (docs/plots.md; neosim plot DIR draws them later)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	return f
+}
+
+// scenario loads the scenario and applies the flags the user gave over it.
+func (f *runFlags) scenario(fs *pflag.FlagSet) (*scenario.Scenario, error) {
+	s := scenario.Default()
+	if f.scenarioPath != "" {
+		var err error
+		if s, err = scenario.Load(f.scenarioPath); err != nil {
+			return nil, err
+		}
+	}
+	o := runner.Overrides{FleetFormat: f.fleetFormat}
+	set := func(name string, v *string) *string {
+		if fs.Changed(name) {
+			return v
+		}
+		return nil
+	}
+	o.Trace, o.TraceFormat, o.Fleet = set("trace", &f.trace), set("trace-format", &f.traceFormat), set("fleet", &f.fleet)
+	o.Allocator, o.Pricer = set("allocator", &f.allocator), set("pricer", &f.pricer)
+	if fs.Changed("external") {
+		o.External = &f.external
+	}
+	if fs.Changed("failures") {
+		o.Failures = &f.failures
+	}
+	if fs.Changed("seed") {
+		o.Seed = &f.seed
+	}
+	if fs.Changed("horizon") {
+		t, err := sim.ParseDuration(f.horizon)
+		if err != nil {
+			return nil, fmt.Errorf("--horizon: %w", err)
+		}
+		o.Horizon = &t
+	}
+	if fs.Changed("warmup") {
+		t, err := sim.ParseDuration(f.warmup)
+		if err != nil {
+			return nil, fmt.Errorf("--warmup: %w", err)
+		}
+		o.Warmup = &t
+	}
+	if fs.Changed("sample-interval") {
+		t, err := sim.ParseDuration(f.sample)
+		if err != nil || t <= 0 {
+			return nil, fmt.Errorf("--sample-interval: %q must be a duration > 0 such as 5m", f.sample)
+		}
+		o.Sample = &t
+	}
+	return s, o.Apply(s, f.scenarioPath != "")
+}
+
+// startCPUProfile starts a CPU profile into path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func traceFormats() []string {
@@ -194,7 +216,7 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 	sum := r.Summary
 	gpus := sum.GPUsTotal
 	evs := float64(r.Stats.Events) / max(r.Wall.Seconds(), 1e-9)
-	fmt.Fprintf(w, "scenario %s · seed %d · allocator %s · pricer %s · %d GPUs\n", s.Name, s.Seed, s.Allocator, s.Pricer, gpus)
+	fmt.Fprintf(w, "scenario %s · seed %d · allocator %s · pricer %s · %d GPUs · %s\n", s.Name, s.Seed, s.Allocator, s.Pricer, gpus, s.FailureModel())
 	fmt.Fprintf(w, "simulated %v in %.2fs wall (%d events, %.2fM events/s) · read %.2fs, simulate %.2fs, write %.2fs\n\n",
 		r.Stats.End, r.Wall.Seconds(), r.Stats.Events, evs/1e6, r.Phases.Read.Seconds(), r.Phases.Simulate.Seconds(), r.Phases.Write.Seconds())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -224,6 +246,9 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 	if !math.IsNaN(sum.MSER5WarmupS) {
 		fmt.Fprintf(w, "warm-up: MSER-5 on the internal busy GPUs picks %s (this run's window starts at %s; docs/economics.md)\n",
 			dur(sum.MSER5WarmupS), dur(sum.WarmupS))
+	}
+	if n := sum.JobsAfterHorizon; n > 0 {
+		fmt.Fprintf(w, "%s trace jobs submitted after the horizon were not simulated\n", traces.Thousands(n))
 	}
 	fmt.Fprintf(w, "output %s/\n", r.Out)
 }
@@ -256,51 +281,4 @@ func money(usd float64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// progress shows the simulated clock on stderr: a live line on a terminal,
-// a plain line every 10 s otherwise, nothing for runs shorter than 2 s.
-type progress struct {
-	w      io.Writer
-	tty    bool
-	start  time.Time
-	last   time.Time
-	shown  bool
-	events int64
-}
-
-func newProgress(w io.Writer) *progress {
-	return &progress{w: w, start: time.Now(), tty: isTerminal(w)}
-}
-
-func (p *progress) update(now, horizon sim.Time, events int64) {
-	t := time.Now()
-	if t.Sub(p.start) < 2*time.Second {
-		return
-	}
-	every := 10 * time.Second
-	if p.tty {
-		every = 200 * time.Millisecond
-	}
-	if t.Sub(p.last) < every {
-		return
-	}
-	p.last = t
-	line := fmt.Sprintf("simulated %v", now)
-	if horizon > 0 {
-		line += fmt.Sprintf(" of %v (%.0f%%)", horizon, 100*float64(now)/float64(horizon))
-	}
-	line += fmt.Sprintf(" · %d events · %.1fs wall", events, t.Sub(p.start).Seconds())
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-	} else {
-		fmt.Fprintln(p.w, line)
-	}
-	p.shown = true
-}
-
-func (p *progress) done() {
-	if p.tty && p.shown {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }

@@ -72,19 +72,22 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, sweepHelp+fs.FlagUsages()) }
 	var (
-		file           = fs.StringP("file", "f", "", "sweep file (YAML; required)")
-		out            = fs.String("out", "", "output folder (default results/sweep/<name>)")
-		jobs           = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
-		shard          = fs.String("shard", "", "run one shard: INDEX/COUNT, INDEX from 0 (default: from the environment, else all)")
-		hz             = fs.String("horizon", "", "override the sweep's horizon, e.g. 2d (a quick look)")
-		seeds          = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
-		format         = formatFlag(fs)
-		draw           = plotsFlag(fs)
-		resume         = fs.Bool("resume", false, "keep the runs already complete in --out (a retried shard, an interrupted sweep) and run only the others")
-		dryRun         = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
-		quiet          = fs.Bool("quiet", false, "no progress and no table")
-		counterfactual = fs.Bool("counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
+		file   = fs.StringP("file", "f", "", "sweep file (YAML; required)")
+		out    = fs.String("out", "", "output folder (default results/sweep/<name>)")
+		jobs   = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
+		shard  = fs.String("shard", "", "run one shard: INDEX/COUNT, INDEX from 0 (default: from the environment, else all)")
+		hz     = fs.String("horizon", "", "override the sweep's horizon, e.g. 2d (a quick look)")
+		seeds  = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
+		format = formatFlag(fs)
+		draw   = plotsFlag(fs)
+		resume = fs.Bool("resume", false, "keep the runs already complete in --out (a retried shard, an interrupted sweep) and run only the others")
+		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
+		quiet  = fs.Bool("quiet", false, "no progress and no table")
+		fails  bool
 	)
+	failuresFlag(fs, &fails)
+	counterfactual := true
+	fs.BoolVar(&counterfactual, "counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
 	if ok, err := parseFlags(fs, "sweep", args, stderr); !ok {
 		return err
 	}
@@ -100,7 +103,11 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sw, err := experiment.LoadSweep(*file, experiment.SweepOverrides{Horizon: *hz, Seeds: *seeds})
+	ov := experiment.SweepOverrides{Horizon: *hz, Seeds: *seeds}
+	if fs.Changed("failures") {
+		ov.Failures = &fails
+	}
+	sw, err := experiment.LoadSweep(*file, ov)
 	if err != nil {
 		return err
 	}
@@ -110,7 +117,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if *dryRun {
 		return printPlan(stdout, sw, sh)
 	}
-	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !*counterfactual}, Resume: *resume}
+	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !counterfactual}, Resume: *resume}
 	toRun := sw.ShardRuns(sh)
 	if *resume {
 		toRun = sw.Pending(*out, sh, outFormat)
@@ -121,15 +128,13 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if from != "" && !*quiet {
 		fmt.Fprintf(stderr, "shard %s (from %s)\n", sh, from)
 	}
-	var prog *runsProgress
+	var prog *progress
 	if !*quiet {
 		prog = newRunsProgress(stderr, toRun)
-		opt.Done = prog.done
+		opt.Done = prog.runDone
 	}
 	c, err := sw.Run(opt)
-	if prog != nil {
-		prog.finish()
-	}
+	prog.finish()
 	if err != nil {
 		return err
 	}
@@ -139,7 +144,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "shard %s of sweep %s done: %d of its %d runs in %s/\nwhen every shard is done: neosim merge %s\n",
 			sh, sw.Name(), sw.ShardRuns(sh), sw.Runs(), *out, *out)
 	default:
-		printComparison(stdout, c)
+		printComparison(stdout, c, "")
 	}
 	return comparisonPlots(stdout, *quiet, *draw, c)
 }
@@ -173,7 +178,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*quiet {
-		printComparison(stdout, c)
+		printComparison(stdout, c, "")
 	}
 	return comparisonPlots(stdout, *quiet, *draw, c)
 }

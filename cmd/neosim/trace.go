@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -100,12 +99,8 @@ func traceCmd(args []string, nfiles int, stdout, stderr io.Writer,
 	if nfiles == 1 {
 		fs.IntVar(&top, "top", 10, "entries shown per count list (0: all)")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		fmt.Fprintf(stderr, "neosim trace: %v (neosim trace --help)\n", err)
-		return errUsage
+	if ok, err := parseFlags(fs, "trace", args, stderr); !ok {
+		return err
 	}
 	if fs.NArg() != nfiles {
 		want := "FILE"

@@ -56,7 +56,7 @@ type CostModel struct {
 	DelayUSDPerGPUHour float64 `yaml:"delay_usd_per_gpu_hour" json:"delay_usd_per_gpu_hour"`
 	// Power gives catalog types measured power curves (PowerProfile), such
 	// as the models of a profile written by `neosim calibrate`
-	// (LoadPowerProfiles). A busy GPU at utilization f then draws
+	// (CalibrationProfile.PowerProfiles). A busy GPU at utilization f then draws
 	// PowerProfile.BusyW(f) instead of IdleW + (TDPW − IdleW) × f, and an
 	// idle one its IdleW. Types not listed keep the catalog's linear model.
 	Power PowerProfiles `yaml:"power,omitempty" json:"power,omitempty"`

@@ -1,12 +1,16 @@
 package econ
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
+	"time"
 
 	"neosim/sim/fleet"
 )
@@ -213,49 +217,224 @@ func (ps PowerProfiles) For(t int) PowerProfile {
 	return CatalogPowerProfile(t)
 }
 
-// calibrationFile is the part of a calibration profile the simulator
-// reads; calibrate writes the whole (devices, fit errors, notes).
-type calibrationFile struct {
-	Schema   string        `json:"schema"`
-	Measured *bool         `json:"measured"`
-	Source   string        `json:"source"`
-	Models   PowerProfiles `json:"models"`
+// CalibrationProfile is a calibration profile file: the JSON `neosim
+// calibrate` writes (package calibrate measures and fits it) and scenarios
+// reference (power_profile). This package owns the format: its one reader
+// (DecodeCalibration, ReadCalibration) and its one writer (Encode,
+// WriteFile). Measured is false for profiles built from published numbers.
+//
+// Models outside the catalog (a measured L4, say) are valid in the file:
+// the simulator cannot place them, so PowerProfiles leaves them out and
+// names them, and a run warns about them (docs/calibration.md).
+type CalibrationProfile struct {
+	Schema   string `json:"schema"`
+	Measured bool   `json:"measured"`
+	// Source says where the numbers come from: the host and samples file
+	// of a measurement, or the SOURCES.md rows of a built-in profile.
+	Source string `json:"source"`
+	Note   string `json:"note,omitempty"`
+	// Date is when the measurement started (RFC 3339) or, for built-in
+	// profiles, the date of the sources.
+	Date        string              `json:"date"`
+	Driver      string              `json:"driver,omitempty"`
+	NVMLVersion string              `json:"nvml_version,omitempty"`
+	Devices     []CalibrationDevice `json:"devices,omitempty"`
+	Models      []CalibrationModel  `json:"models"`
 }
 
-// ReadPowerProfiles reads a calibration profile (JSON, schema
-// CalibrationSchema) and returns its models' power profiles, validated,
-// and whether they were measured (false for built-in, published numbers).
-func ReadPowerProfiles(r io.Reader) (ps PowerProfiles, measured bool, err error) {
-	var f calibrationFile
-	if err := json.NewDecoder(r).Decode(&f); err != nil {
-		return nil, false, fmt.Errorf("econ: calibration profile: %w", err)
-	}
-	if f.Schema != CalibrationSchema {
-		return nil, false, fmt.Errorf("econ: calibration profile: schema %q, want %q", f.Schema, CalibrationSchema)
-	}
-	if f.Measured == nil {
-		return nil, false, fmt.Errorf("econ: calibration profile: no \"measured\" field")
-	}
-	if len(f.Models) == 0 {
-		return nil, false, fmt.Errorf("econ: calibration profile: no models")
-	}
-	if err := f.Models.Validate(); err != nil {
-		return nil, false, fmt.Errorf("econ: calibration profile: %w", err)
-	}
-	return f.Models, *f.Measured, nil
+// CalibrationModel is one GPU model's fit: the PowerProfile the simulator
+// uses (its JSON fields inline) plus how good the fit is.
+type CalibrationModel struct {
+	PowerProfile
+	// NVMLName is the devices' NVML name (measured profiles).
+	NVMLName string `json:"nvml_name,omitempty"`
+	// Devices is the number of devices pooled in the fit.
+	Devices int `json:"devices,omitempty"`
+	// Points is the number of (utilization, power) windows fitted.
+	Points int `json:"points,omitempty"`
+	// RMSEW is the root-mean-square error of the power curve, watts.
+	RMSEW float64 `json:"rmse_w,omitempty"`
+	// R2 is the coefficient of determination of the power curve (omitted
+	// when undefined: built-in profiles, or all points at one power).
+	R2 *float64 `json:"r2,omitempty"`
+	// ExponentFixed says the data could not tell the exponent (no
+	// utilization between 5% and 95%) and it was set to 1.
+	ExponentFixed bool `json:"exponent_fixed,omitempty"`
+	// IdleRangeW is the published idle range of a built-in profile.
+	IdleRangeW []float64 `json:"idle_range_w,omitempty"`
+	Note       string    `json:"note,omitempty"`
 }
 
-// LoadPowerProfiles reads the calibration profile at path (see
-// ReadPowerProfiles).
-func LoadPowerProfiles(path string) (PowerProfiles, bool, error) {
+// CalibrationDevice is what enumeration found out about one measured
+// device. Power limits are watts; zero means NVML did not say.
+type CalibrationDevice struct {
+	Index         int     `json:"index"`
+	Name          string  `json:"name"`            // NVML name, e.g. "NVIDIA H100 80GB HBM3"
+	Model         string  `json:"model,omitempty"` // catalog type (fleet.Catalog), "" if none matches
+	UUID          string  `json:"uuid"`
+	Architecture  string  `json:"architecture,omitempty"`
+	Compute       string  `json:"compute_capability,omitempty"`
+	MemoryBytes   uint64  `json:"memory_bytes,omitempty"`
+	PowerLimitW   float64 `json:"power_limit_w,omitempty"` // in force when the run started
+	DefaultLimitW float64 `json:"default_power_limit_w,omitempty"`
+	MinLimitW     float64 `json:"min_power_limit_w,omitempty"`
+	MaxLimitW     float64 `json:"max_power_limit_w,omitempty"`
+	MaxSMMHz      uint32  `json:"max_sm_mhz,omitempty"`
+	MaxMemMHz     uint32  `json:"max_mem_mhz,omitempty"`
+}
+
+// ModelName returns the name a fit groups the device under: its catalog
+// type, else its NVML name without the "NVIDIA " prefix.
+func (d *CalibrationDevice) ModelName() string {
+	if d.Model != "" {
+		return d.Model
+	}
+	n := strings.TrimSpace(strings.TrimPrefix(d.Name, "NVIDIA "))
+	if n == "" {
+		return fmt.Sprintf("device-%d", d.Index)
+	}
+	return n
+}
+
+// Validate checks the profile; errors read "calibration profile: FIELD:
+// problem", the field as the JSON spells it. A model name outside the
+// catalog is valid; two names of one catalog type (H100, H100-SXM) are not.
+func (p *CalibrationProfile) Validate() error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("calibration profile: "+format, args...)
+	}
+	if p.Schema != CalibrationSchema {
+		return fail("schema %q, want %q", p.Schema, CalibrationSchema)
+	}
+	if len(p.Models) == 0 {
+		return fail("models: empty")
+	}
+	if p.Source == "" {
+		return fail("source: empty")
+	}
+	if _, err := time.Parse(time.RFC3339, p.Date); err != nil {
+		if _, err := time.Parse(time.DateOnly, p.Date); err != nil {
+			return fail("date: %q is neither RFC 3339 nor YYYY-MM-DD", p.Date)
+		}
+	}
+	if p.Measured && len(p.Devices) == 0 {
+		return fail("a measured profile lists its devices")
+	}
+	seen := map[string]bool{}
+	types := map[int]string{}
+	for i := range p.Models {
+		m := &p.Models[i]
+		if err := m.PowerProfile.Validate(); err != nil {
+			return fail("models[%d] (%s): %w", i, m.Name, err)
+		}
+		if seen[m.Name] {
+			return fail("models[%d]: %s appears twice", i, m.Name)
+		}
+		seen[m.Name] = true
+		if t, ok := fleet.LookupType(m.Name); ok {
+			if other, dup := types[t]; dup {
+				return fail("models[%d] (%s): %s and %s name the same type %s", i, m.Name, other, m.Name, fleet.Catalog[t].Name)
+			}
+			types[t] = m.Name
+		}
+		if math.IsNaN(m.RMSEW) || m.RMSEW < 0 {
+			return fail("models[%d] (%s): rmse_w: must be ≥ 0, got %v", i, m.Name, m.RMSEW)
+		}
+		if m.R2 != nil && (math.IsNaN(*m.R2) || *m.R2 > 1) {
+			return fail("models[%d] (%s): r2: must be ≤ 1, got %v", i, m.Name, *m.R2)
+		}
+	}
+	return nil
+}
+
+// PowerProfiles returns the models the simulator can use, those named by a
+// catalog type, and the names of the others (skipped), which a run warns
+// about.
+func (p *CalibrationProfile) PowerProfiles() (ps PowerProfiles, skipped []string) {
+	for _, m := range p.Models {
+		if _, ok := fleet.LookupType(m.Name); ok {
+			ps = append(ps, m.PowerProfile)
+		} else {
+			skipped = append(skipped, m.Name)
+		}
+	}
+	return ps, skipped
+}
+
+// Encode writes the profile as indented JSON after validating it.
+func (p *CalibrationProfile) Encode(w io.Writer) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return fmt.Errorf("calibration profile: %w", err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// WriteFile writes the profile to path (through a temporary file, so path
+// is either complete or unchanged), creating its folder.
+func (p *CalibrationProfile) WriteFile(path string) error {
+	var b bytes.Buffer
+	if err := p.Encode(&b); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// DecodeCalibration reads and validates a calibration profile. Unknown
+// fields are errors (a typo in a hand-edited profile should not pass
+// silently), and so is a missing "measured" field: a profile must say
+// whether it holds measurements.
+func DecodeCalibration(r io.Reader) (*CalibrationProfile, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("calibration profile: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p CalibrationProfile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("calibration profile: %w", err)
+	}
+	var has struct {
+		Measured *bool `json:"measured"`
+	}
+	if json.Unmarshal(b, &has) == nil && has.Measured == nil && p.Schema == CalibrationSchema {
+		return nil, fmt.Errorf("calibration profile: no \"measured\" field")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ReadCalibration reads the calibration profile at path; errors name it.
+func ReadCalibration(path string) (*CalibrationProfile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, false, fmt.Errorf("econ: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	ps, measured, err := ReadPowerProfiles(f)
+	p, err := DecodeCalibration(f)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w (%s)", err, path)
+		return nil, fmt.Errorf("%w (%s)", err, path)
 	}
-	return ps, measured, nil
+	return p, nil
 }

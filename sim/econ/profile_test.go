@@ -1,7 +1,11 @@
 package econ
 
 import (
+	"bytes"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -94,27 +98,109 @@ func TestPowerProfilesFor(t *testing.T) {
 	}
 }
 
-func TestReadPowerProfiles(t *testing.T) {
-	const good = `{"schema": "neosim.calibration/1", "measured": true, "source": "x", "devices": [{"index": 0}],
-		"models": [{"name": "H100-SXM", "idle_w": 68, "context_idle_w": 125, "full_w": 690, "exponent": 1.2, "rmse_w": 4,
-		"caps": [{"cap_pct": 80, "throughput_rel": 0.95, "energy_rel": 0.9}]}]}`
-	ps, measured, err := ReadPowerProfiles(strings.NewReader(good))
+func measuredProfile() *CalibrationProfile {
+	r2 := 0.998
+	return &CalibrationProfile{
+		Schema: CalibrationSchema, Measured: true, Source: "neosim calibrate on gpu-host-1", Date: "2026-10-01T12:00:00Z",
+		Driver: "550.54.15", NVMLVersion: "12.550.54.15",
+		Devices: []CalibrationDevice{{Index: 0, Name: "NVIDIA H100 80GB HBM3", Model: "H100-SXM", UUID: "GPU-1", Architecture: "Hopper",
+			Compute: "9.0", MemoryBytes: 85520809984, PowerLimitW: 700, DefaultLimitW: 700, MinLimitW: 200, MaxLimitW: 700, MaxSMMHz: 1980, MaxMemMHz: 2619}},
+		Models: []CalibrationModel{{
+			PowerProfile: PowerProfile{Name: "H100-SXM", IdleW: 68.5, ContextIdleW: 121, FullW: 688, Exponent: 1.21,
+				Caps: []CapPoint{{CapPct: 100, ThroughputRel: 1, EnergyRel: 1, PowerW: 650}, {CapPct: 80, ThroughputRel: 0.93, EnergyRel: 0.88, PowerW: 530}}},
+			NVMLName: "NVIDIA H100 80GB HBM3", Devices: 1, Points: 25, RMSEW: 6.5, R2: &r2, Note: "25 points of 10s windows",
+		}, {
+			PowerProfile: PowerProfile{Name: "L4", IdleW: 16, FullW: 72, Exponent: 1},
+			NVMLName:     "NVIDIA L4", Devices: 1, Points: 5, RMSEW: 1,
+		}},
+	}
+}
+
+func TestCalibrationRoundTrip(t *testing.T) {
+	p := measuredProfile()
+	path := filepath.Join(t.TempDir(), "sub", "profile.json")
+	if err := p.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ReadCalibration(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !measured || len(ps) != 1 || ps[0].ContextIdleW != 125 || len(ps[0].Caps) != 1 {
-		t.Errorf("got %+v measured=%v", ps, measured)
+	if !reflect.DeepEqual(p, q) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", q, p)
 	}
-	for _, tc := range []struct{ in, want string }{
-		{`{"schema": "neosim.calibration/2", "measured": true, "models": []}`, `schema "neosim.calibration/2"`},
-		{`{"schema": "neosim.calibration/1", "models": [{"name": "H100", "idle_w": 1, "full_w": 2, "exponent": 1}]}`, `no "measured" field`},
-		{`{"schema": "neosim.calibration/1", "measured": false, "models": []}`, "no models"},
-		{`{"schema": "neosim.calibration/1", "measured": false, "models": [{"name": "H100", "idle_w": 1, "full_w": 2}]}`, "exponent: must be ≥ 0.05"},
-		{`{"schema": `, "unexpected EOF"},
+	// One rule for a model outside the catalog (an L4): the file is valid
+	// both ways (written above, read back), and the simulator takes the
+	// catalog models only, naming the others.
+	if got, skipped := q.PowerProfiles(); len(got) != 1 || got[0].Name != "H100-SXM" || !reflect.DeepEqual(skipped, []string{"L4"}) {
+		t.Errorf("PowerProfiles() = %+v, skipped %v; want the H100 used, the L4 skipped", got, skipped)
+	}
+}
+
+func TestCalibrationValidate(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*CalibrationProfile)
+		want string
+	}{
+		{func(p *CalibrationProfile) { p.Schema = "neosim.calibration/0" }, `schema "neosim.calibration/0"`},
+		{func(p *CalibrationProfile) { p.Source = "" }, "source: empty"},
+		{func(p *CalibrationProfile) { p.Date = "yesterday" }, `date: "yesterday" is neither`},
+		{func(p *CalibrationProfile) { p.Devices = nil }, "a measured profile lists its devices"},
+		{func(p *CalibrationProfile) { p.Models = nil }, "models: empty"},
+		{func(p *CalibrationProfile) { p.Models[0].IdleW = -1 }, "models[0] (H100-SXM): idle_w: must be > 0"},
+		{func(p *CalibrationProfile) { p.Models[0].Exponent = 50 }, "models[0] (H100-SXM): exponent: must be ≤ 20"},
+		{func(p *CalibrationProfile) { p.Models[1].Name = "H100-SXM" }, "models[1]: H100-SXM appears twice"},
+		{func(p *CalibrationProfile) { p.Models[1].Name = "H100" }, "models[1] (H100): H100-SXM and H100 name the same type"},
+		{func(p *CalibrationProfile) { p.Models[0].RMSEW = math.NaN() }, "rmse_w: must be ≥ 0"},
+		{func(p *CalibrationProfile) { r := 1.5; p.Models[0].R2 = &r }, "r2: must be ≤ 1"},
+		{func(p *CalibrationProfile) { p.Models[0].Caps[1].EnergyRel = 0 }, "caps[1].energy_rel: must be > 0"},
 	} {
-		_, _, err := ReadPowerProfiles(strings.NewReader(tc.in))
+		p := measuredProfile()
+		tc.edit(p)
+		err := p.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ReadPowerProfiles(%s) = %v, want …%q…", tc.in, err, tc.want)
+			t.Errorf("Validate() = %v, want …%q…", err, tc.want)
 		}
+		if err := p.Encode(&bytes.Buffer{}); err == nil {
+			t.Errorf("Encode wrote an invalid profile (%s)", tc.want)
+		}
+	}
+}
+
+func TestDecodeCalibrationErrors(t *testing.T) {
+	var b bytes.Buffer
+	if err := measuredProfile().Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	typo := strings.Replace(b.String(), `"idle_w"`, `"idle_watts"`, 1)
+	if _, err := DecodeCalibration(strings.NewReader(typo)); err == nil || !strings.Contains(err.Error(), `unknown field "idle_watts"`) {
+		t.Errorf("typo: %v", err)
+	}
+	if _, err := DecodeCalibration(strings.NewReader(`{"schema": 1}`)); err == nil {
+		t.Error("wrong type accepted")
+	}
+	if _, err := ReadCalibration(filepath.Join(t.TempDir(), "none.json")); err == nil || !os.IsNotExist(errorsUnwrapAll(err)) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func errorsUnwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
+
+func TestDecodeCalibrationMeasured(t *testing.T) {
+	const noMeasured = `{"schema": "neosim.calibration/1", "source": "x", "date": "2026-01-01",
+		"models": [{"name": "H100", "idle_w": 1, "full_w": 2, "exponent": 1}]}`
+	if _, err := DecodeCalibration(strings.NewReader(noMeasured)); err == nil || !strings.Contains(err.Error(), `no "measured" field`) {
+		t.Errorf("no measured field: %v", err)
+	}
+	if _, err := DecodeCalibration(strings.NewReader(strings.Replace(noMeasured, "{", `{"measured": false, `, 1))); err != nil {
+		t.Errorf("with measured: %v", err)
 	}
 }
