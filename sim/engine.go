@@ -380,7 +380,7 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
 	}
 	j.noticeAt = -1
 	j.overhead = 0
-	if j.restarts > 0 {
+	if j.restarts > 0 && !j.Hold {
 		j.overhead = e.cfg.RestartOverhead
 	}
 	if p := e.cfg.SpreadPenalty; p > 0 && !j.Hold {
@@ -408,7 +408,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	milli := int64(j.GPUs) * int64(j.Milli)
 	productive := max(0, ran-j.overhead)
 	kept := productive
-	if interrupted {
+	if interrupted && !j.Hold { // a held term (reserved contract, serving replica) loses nothing: it resumes with the rest of its term
 		kept = 0
 		if j.Checkpoint > 0 {
 			kept = productive / j.Checkpoint * j.Checkpoint
