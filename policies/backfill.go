@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	Allocators.Register("backfill", "EASY backfilling: FIFO, and later jobs jump a blocked head only if they cannot delay its reservation", func() Allocator { return &Backfill{MaxCandidates: defaultMaxCandidates} })
+	Allocators.Register("backfill", "EASY backfilling: FIFO, and later jobs jump a blocked head only if they cannot delay its reservation", func() Allocator { return &Backfill{} })
 }
 
 // defaultMaxCandidates bounds the jobs behind the head that one pass tries
@@ -101,13 +101,17 @@ var _ Allocator = (*Backfill)(nil)
 // Name returns "backfill".
 func (*Backfill) Name() string { return "backfill" }
 
+// EnsureDefaults sets MaxCandidates to its default if it is 0.
+func (a *Backfill) EnsureDefaults() {
+	if a.MaxCandidates == 0 {
+		a.MaxCandidates = defaultMaxCandidates
+	}
+}
+
 // Validate checks the parameters.
 func (a *Backfill) Validate() error {
 	if a.MaxCandidates < 0 {
 		return fmt.Errorf("max_candidates: must be ≥ 0 (0: the default %d), got %d", defaultMaxCandidates, a.MaxCandidates)
-	}
-	if a.MaxCandidates == 0 {
-		a.MaxCandidates = defaultMaxCandidates
 	}
 	return nil
 }
@@ -142,9 +146,6 @@ func (a *Backfill) Schedule(v *sim.View, p *sim.Plan) {
 	a.head = q[0]
 	head := v.Job(a.head)
 	limit := a.MaxCandidates
-	if limit <= 0 {
-		limit = defaultMaxCandidates
-	}
 	// The candidates behind the head, copied (backfilling them changes the
 	// queue); only they, not the whole queue, which in an overloaded run is
 	// long enough that copying it each pass was most of the run's time.

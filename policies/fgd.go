@@ -78,7 +78,8 @@ type FGD struct {
 	// '|'). Weights are normalized.
 	Workload string `yaml:"workload"`
 
-	fixed  *frag.Workload
+	fixed  *frag.Workload // Workload parsed by EnsureDefaults
+	badW   error          // why Workload does not parse
 	counts map[frag.Task]int64
 	seen   int64 // jobs counted
 	built  int64 // seen at the last rebuild
@@ -124,24 +125,31 @@ const (
 // Name returns "fgd".
 func (*FGD) Name() string { return "fgd" }
 
-// Validate checks the parameters and parses Workload.
+// EnsureDefaults sets Candidates and Coverage to their defaults if they are
+// 0, and parses Workload (Validate reports a bad one).
+func (a *FGD) EnsureDefaults() {
+	if a.Candidates == 0 {
+		a.Candidates = fgdCandidates
+	}
+	if a.Coverage == 0 {
+		a.Coverage = fgdCoverage
+	}
+	a.fixed, a.badW = nil, nil
+	if strings.TrimSpace(a.Workload) != "" {
+		w, err := ParseFGDWorkload(a.Workload)
+		a.fixed, a.badW = &w, err
+	}
+}
+
+// Validate checks the parameters.
 func (a *FGD) Validate() error {
-	if a.Candidates < 0 {
+	if a.Candidates < 1 {
 		return fmt.Errorf("candidates must be ≥ 1 (0: %d), got %d", fgdCandidates, a.Candidates)
 	}
-	if !(a.Coverage >= 0 && a.Coverage <= 1) {
+	if !(a.Coverage > 0 && a.Coverage <= 1) {
 		return fmt.Errorf("coverage must be in (0, 1] (0: %v), got %v", fgdCoverage, a.Coverage)
 	}
-	a.fixed = nil
-	if strings.TrimSpace(a.Workload) == "" {
-		return nil
-	}
-	w, err := ParseFGDWorkload(a.Workload)
-	if err != nil {
-		return err
-	}
-	a.fixed = &w
-	return nil
+	return a.badW
 }
 
 // ParseFGDWorkload reads a target workload spec (FGD.Workload).
@@ -263,11 +271,7 @@ func (a *FGD) target(d fleet.Demand) *frag.Workload {
 		for t, n := range a.counts {
 			a.cbuf = append(a.cbuf, frag.Count{Task: t, N: n})
 		}
-		cov := a.Coverage
-		if cov == 0 {
-			cov = fgdCoverage
-		}
-		a.w = frag.Typical(a.cbuf, cov) // sorts totally: map order does not matter
+		a.w = frag.Typical(a.cbuf, a.Coverage) // sorts totally: map order does not matter
 		a.built = a.seen
 	}
 	return &a.w
@@ -346,9 +350,6 @@ func (a *FGD) sameAsEarlier(f fleet.View, i int, free []uint16) bool {
 // from the fleet's buckets (see FGD).
 func (a *FGD) candidates(f fleet.View, t int, d fleet.Demand) {
 	k := a.Candidates
-	if k <= 0 {
-		k = fgdCandidates
-	}
 	a.cand = a.cand[:0]
 	a.buckets = a.buckets[:0]
 	if n := f.Nodes(); len(a.stamp) != n {

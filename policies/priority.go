@@ -37,8 +37,7 @@ type Priority struct {
 	// segments not listed come last in their default order.
 	Order []string `yaml:"order,omitempty"`
 
-	rank      [sim.NumSegments]int
-	ready     bool
+	rank      [sim.NumSegments]int // set by EnsureDefaults from Order
 	buf       []fleet.Share
 	victims   []sim.JobID
 	occ       occupancy
@@ -66,10 +65,30 @@ func (*Priority) Name() string { return "priority" }
 
 var defaultOrder = []sim.Segment{sim.SegInternal, sim.SegReserved, sim.SegServing, sim.SegOnDemand, sim.SegSpot}
 
-// Validate checks Order and fixes the ranks.
-func (a *Priority) Validate() error {
-	seen := map[sim.Segment]bool{}
+// EnsureDefaults ranks the segments: those in Order first, in its order,
+// then the others in their default order. Names Validate rejects are
+// skipped here.
+func (a *Priority) EnsureDefaults() {
+	var seen [sim.NumSegments]bool
 	n := 0
+	for _, name := range a.Order {
+		if s, err := sim.ParseSegment(name); err == nil && !seen[s] {
+			seen[s] = true
+			a.rank[s] = n
+			n++
+		}
+	}
+	for _, s := range defaultOrder {
+		if !seen[s] {
+			a.rank[s] = n
+			n++
+		}
+	}
+}
+
+// Validate checks Order: known segment names, each at most once.
+func (a *Priority) Validate() error {
+	var seen [sim.NumSegments]bool
 	for i, name := range a.Order {
 		s, err := sim.ParseSegment(name)
 		if err != nil {
@@ -79,24 +98,12 @@ func (a *Priority) Validate() error {
 			return fmt.Errorf("order[%d]: segment %s listed twice", i, s)
 		}
 		seen[s] = true
-		a.rank[s] = n
-		n++
 	}
-	for _, s := range defaultOrder {
-		if !seen[s] {
-			a.rank[s] = n
-			n++
-		}
-	}
-	a.ready = true
 	return nil
 }
 
 // Schedule starts jobs by class and preempts spot for a blocked job.
 func (a *Priority) Schedule(v *sim.View, p *sim.Plan) {
-	if !a.ready {
-		a.Validate()
-	}
 	f := v.Fleet()
 	// Classes in rank order; within a class, queue order. The queue is
 	// walked in place: a start takes the job out of it, and the next job

@@ -62,6 +62,9 @@ func schedRun(t *testing.T, spec string, alloc sim.Allocator, sampleEvery sim.Ti
 			jobs[i].Milli = fleet.FullGPU
 		}
 	}
+	if err := policies.Prepare(alloc); err != nil {
+		t.Fatal(err)
+	}
 	l := &schedLog{runs: map[string][]run{}, ended: map[string]sim.Job{}}
 	cfg := sim.Config{CheckInvariants: true, SampleInterval: sampleEvery}
 	if err := sim.New(cfg, f, alloc, nil, []sim.Source{&fixed{jobs: jobs}}, l).Run(); err != nil {

@@ -54,17 +54,11 @@ var _ Allocator = (*Random)(nil)
 // Name returns "random".
 func (*Random) Name() string { return "random" }
 
-// Validate restarts the random stream from Seed.
-func (a *Random) Validate() error {
-	a.rng = nil
-	return nil
-}
-
 // Schedule starts jobs from the head of the queue until one does not fit.
 func (a *Random) Schedule(v *sim.View, p *sim.Plan) { a.q.schedule("random", v, p, a) }
 
 func (a *Random) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Share, bool) {
-	if a.rng == nil {
+	if a.rng == nil { // the stream starts at the first placement, from Seed
 		a.rng = sim.Stream(a.Seed, "allocator/random", 0)
 	}
 	for _, t := range f.Types() {
