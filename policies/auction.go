@@ -81,7 +81,7 @@ func (p *Auction) Update(v *sim.View) {
 	f := v.Fleet()
 	var supply float64
 	for _, t := range f.Types() {
-		supply += float64(f.FreeWholeGPUs(t))
+		supply += float64(f.WhollyFreeGPUs(t))
 	}
 	p.bids = p.bids[:0]
 	for _, id := range v.Queue() {

@@ -52,7 +52,7 @@ func (b *PriceBook) Validate() error {
 
 // List returns the list price of catalog type t for segment seg, in
 // micro-dollars per GPU-hour (0 for internal work).
-func (b *PriceBook) List(t int, seg sim.Segment) int64 {
+func (b *PriceBook) List(t fleet.TypeID, seg sim.Segment) int64 {
 	usd := fleet.Catalog[t].ListUSDPerHour * b.Multiplier
 	switch seg {
 	case sim.SegInternal:
@@ -67,7 +67,7 @@ func (b *PriceBook) List(t int, seg sim.Segment) int64 {
 
 // jobType returns the GPU type a quote is for: the first type, in placement
 // order, that the job allows and the fleet has.
-func jobType(v *sim.View, j *sim.Job) int {
+func jobType(v *sim.View, j *sim.Job) fleet.TypeID {
 	for _, t := range v.Fleet().Types() {
 		if j.GPUTypes.Has(t) {
 			return t

@@ -42,9 +42,9 @@ type Priority struct {
 	victims   []sim.JobID
 	occ       occupancy
 	cands     []gangCand
-	gangNodes []int32
-	pick      map[int32]uint64 // node → GPUs to free
-	coming    []comingGPU      // noticeNode's list
+	gangNodes []fleet.NodeID
+	pick      map[fleet.NodeID]uint64 // node → GPUs to free
+	coming    []comingGPU             // noticeNode's list
 
 	// The last preemptFor that preempted nothing, for this job on this
 	// fleet: see preemptFor.
@@ -52,9 +52,9 @@ type Priority struct {
 		job     *sim.Job
 		id      string
 		fleet   fleet.View
-		free    bool   // it found a placement that needed no preemption
-		node    int32  // that placement's node; -1: a gang, or none found
-		version uint64 // fleet.TakenVersion if free, else fleet.Version
+		free    bool         // it found a placement that needed no preemption
+		node    fleet.NodeID // that placement's node; -1: a gang, or none found
+		version uint64       // fleet.TakenVersion if free, else fleet.Version
 	}
 }
 
@@ -142,7 +142,7 @@ func (a *Priority) Schedule(v *sim.View, p *sim.Plan) {
 // preempting spot, or if one needs no further preemption (its GPUs are
 // free or held by jobs already under notice): then it waits.
 func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
-	if v.BusyGPUs(sim.SegSpot) == 0 {
+	if v.BusyMilli(sim.SegSpot) == 0 {
 		return // no spot job runs: nothing to preempt
 	}
 	f := v.Fleet()
@@ -194,7 +194,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		}
 		return -1
 	}
-	best, bestGang, bestNode := -1, false, int32(-1)
+	best, bestGang, bestNode := -1, false, fleet.NodeID(-1)
 	for _, t := range f.Types() {
 		if !j.GPUTypes.Has(t) {
 			continue
@@ -229,7 +229,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		// A gang on entirely free nodes: the nodes that preempting spot
 		// frees, cheapest first, after the nodes free now (no spot job
 		// touches those).
-		have := f.FullFreeGPUs(t)
+		have := f.GPUsOnFreeNodes(t)
 		a.cands = a.cands[:0]
 		for k := range o.nodes {
 			n := &o.nodes[k]
@@ -283,7 +283,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 	// The GPUs to free: the gang's nodes, or the node's costly GPUs in
 	// order until the free and coming ones make g.
 	if a.pick == nil {
-		a.pick = map[int32]uint64{}
+		a.pick = map[fleet.NodeID]uint64{}
 	}
 	clear(a.pick)
 	if bestGang {
@@ -338,7 +338,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 // handful, spares the walk over every running spot job (most of a loaded
 // year's scheduling time went there, while a serving replica waited out the
 // notices it had given).
-func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (int32, bool) {
+func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (fleet.NodeID, bool) {
 	a.coming = a.coming[:0]
 	v.RunningIn(0, true, func(_ sim.JobID, r *sim.Job) {
 		if !j.GPUTypes.Has(r.Type) {
@@ -388,7 +388,8 @@ func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (int32, boo
 
 // comingGPU is a GPU share held by a job under a preemption notice.
 type comingGPU struct {
-	node, gpu, milli int32
+	node       fleet.NodeID
+	gpu, milli int32
 }
 
 type gangCand struct {

@@ -12,7 +12,7 @@ import (
 // run is one job run of a schedule log.
 type run struct {
 	At     sim.Time
-	Type   int
+	Type   fleet.TypeID
 	Shares []fleet.Share
 }
 
@@ -78,8 +78,8 @@ func schedRun(t *testing.T, spec string, alloc sim.Allocator, sampleEvery sim.Ti
 	return l
 }
 
-func nodesOf(shares []fleet.Share) []int32 {
-	var ns []int32
+func nodesOf(shares []fleet.Share) []fleet.NodeID {
+	var ns []fleet.NodeID
 	for _, sh := range shares {
 		ns = append(ns, sh.Node)
 	}

@@ -102,7 +102,7 @@ func Utilized(f fleet.View) float64 {
 	var total, free int64
 	for _, t := range f.Types() {
 		total += f.TypeGPUs(t)
-		free += f.FreeWholeGPUs(t)
+		free += f.WhollyFreeGPUs(t)
 	}
 	if total == 0 {
 		return 0

@@ -240,7 +240,7 @@ func (e *Engine) Run() error {
 		case KindFailure:
 			e.fail()
 		case KindRepair:
-			e.fleet.SetUp(ev.Ref)
+			e.fleet.SetUp(fleet.NodeID(ev.Ref))
 			e.armSchedule()
 		case KindAbandon:
 			e.abandon(JobID(ev.Ref), ev.Gen)
@@ -367,7 +367,7 @@ func (e *Engine) armSchedule() {
 }
 
 // start runs job id on shares (already validated).
-func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
+func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 	j := &e.jobs[id]
 	e.dequeue(id)
 	e.fleet.Allocate(shares)
@@ -462,7 +462,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 // adjacent; other orders take the quadratic path.
 func (e *Engine) domains(shares []fleet.Share) int {
 	d := 0
-	last := int32(-1)
+	last := fleet.RackID(-1)
 	for i, sh := range shares {
 		if i > 0 && sh.Node < shares[i-1].Node {
 			return e.domainsUnsorted(shares)
@@ -572,7 +572,7 @@ func (e *Engine) fail() {
 		e.interrupt(id, Queued)
 	}
 	e.fleet.SetDown(n)
-	e.events.Push(Event{At: e.now + max(repair, 1), Ref: n}, KindRepair)
+	e.events.Push(Event{At: e.now + max(repair, 1), Ref: int32(n)}, KindRepair)
 }
 
 // terminate moves a job to a terminal state, tells the observers and frees
