@@ -33,25 +33,30 @@ func (f *Fleet) RackNodes(r RackID) (lo, hi NodeID) {
 // RackGPUsOnFreeNodes returns the GPUs on rack r's entirely free nodes.
 func (f *Fleet) RackGPUsOnFreeNodes(r RackID) int { return int(f.index().rackFree[r]) }
 
-// RacksWithFreeGPUs returns the racks of GPU type t whose entirely free nodes hold
-// exactly c GPUs, in no meaningful order. The slice must not be modified and
-// is valid until the fleet next changes.
-func (f *Fleet) RacksWithFreeGPUs(t TypeID, c int) []RackID {
+// RacksWithFreeGPUs returns the racks of GPU type t whose entirely free
+// nodes hold exactly gpus GPUs, in no meaningful order. The slice must not
+// be modified and is valid until the fleet next changes.
+func (f *Fleet) RacksWithFreeGPUs(t TypeID, gpus int) []RackID {
 	ix := f.index()
-	if c < 0 || c >= len(ix.racks[t]) {
+	if gpus < 0 || gpus >= len(ix.racks[t]) {
 		return nil
 	}
-	return ix.racks[t][c]
+	return ix.racks[t][gpus]
 }
 
-// NextRackFreeGPUs returns the smallest c' ≥ c such that some rack of type t has c'
-// GPUs on entirely free nodes, or -1: the tightest rack for a gang of c
-// GPUs.
-func (f *Fleet) NextRackFreeGPUs(t TypeID, c int) int { return nextBit(f.index().rackMask[t], c) }
+// NextRackFreeGPUs returns the smallest g ≥ gpus such that some rack of
+// type t has g GPUs on entirely free nodes, or -1: the tightest rack for a
+// gang of gpus GPUs.
+func (f *Fleet) NextRackFreeGPUs(t TypeID, gpus int) int {
+	return nextBit(f.index().rackMask[t], gpus)
+}
 
-// PrevRackFreeGPUs returns the largest c' ≤ c such that some rack of type t has c'
-// GPUs on entirely free nodes (c' may be 0: racks with no free node), or -1.
-func (f *Fleet) PrevRackFreeGPUs(t TypeID, c int) int { return prevBit(f.index().rackMask[t], c) }
+// PrevRackFreeGPUs returns the largest g ≤ gpus such that some rack of
+// type t has g GPUs on entirely free nodes (g may be 0: racks with no free
+// node), or -1.
+func (f *Fleet) PrevRackFreeGPUs(t TypeID, gpus int) int {
+	return prevBit(f.index().rackMask[t], gpus)
+}
 
 // MaxRackGPUs returns the GPUs of type t's largest rack: the largest count
 // NextRackFreeGPUs and PrevRackFreeGPUs can return.
