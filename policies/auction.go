@@ -14,21 +14,22 @@ func init() {
 
 // Auction runs a uniform-price spot auction, as interruptible markets do
 // (Vast.ai: "highest bid runs", ../shared/calibration/SOURCES.md §1b). Every
-// IntervalS seconds it clears: supply is the fleet's free GPUs; bids are the
+// IntervalS seconds (when the engine updates the pricer, sim.Updater, at
+// simulated times 0, IntervalS, 2·IntervalS, …) it clears: supply is the fleet's free GPUs; bids are the
 // spot jobs waiting in the queue, each bidding its willingness to pay per
 // GPU-hour for its GPUs. Taking bids from the highest down, the price is
 // the highest bid that no longer fits in the supply (every winner pays the
 // same price, the first loser's bid), and never below the reserve price
 // (ReserveRatio × on-demand list). An arriving spot job is quoted the
-// current clearing price. Other segments pay the PriceBook list price.
+// last clearing price; reading it (a quote, a sample) changes nothing.
+// Other segments pay the PriceBook list price.
 // Defaults [U]: ReserveRatio 0.10 (spot "up to 90%" off, §1c), IntervalS 300.
 type Auction struct {
 	PriceBook    `yaml:",inline"`
 	ReserveRatio float64 `yaml:"reserve_ratio,omitempty"`
 	IntervalS    float64 `yaml:"interval_s,omitempty"`
 
-	next  sim.Time
-	ratio float64 // clearing price as a fraction of on-demand list
+	ratio float64 // clearing price as a fraction of on-demand list, set by Update
 	bids  []bid
 }
 
@@ -37,12 +38,18 @@ type bid struct {
 	gpus  float64
 }
 
-var _ Pricer = (*Auction)(nil)
+var (
+	_ Pricer         = (*Auction)(nil)
+	_ sim.Updater    = (*Auction)(nil)
+	_ sim.SpotQuoter = (*Auction)(nil)
+)
 
 // Name returns "auction".
 func (*Auction) Name() string { return "auction" }
 
-func (p *Auction) defaults() {
+// EnsureDefaults sets the parameters left at zero to their defaults.
+func (p *Auction) EnsureDefaults() {
+	p.PriceBook.EnsureDefaults()
 	if p.ReserveRatio == 0 {
 		p.ReserveRatio = 0.10
 	}
@@ -53,7 +60,6 @@ func (p *Auction) defaults() {
 
 // Validate checks the parameters.
 func (p *Auction) Validate() error {
-	p.defaults()
 	if !(p.ReserveRatio > 0) || p.ReserveRatio > 10 {
 		return fmt.Errorf("reserve_ratio: must be in (0, 10], got %v", p.ReserveRatio)
 	}
@@ -63,14 +69,19 @@ func (p *Auction) Validate() error {
 	return p.PriceBook.Validate()
 }
 
-// clear recomputes the clearing price from the queue and the free GPUs.
+// UpdateInterval returns IntervalS: the engine clears the auction that
+// often.
+func (p *Auction) UpdateInterval() sim.Time { return sim.FromSeconds(p.IntervalS) }
+
+// Update clears the auction: it recomputes the clearing price from the
+// queue and the free GPUs.
 // Prices are compared as fractions of each bid's on-demand list price, so
 // bids for different GPU types compete on one scale.
-func (p *Auction) clear(v *sim.View) {
+func (p *Auction) Update(v *sim.View) {
 	f := v.Fleet()
 	var supply float64
 	for _, t := range f.Types() {
-		supply += float64(f.FreeWholeGPUs(t))
+		supply += float64(f.WhollyFreeGPUs(t))
 	}
 	p.bids = p.bids[:0]
 	for _, id := range v.Queue() {
@@ -100,16 +111,14 @@ func (p *Auction) clear(v *sim.View) {
 	}
 }
 
-// Quote returns the clearing price for spot jobs, list for others.
+// Quote returns the last clearing price for spot jobs, list for others.
 func (p *Auction) Quote(v *sim.View, j *sim.Job) int64 {
-	p.defaults()
 	t := jobType(v, j)
 	if j.Segment != sim.SegSpot {
 		return p.List(t, j.Segment)
 	}
-	if now := v.Now(); now >= p.next {
-		p.clear(v)
-		p.next = now + sim.FromSeconds(p.IntervalS)
-	}
 	return int64(math.Round(float64(p.List(t, sim.SegOnDemand)) * p.ratio))
 }
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *Auction) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }

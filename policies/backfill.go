@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	Allocators.Register("backfill", "EASY backfilling: FIFO, and later jobs jump a blocked head only if they cannot delay its reservation", func() Allocator { return &Backfill{MaxCandidates: defaultMaxCandidates} })
+	Allocators.Register("backfill", "EASY backfilling: FIFO, and later jobs jump a blocked head only if they cannot delay its reservation", func() Allocator { return &Backfill{} })
 }
 
 // defaultMaxCandidates bounds the jobs behind the head that one pass tries
@@ -48,7 +48,7 @@ const defaultMaxCandidates = 500
 //     the time it is wholly free: the latest expected end of the jobs on it
 //     (fractional shares included: a shared GPU is free when all its
 //     sharers have ended). Nodes no job touches are entirely free now
-//     (FreeWholeGPUs minus the free GPUs of touched nodes counts them);
+//     (WhollyFreeGPUs minus the free GPUs of touched nodes counts them);
 //     nodes under repair hold no job and are never counted as free (their
 //     repair time is unknown).
 //   - Single-node fit: the head's g GPUs on one node (first fit takes one
@@ -101,13 +101,17 @@ var _ Allocator = (*Backfill)(nil)
 // Name returns "backfill".
 func (*Backfill) Name() string { return "backfill" }
 
+// EnsureDefaults sets MaxCandidates to its default if it is 0.
+func (a *Backfill) EnsureDefaults() {
+	if a.MaxCandidates == 0 {
+		a.MaxCandidates = defaultMaxCandidates
+	}
+}
+
 // Validate checks the parameters.
 func (a *Backfill) Validate() error {
 	if a.MaxCandidates < 0 {
 		return fmt.Errorf("max_candidates: must be ≥ 0 (0: the default %d), got %d", defaultMaxCandidates, a.MaxCandidates)
-	}
-	if a.MaxCandidates == 0 {
-		a.MaxCandidates = defaultMaxCandidates
 	}
 	return nil
 }
@@ -142,9 +146,6 @@ func (a *Backfill) Schedule(v *sim.View, p *sim.Plan) {
 	a.head = q[0]
 	head := v.Job(a.head)
 	limit := a.MaxCandidates
-	if limit <= 0 {
-		limit = defaultMaxCandidates
-	}
 	// The candidates behind the head, copied (backfilling them changes the
 	// queue); only they, not the whole queue, which in an overloaded run is
 	// long enough that copying it each pass was most of the run's time.
@@ -181,7 +182,7 @@ func (a *Backfill) Schedule(v *sim.View, p *sim.Plan) {
 
 // runTime returns how long j would run on shares of type t, and whether
 // the View knows it exactly (see Backfill).
-func runTime(f fleet.View, j *sim.Job, shares []fleet.Share, t int) (sim.Time, bool) {
+func runTime(f fleet.View, j *sim.Job, shares []fleet.Share, t fleet.TypeID) (sim.Time, bool) {
 	if j.Preemptions > 0 || j.Failures > 0 {
 		return 0, false // the restart overhead applies
 	}
@@ -204,18 +205,18 @@ func runTime(f fleet.View, j *sim.Job, shares []fleet.Share, t int) (sim.Time, b
 // since it was computed.
 type reservation struct {
 	at   sim.Time
-	typ  int
+	typ  fleet.TypeID
 	gang bool
 	// Single-node fit: the reserved GPUs.
-	node int32
+	node fleet.NodeID
 	mask uint64
 	// Gang: GPUs on nodes entirely free at the reservation beyond the
 	// head's need, and the nodes extra jobs have already spoiled.
 	budget  int64
-	spoiled map[int32]bool
+	spoiled map[fleet.NodeID]bool
 	occ     *occupancy
 	// The busy nodes it counts on being free by then.
-	watch []int32
+	watch []fleet.NodeID
 }
 
 // reserve computes the head's reservation; false if it has none.
@@ -233,7 +234,7 @@ func (a *Backfill) reserve(v *sim.View, h *sim.Job) bool {
 	*r = reservation{at: sim.Forever, spoiled: r.spoiled, occ: o, watch: r.watch[:0]}
 	clear(r.spoiled)
 	if r.spoiled == nil {
-		r.spoiled = map[int32]bool{}
+		r.spoiled = map[fleet.NodeID]bool{}
 	}
 	for _, t := range f.Types() {
 		if !h.GPUTypes.Has(t) {
@@ -337,7 +338,7 @@ func (a *Backfill) valid(v *sim.View, h *sim.Job) bool {
 // the reservation leaves the head what it needs then. In single-node mode
 // a placement that touches the reserved GPUs is moved to the same node's
 // other free GPUs if it can be (shares is changed in place).
-func (r *reservation) spare(v *sim.View, shares []fleet.Share, t int) bool {
+func (r *reservation) spare(v *sim.View, shares []fleet.Share, t fleet.TypeID) bool {
 	if t != r.typ {
 		return true
 	}
@@ -391,149 +392,4 @@ func (r *reservation) spare(v *sim.View, shares []fleet.Share, t int) bool {
 type nodeFree struct {
 	at   sim.Time
 	gpus int32
-}
-
-// occupancy is one pass's per-GPU picture of the nodes that running jobs
-// touch (of some GPU types), built from one walk over View.Running. Nodes
-// no running job touches are either entirely free or under repair. Shared
-// by backfill (free times) and priority (who holds each GPU). Its node
-// lookup is a dense array stamped per pass: no map, no clearing.
-type occupancy struct {
-	slot  []int32  // node → its position in nodes, where stamp[node] == gen
-	stamp []uint32 // the pass that set slot[node]
-	gen   uint32
-	nodes []occNode
-	gpus  []occGPU
-
-	minSize  [16]int // smallest node of each GPU type
-	sizedFor int     // the fleet's node count when minSize was computed
-}
-
-type occNode struct {
-	node, off, count int32 // the node, its first GPU in gpus, its GPU count
-	typ              int
-	full             sim.Time // when every job on it has ended
-}
-
-type occGPU struct {
-	freeAt sim.Time // latest expected end of the jobs on it; 0 if none
-	// Milli-GPU held by spot jobs not under notice, by jobs under a
-	// preemption notice, and by every other job.
-	spot, coming, other int32
-}
-
-// sizes computes the smallest node of each type, once per fleet.
-func (o *occupancy) sizes(f fleet.View) {
-	if o.sizedFor == f.Nodes() && o.slot != nil {
-		return
-	}
-	o.sizedFor = f.Nodes()
-	o.slot = make([]int32, f.Nodes())
-	o.stamp = make([]uint32, f.Nodes())
-	o.gen = 0
-	for i := range o.minSize {
-		o.minSize[i] = fleet.MaxGPUsPerNode + 1
-	}
-	for n := range int32(f.Nodes()) {
-		t := f.NodeType(n)
-		o.minSize[t] = min(o.minSize[t], f.NodeGPUs(n))
-	}
-}
-
-// mayNeedGang reports whether a job of g whole GPUs could need several nodes
-// of some type in types: only then is a gang placement worth planning (a
-// set of entirely free nodes that covers g otherwise holds one node that
-// fits g alone, and frees no later).
-func (o *occupancy) mayNeedGang(f fleet.View, types fleet.TypeSet, g int) bool {
-	for _, t := range f.Types() {
-		if types.Has(t) && g > o.minSize[t] {
-			return true
-		}
-	}
-	return false
-}
-
-// find returns node n's position in nodes, if a running job touches it.
-func (o *occupancy) find(n int32) (int32, bool) {
-	if o.stamp[n] != o.gen {
-		return 0, false
-	}
-	return o.slot[n], true
-}
-
-// build walks the running jobs of types once. With all false it records
-// only the jobs that preemption concerns (spot, and jobs under notice) and
-// derives every other job's hold of their GPUs from the free share.
-func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
-	f := v.Fleet()
-	o.sizes(f)
-	o.gen++
-	if o.gen == 0 { // wrapped: forget every stamp
-		clear(o.stamp)
-		o.gen = 1
-	}
-	o.nodes, o.gpus = o.nodes[:0], o.gpus[:0]
-	segs, notice := sim.AllSegments, false
-	if !all {
-		segs, notice = sim.Segments(sim.SegSpot), true
-	}
-	v.RunningIn(segs, notice, func(_ sim.JobID, r *sim.Job) {
-		if !types.Has(r.Type) || (!all && r.Segment != sim.SegSpot && !r.Preempting()) {
-			return
-		}
-		end := r.ExpectedEnd()
-		for _, sh := range r.Shares {
-			k, ok := o.find(sh.Node)
-			if !ok {
-				k = int32(len(o.nodes))
-				o.slot[sh.Node], o.stamp[sh.Node] = k, o.gen
-				c := int32(f.NodeGPUs(sh.Node))
-				o.nodes = append(o.nodes, occNode{node: sh.Node, off: int32(len(o.gpus)), count: c, typ: f.NodeType(sh.Node)})
-				for range c {
-					o.gpus = append(o.gpus, occGPU{})
-				}
-			}
-			n := &o.nodes[k]
-			n.full = max(n.full, end)
-			for m := sh.Mask; m != 0; m &= m - 1 {
-				u := &o.gpus[n.off+int32(bits.TrailingZeros64(m))]
-				u.freeAt = max(u.freeAt, end)
-				switch {
-				case r.Preempting():
-					u.coming += int32(sh.Milli)
-				case r.Segment == sim.SegSpot:
-					u.spot += int32(sh.Milli)
-				default:
-					u.other += int32(sh.Milli)
-				}
-			}
-		}
-	})
-	if !all {
-		for k := range o.nodes {
-			n := &o.nodes[k]
-			for j := range n.count {
-				u := &o.gpus[n.off+j]
-				u.other = fleet.FullGPU - int32(f.NodeFreeMilli(n.node, int(j))) - u.spot - u.coming
-			}
-		}
-	}
-}
-
-// untouchedFree returns the GPUs of type t on nodes no running job touches
-// and that are up: all of them are free. It needs a build with all set.
-func (o *occupancy) untouchedFree(f fleet.View, t int) int64 {
-	free := f.FreeWholeGPUs(t)
-	for k := range o.nodes {
-		n := &o.nodes[k]
-		if n.typ != t {
-			continue
-		}
-		for _, u := range o.gpus[n.off : n.off+n.count] {
-			if u.spot+u.coming+u.other == 0 {
-				free--
-			}
-		}
-	}
-	return free
 }

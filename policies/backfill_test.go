@@ -193,7 +193,11 @@ func TestBackfillKeepsReservations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &promises{Backfill: &policies.Backfill{}, at: map[string]sim.Time{}}
+		b := &policies.Backfill{}
+		if err := policies.Prepare(b); err != nil {
+			t.Fatal(err)
+		}
+		p := &promises{Backfill: b, at: map[string]sim.Time{}}
 		l := &schedLog{runs: map[string][]run{}, ended: map[string]sim.Job{}}
 		cfg := sim.Config{CheckInvariants: true, SpreadPenalty: penalty}
 		if err := sim.New(cfg, f, p, nil, srcs, l).Run(); err != nil {

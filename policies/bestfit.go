@@ -31,7 +31,7 @@ func init() {
 //     free milli); if none fits, a wholly free GPU on the tightest node as
 //     for a one-GPU job.
 //
-// It reads the fleet's bucket indexes (fleet.View's NextFree, NextShared):
+// It reads the fleet's bucket indexes (fleet.View's NextFreeGPUCount, NextSharedFree):
 // O(node classes + 16) per decision, never a scan of the nodes. The queue
 // discipline is FIFO with head-of-line blocking, as fifo.
 type BestFit struct {
@@ -51,4 +51,6 @@ func (*BestFit) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.
 }
 
 // tightestAny is tightestNode over partly and entirely free nodes.
-func tightestAny(f fleet.View, t, need int) int32 { return tightestNode(f, t, need, false) }
+func tightestAny(f fleet.View, t fleet.TypeID, need int) fleet.NodeID {
+	return tightestNode(f, t, need, false)
+}

@@ -78,7 +78,8 @@ type FGD struct {
 	// '|'). Weights are normalized.
 	Workload string `yaml:"workload"`
 
-	fixed  *frag.Workload
+	fixed  *frag.Workload // Workload parsed by EnsureDefaults
+	badW   error          // why Workload does not parse
 	counts map[frag.Task]int64
 	seen   int64 // jobs counted
 	built  int64 // seen at the last rebuild
@@ -92,7 +93,7 @@ type FGD struct {
 
 	buf     []fleet.Share
 	buckets []fgdBucket
-	cand    []int32
+	cand    []fleet.NodeID
 	stamp   []uint32 // stamp[n] == gen: node n is a candidate of this job
 	gen     uint32
 	free    []uint16 // the candidates' free vectors, back to back
@@ -102,12 +103,24 @@ type FGD struct {
 	one     frag.Workload
 }
 
-// fgdBucket is a bucket of the fleet's index: nodes, or GPUs (fleet GPU
-// indexes) when gpus is set.
+// fgdBucket is a bucket of the fleet's index: nodes, or shared GPUs (one
+// of the two is nil).
 type fgdBucket struct {
-	s    []int32
-	gpus bool
-	one  bool // entirely free nodes: all alike, one is enough
+	nodes []fleet.NodeID
+	gpus  []fleet.GPUID
+	one   bool // entirely free nodes: all alike, one is enough
+}
+
+// len returns the bucket's size.
+func (b *fgdBucket) len() int { return len(b.nodes) + len(b.gpus) }
+
+// fromEnd returns the node of the bucket's r-th element from its end.
+func (b *fgdBucket) fromEnd(f fleet.View, r int) fleet.NodeID {
+	if b.gpus != nil {
+		n, _ := f.GPUNode(b.gpus[len(b.gpus)-1-r])
+		return n
+	}
+	return b.nodes[len(b.nodes)-1-r]
 }
 
 var (
@@ -124,24 +137,31 @@ const (
 // Name returns "fgd".
 func (*FGD) Name() string { return "fgd" }
 
-// Validate checks the parameters and parses Workload.
+// EnsureDefaults sets Candidates and Coverage to their defaults if they are
+// 0, and parses Workload (Validate reports a bad one).
+func (a *FGD) EnsureDefaults() {
+	if a.Candidates == 0 {
+		a.Candidates = fgdCandidates
+	}
+	if a.Coverage == 0 {
+		a.Coverage = fgdCoverage
+	}
+	a.fixed, a.badW = nil, nil
+	if strings.TrimSpace(a.Workload) != "" {
+		w, err := ParseFGDWorkload(a.Workload)
+		a.fixed, a.badW = &w, err
+	}
+}
+
+// Validate checks the parameters.
 func (a *FGD) Validate() error {
-	if a.Candidates < 0 {
+	if a.Candidates < 1 {
 		return fmt.Errorf("candidates must be ≥ 1 (0: %d), got %d", fgdCandidates, a.Candidates)
 	}
-	if !(a.Coverage >= 0 && a.Coverage <= 1) {
+	if !(a.Coverage > 0 && a.Coverage <= 1) {
 		return fmt.Errorf("coverage must be in (0, 1] (0: %v), got %v", fgdCoverage, a.Coverage)
 	}
-	a.fixed = nil
-	if strings.TrimSpace(a.Workload) == "" {
-		return nil
-	}
-	w, err := ParseFGDWorkload(a.Workload)
-	if err != nil {
-		return err
-	}
-	a.fixed = &w
-	return nil
+	return a.badW
 }
 
 // ParseFGDWorkload reads a target workload spec (FGD.Workload).
@@ -263,11 +283,7 @@ func (a *FGD) target(d fleet.Demand) *frag.Workload {
 		for t, n := range a.counts {
 			a.cbuf = append(a.cbuf, frag.Count{Task: t, N: n})
 		}
-		cov := a.Coverage
-		if cov == 0 {
-			cov = fgdCoverage
-		}
-		a.w = frag.Typical(a.cbuf, cov) // sorts totally: map order does not matter
+		a.w = frag.Typical(a.cbuf, a.Coverage) // sorts totally: map order does not matter
 		a.built = a.seen
 	}
 	return &a.w
@@ -311,7 +327,7 @@ func (a *FGD) Place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Sh
 			if a.sameAsEarlier(f, i, free) {
 				continue
 			}
-			c, ok := w.Choose(frag.Node{Model: f.NodeType(n), Free: free}, task, &a.ev)
+			c, ok := w.Choose(frag.Node{Model: int(f.NodeType(n)), Free: free}, task, &a.ev)
 			if ok && (best < 0 || c.Delta < bestC.Delta) {
 				best, bestC = i, c
 			}
@@ -344,11 +360,8 @@ func (a *FGD) sameAsEarlier(f fleet.View, i int, free []uint16) bool {
 
 // candidates fills a.cand with at most K nodes of type t that fit d now,
 // from the fleet's buckets (see FGD).
-func (a *FGD) candidates(f fleet.View, t int, d fleet.Demand) {
+func (a *FGD) candidates(f fleet.View, t fleet.TypeID, d fleet.Demand) {
 	k := a.Candidates
-	if k <= 0 {
-		k = fgdCandidates
-	}
 	a.cand = a.cand[:0]
 	a.buckets = a.buckets[:0]
 	if n := f.Nodes(); len(a.stamp) != n {
@@ -365,14 +378,14 @@ func (a *FGD) candidates(f fleet.View, t int, d fleet.Demand) {
 		// Partly used GPUs with enough free, tightest first, leaving room
 		// for the node buckets below.
 		room := k - k/4
-		for v := f.NextShared(t, int(d.Milli)); v >= 0 && len(a.buckets) < room; v = f.NextShared(t, v+1) {
-			a.buckets = append(a.buckets, fgdBucket{s: f.SharedGPUs(t, v), gpus: true})
+		for v := f.NextSharedFree(t, int(d.Milli)); v >= 0 && len(a.buckets) < room; v = f.NextSharedFree(t, v+1) {
+			a.buckets = append(a.buckets, fgdBucket{gpus: f.SharedGPUsWithFree(t, v)})
 		}
 		need = 1
 	}
 	for _, c := range f.Classes(t) {
-		for kk := f.NextFree(c, need); kk >= 0 && len(a.buckets) < k; kk = f.NextFree(c, kk+1) {
-			a.buckets = append(a.buckets, fgdBucket{s: f.FreeNodes(c, kk), one: kk == f.ClassGPUs(c)})
+		for kk := f.NextFreeGPUCount(c, need); kk >= 0 && len(a.buckets) < k; kk = f.NextFreeGPUCount(c, kk+1) {
+			a.buckets = append(a.buckets, fgdBucket{nodes: f.NodesWithFreeGPUs(c, kk), one: kk == f.ClassGPUs(c)})
 		}
 	}
 	// Round-robin over the buckets, each from its end (deterministic). A
@@ -380,15 +393,13 @@ func (a *FGD) candidates(f fleet.View, t int, d fleet.Demand) {
 	// bounded so that duplicates cannot make this a scan.
 	for r := 0; len(a.cand) < k && r < 2*k; r++ {
 		progress := false
-		for _, b := range a.buckets {
-			if r >= len(b.s) || b.one && r > 0 {
+		for i := range a.buckets {
+			b := &a.buckets[i]
+			if r >= b.len() || b.one && r > 0 {
 				continue
 			}
 			progress = true
-			n := b.s[len(b.s)-1-r]
-			if b.gpus {
-				n, _ = f.GPUNode(n)
-			}
+			n := b.fromEnd(f, r)
 			if a.stamp[n] != a.gen {
 				a.stamp[n] = a.gen
 				a.cand = append(a.cand, n)

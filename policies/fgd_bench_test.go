@@ -35,7 +35,7 @@ func BenchmarkFGDPlacement(b *testing.B) {
 				b.Fatal(err)
 			}
 			a := &FGD{Candidates: k, Workload: mix}
-			if err := a.Validate(); err != nil {
+			if err := Prepare(a); err != nil {
 				b.Fatal(err)
 			}
 			var live [][]fleet.Share

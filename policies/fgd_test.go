@@ -76,7 +76,7 @@ func TestFGDGang(t *testing.T) {
 	}
 }
 
-func fgdType(t testing.TB, name string) int {
+func fgdType(t testing.TB, name string) fleet.TypeID {
 	k, ok := fleet.LookupType(name)
 	if !ok {
 		t.Fatalf("no type %s", name)
@@ -87,15 +87,15 @@ func fgdType(t testing.TB, name string) int {
 // fgdCounting is a fleet view that records the nodes whose GPUs are read.
 type fgdCounting struct {
 	fleet.View
-	nodes map[int32]bool
+	nodes map[fleet.NodeID]bool
 }
 
-func (c *fgdCounting) NodeFreeMilli(n int32, j int) int {
+func (c *fgdCounting) NodeFreeMilli(n fleet.NodeID, j int) int {
 	c.nodes[n] = true
 	return c.View.NodeFreeMilli(n, j)
 }
 
-func (c *fgdCounting) NodeGPUs(n int32) int {
+func (c *fgdCounting) NodeGPUs(n fleet.NodeID) int {
 	c.nodes[n] = true
 	return c.View.NodeGPUs(n)
 }
@@ -107,7 +107,7 @@ func TestFGDBounded(t *testing.T) {
 	f := fgdFleet(t, fleet.Group{Nodes: 8000, GPUsPerNode: 8, Type: "H100"}, fleet.Group{Nodes: 2000, GPUsPerNode: 4, Type: "B200"})
 	const k = 32
 	a := fgdNew(t, map[string]any{"candidates": k})
-	cv := &fgdCounting{View: f, nodes: map[int32]bool{}}
+	cv := &fgdCounting{View: f, nodes: map[fleet.NodeID]bool{}}
 	r := rand.New(rand.NewPCG(3, 4))
 	shares := []uint16{100, 250, 500, 700, 1000}
 	var live [][]fleet.Share

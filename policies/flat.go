@@ -16,7 +16,10 @@ type Flat struct {
 	PriceBook `yaml:",inline"`
 }
 
-var _ Pricer = (*Flat)(nil)
+var (
+	_ Pricer         = (*Flat)(nil)
+	_ sim.SpotQuoter = (*Flat)(nil)
+)
 
 // Name returns "flat".
 func (*Flat) Name() string { return "flat" }
@@ -25,3 +28,6 @@ func (*Flat) Name() string { return "flat" }
 func (p *Flat) Quote(v *sim.View, j *sim.Job) int64 {
 	return p.List(jobType(v, j), j.Segment)
 }
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *Flat) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }

@@ -56,7 +56,7 @@ func lowMask(k int) uint64 { return uint64(1)<<k - 1 }
 
 // wholeShare is a share of k wholly free GPUs of node n with milli each:
 // the node's first k wholly free GPUs.
-func wholeShare(f fleet.View, n int32, k int, milli uint16) fleet.Share {
+func wholeShare(f fleet.View, n fleet.NodeID, k int, milli uint16) fleet.Share {
 	var m uint64
 	if k == f.NodeGPUs(n) {
 		m = lowMask(k)
@@ -74,20 +74,20 @@ func wholeShare(f fleet.View, n int32, k int, milli uint16) fleet.Share {
 // tightestShared returns a share of milli on the partly allocated GPU of
 // type t with the least free share that fits (best fit among shared GPUs,
 // which keeps whole GPUs whole), or false if no shared GPU fits.
-func tightestShared(f fleet.View, t int, milli uint16) (fleet.Share, bool) {
-	v := f.NextShared(t, int(milli))
+func tightestShared(f fleet.View, t fleet.TypeID, milli uint16) (fleet.Share, bool) {
+	v := f.NextSharedFree(t, int(milli))
 	if v < 0 {
 		return fleet.Share{}, false
 	}
-	gs := f.SharedGPUs(t, v)
+	gs := f.SharedGPUsWithFree(t, v)
 	n, j := f.GPUNode(gs[len(gs)-1])
 	return fleet.Share{Node: n, Milli: milli, Mask: 1 << j}, true
 }
 
 // pick returns a node of class c with k wholly free GPUs (the last of the
 // bucket: any one will do, and the choice is deterministic).
-func pick(f fleet.View, c int32, k int) int32 {
-	ns := f.FreeNodes(c, k)
+func pick(f fleet.View, c fleet.ClassID, k int) fleet.NodeID {
+	ns := f.NodesWithFreeGPUs(c, k)
 	return ns[len(ns)-1]
 }
 
@@ -95,11 +95,11 @@ func pick(f fleet.View, c int32, k int) int32 {
 // need by the least (best fit), preferring a partly allocated node to an
 // entirely free one on a tie, then the class with fewer GPUs per node; or
 // -1. O(classes of t).
-func tightestNode(f fleet.View, t, need int, partlyOnly bool) int32 {
-	bestC, bestK, bestLeft, bestPart := int32(-1), 0, 0, false
+func tightestNode(f fleet.View, t fleet.TypeID, need int, partlyOnly bool) fleet.NodeID {
+	bestC, bestK, bestLeft, bestPart := fleet.ClassID(-1), 0, 0, false
 	for _, c := range f.Classes(t) {
 		size := f.ClassGPUs(c)
-		k := f.NextFree(c, need)
+		k := f.NextFreeGPUCount(c, need)
 		if k < 0 || partlyOnly && k == size {
 			continue
 		}
@@ -117,7 +117,7 @@ func tightestNode(f fleet.View, t, need int, partlyOnly bool) int32 {
 // takeFree appends shares of entirely free nodes of [lo, hi), in node order,
 // until need GPUs are covered (the last node may be taken in part), and
 // returns the GPUs still missing.
-func takeFree(f fleet.View, lo, hi int32, need int, buf []fleet.Share) ([]fleet.Share, int) {
+func takeFree(f fleet.View, lo, hi fleet.NodeID, need int, buf []fleet.Share) ([]fleet.Share, int) {
 	for need > 0 {
 		n := f.FirstFreeNode(lo, hi)
 		if n < 0 {
@@ -133,7 +133,7 @@ func takeFree(f fleet.View, lo, hi int32, need int, buf []fleet.Share) ([]fleet.
 
 // gangFirstFit places a whole-GPU job of type t on entirely free nodes in
 // topology order, as FirstFit does when no single node fits.
-func gangFirstFit(f fleet.View, d fleet.Demand, t int, buf []fleet.Share) ([]fleet.Share, bool) {
+func gangFirstFit(f fleet.View, d fleet.Demand, t fleet.TypeID, buf []fleet.Share) ([]fleet.Share, bool) {
 	shares, _, ok := f.FirstFit(fleet.Demand{GPUs: d.GPUs, Milli: d.Milli, Types: fleet.Only(t)}, buf)
 	return shares, ok
 }
@@ -143,8 +143,8 @@ func gangFirstFit(f fleet.View, d fleet.Demand, t int, buf []fleet.Share) ([]fle
 // tightest shared GPU if one fits; else a single-node job goes on the node
 // that node picks (-1: none); else a whole-GPU gang is placed by gang.
 func placeByType(f fleet.View, d fleet.Demand, buf []fleet.Share,
-	node func(f fleet.View, t, need int) int32,
-	gang func(f fleet.View, d fleet.Demand, t int, buf []fleet.Share) ([]fleet.Share, bool),
+	node func(f fleet.View, t fleet.TypeID, need int) fleet.NodeID,
+	gang func(f fleet.View, d fleet.Demand, t fleet.TypeID, buf []fleet.Share) ([]fleet.Share, bool),
 ) ([]fleet.Share, bool) {
 	for _, t := range f.Types() {
 		if !d.Types.Has(t) {

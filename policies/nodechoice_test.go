@@ -31,7 +31,7 @@ func ncFleet(t *testing.T, gs ...fleet.Group) *fleet.Fleet {
 func ncUse(f *fleet.Fleet, used ...int) {
 	for n, u := range used {
 		if u > 0 {
-			f.Allocate([]fleet.Share{{Node: int32(n), Milli: fleet.FullGPU, Mask: lowMask(u)}})
+			f.Allocate([]fleet.Share{{Node: fleet.NodeID(n), Milli: fleet.FullGPU, Mask: lowMask(u)}})
 		}
 	}
 }
@@ -62,8 +62,8 @@ func ncPlace(t *testing.T, f *fleet.Fleet, pl placer, d fleet.Demand) []fleet.Sh
 	return shares
 }
 
-func ncNodes(shares []fleet.Share) []int32 {
-	var ns []int32
+func ncNodes(shares []fleet.Share) []fleet.NodeID {
+	var ns []fleet.NodeID
 	for _, s := range shares {
 		ns = append(ns, s.Node)
 	}
@@ -79,26 +79,26 @@ func TestNodeChoiceCrafted(t *testing.T) {
 		groups []fleet.Group
 		used   []int
 		d      fleet.Demand
-		want   map[string][]int32 // policy → nodes
+		want   map[string][]fleet.NodeID // policy → nodes
 	}{
 		{
 			// Node k: 6, 3, 1 and 8 wholly free.
 			name: "one GPU", groups: []fleet.Group{h100x8}, used: []int{2, 5, 7, 0}, d: whole(1),
-			want: map[string][]int32{"firstfit": {0}, "bestfit": {2}, "packing": {2}, "topology": {2}},
+			want: map[string][]fleet.NodeID{"firstfit": {0}, "bestfit": {2}, "packing": {2}, "topology": {2}},
 		},
 		{
 			name: "two GPUs", groups: []fleet.Group{h100x8}, used: []int{2, 5, 7, 0}, d: whole(2),
-			want: map[string][]int32{"firstfit": {0}, "bestfit": {1}, "packing": {1}, "topology": {1}},
+			want: map[string][]fleet.NodeID{"firstfit": {0}, "bestfit": {1}, "packing": {1}, "topology": {1}},
 		},
 		{
 			// Only node 0 (6 free, partly used) and node 3 (entirely free)
 			// fit 4: all but firstfit keep node 3 whole.
 			name: "four GPUs", groups: []fleet.Group{h100x8}, used: []int{2, 5, 7, 0}, d: whole(4),
-			want: map[string][]int32{"firstfit": {0}, "bestfit": {0}, "packing": {0}, "topology": {0}},
+			want: map[string][]fleet.NodeID{"firstfit": {0}, "bestfit": {0}, "packing": {0}, "topology": {0}},
 		},
 		{
 			name: "a whole node", groups: []fleet.Group{h100x8}, used: []int{2, 5, 7, 0}, d: whole(8),
-			want: map[string][]int32{"firstfit": {3}, "bestfit": {3}, "packing": {3}, "topology": {3}},
+			want: map[string][]fleet.NodeID{"firstfit": {3}, "bestfit": {3}, "packing": {3}, "topology": {3}},
 		},
 		{
 			// A 16-GPU node with 12 used (4 free) and a 4-GPU node with 1
@@ -107,7 +107,7 @@ func TestNodeChoiceCrafted(t *testing.T) {
 			name:   "bestfit vs packing across node sizes",
 			groups: []fleet.Group{{Nodes: 1, GPUsPerNode: 16, Type: "H100"}, {Nodes: 1, GPUsPerNode: 4, Type: "H100"}},
 			used:   []int{12, 1}, d: whole(2),
-			want: map[string][]int32{"firstfit": {0}, "bestfit": {1}, "packing": {0}, "topology": {1}},
+			want: map[string][]fleet.NodeID{"firstfit": {0}, "bestfit": {1}, "packing": {0}, "topology": {1}},
 		},
 		{
 			// An 8-GPU node with 4 free and an entirely free 4-GPU node:
@@ -115,7 +115,7 @@ func TestNodeChoiceCrafted(t *testing.T) {
 			name:   "tie: partly used before entirely free",
 			groups: []fleet.Group{{Nodes: 1, GPUsPerNode: 4, Type: "H100"}, {Nodes: 1, GPUsPerNode: 8, Type: "H100"}},
 			used:   []int{0, 4}, d: whole(4),
-			want: map[string][]int32{"firstfit": {0}, "bestfit": {1}, "packing": {1}, "topology": {1}},
+			want: map[string][]fleet.NodeID{"firstfit": {0}, "bestfit": {1}, "packing": {1}, "topology": {1}},
 		},
 		{
 			// Racks of 4 nodes: rack 0 has node 3 free, rack 1 nodes 5-7.
@@ -124,7 +124,7 @@ func TestNodeChoiceCrafted(t *testing.T) {
 			name:   "gang in one rack",
 			groups: []fleet.Group{{Nodes: 8, GPUsPerNode: 8, Type: "H100", NodesPerRack: 4}},
 			used:   []int{8, 8, 8, 0, 8, 0, 0, 0}, d: whole(16),
-			want: map[string][]int32{"firstfit": {3, 5}, "bestfit": {3, 5}, "packing": {3, 5}, "topology": {5, 6}},
+			want: map[string][]fleet.NodeID{"firstfit": {3, 5}, "bestfit": {3, 5}, "packing": {3, 5}, "topology": {5, 6}},
 		},
 		{
 			// Rack 0 has 24 free GPUs, rack 1 16: the tightest rack that
@@ -132,7 +132,7 @@ func TestNodeChoiceCrafted(t *testing.T) {
 			name:   "gang in the tightest rack",
 			groups: []fleet.Group{{Nodes: 8, GPUsPerNode: 8, Type: "H100", NodesPerRack: 4}},
 			used:   []int{1, 0, 0, 0, 8, 8, 0, 0}, d: whole(16),
-			want: map[string][]int32{"firstfit": {1, 2}, "topology": {6, 7}},
+			want: map[string][]fleet.NodeID{"firstfit": {1, 2}, "topology": {6, 7}},
 		},
 		{
 			// Racks hold 8, 16, 24 and 8 free GPUs. A 40-GPU gang fits in
@@ -142,7 +142,7 @@ func TestNodeChoiceCrafted(t *testing.T) {
 			name:   "gang over the fewest racks",
 			groups: []fleet.Group{{Nodes: 16, GPUsPerNode: 8, Type: "H100", NodesPerRack: 4}},
 			used:   []int{8, 8, 8, 0, 8, 0, 8, 0, 0, 0, 8, 0, 8, 8, 8, 0}, d: whole(40),
-			want: map[string][]int32{"firstfit": {3, 5, 7, 8, 9}, "topology": {5, 7, 8, 9, 11}},
+			want: map[string][]fleet.NodeID{"firstfit": {3, 5, 7, 8, 9}, "topology": {5, 7, 8, 9, 11}},
 		},
 		{
 			// Racks hold 0, 16, 24 and 8 free GPUs; 48 GPUs take rack 2
@@ -150,7 +150,7 @@ func TestNodeChoiceCrafted(t *testing.T) {
 			name:   "gang over three racks",
 			groups: []fleet.Group{{Nodes: 16, GPUsPerNode: 8, Type: "H100", NodesPerRack: 4}},
 			used:   []int{8, 8, 8, 8, 8, 0, 8, 0, 0, 0, 8, 0, 8, 8, 8, 0}, d: whole(48),
-			want: map[string][]int32{"topology": {5, 7, 8, 9, 11, 15}},
+			want: map[string][]fleet.NodeID{"topology": {5, 7, 8, 9, 11, 15}},
 		},
 		{
 			// Every partly used node is full, so an 8-GPU job must open an
@@ -159,7 +159,7 @@ func TestNodeChoiceCrafted(t *testing.T) {
 			name:   "single node spares free racks",
 			groups: []fleet.Group{{Nodes: 12, GPUsPerNode: 8, Type: "H100", NodesPerRack: 4}},
 			used:   []int{8, 0, 0, 0, 8, 8, 0, 0, 8, 8, 8, 0}, d: whole(8),
-			want: map[string][]int32{"firstfit": {1}, "topology": {11}},
+			want: map[string][]fleet.NodeID{"firstfit": {1}, "topology": {11}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,7 +186,7 @@ func TestSharesTightest(t *testing.T) {
 		pl := ncPlacer(t, name)
 		for _, tc := range []struct {
 			milli uint16
-			node  int32
+			node  fleet.NodeID
 			mask  uint64
 		}{{250, 0, 1 << 0}, {300, 0, 1 << 0}, {500, 1, 1 << 2}, {700, 2, 1 << 5}} {
 			s := ncPlace(t, f, pl, fleet.Demand{GPUs: 1, Milli: tc.milli})
@@ -208,7 +208,7 @@ func TestRandomDeterministic(t *testing.T) {
 			used[n] = n % 8
 		}
 	}
-	draws := func(seed uint64) []int32 {
+	draws := func(seed uint64) []fleet.NodeID {
 		f := ncFleet(t, fleet.Group{Nodes: 40, GPUsPerNode: 8, Type: "H100"})
 		ncUse(f, used...)
 		a, err := Allocators.NewWith("random", map[string]any{"seed": seed})
@@ -216,7 +216,7 @@ func TestRandomDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		pl := a.(placer)
-		var got []int32
+		var got []fleet.NodeID
 		for i := 0; i < 2000; i++ {
 			d := whole(int32(1 + i%4))
 			s := ncPlace(t, f, pl, d)
@@ -235,14 +235,14 @@ func TestRandomDeterministic(t *testing.T) {
 	if slices.Equal(a, c) {
 		t.Error("seeds 1 and 2 gave the same sequence")
 	}
-	seen := map[int32]bool{}
+	seen := map[fleet.NodeID]bool{}
 	for i, n := range a {
 		if i%4 == 0 { // one-GPU jobs: every odd node fits
 			seen[n] = true
 		}
 	}
 	for n := 1; n < 40; n += 2 {
-		if used[n] < 8 && !seen[int32(n)] {
+		if used[n] < 8 && !seen[fleet.NodeID(n)] {
 			t.Errorf("node %d (%d free) never drawn for a one-GPU job in 500 draws", n, 8-used[n])
 		}
 	}
@@ -295,7 +295,7 @@ type ncTruth struct {
 	f *fleet.Fleet
 }
 
-func (b ncTruth) whole(n int32) int {
+func (b ncTruth) whole(n fleet.NodeID) int {
 	w := 0
 	for j := 0; j < b.f.NodeGPUs(n); j++ {
 		if b.f.NodeFreeMilli(n, j) == fleet.FullGPU {
@@ -307,12 +307,12 @@ func (b ncTruth) whole(n int32) int {
 
 // rackFree returns each rack's GPUs on entirely free nodes of type t (-1
 // for racks of other types).
-func (b ncTruth) rackFree(t int) []int {
+func (b ncTruth) rackFree(t fleet.TypeID) []int {
 	free := make([]int, b.f.Racks())
 	for r := range free {
 		free[r] = -1
 	}
-	for n := int32(0); n < int32(b.f.Nodes()); n++ {
+	for n := fleet.NodeID(0); n < fleet.NodeID(b.f.Nodes()); n++ {
 		if b.f.NodeType(n) != t {
 			continue
 		}
@@ -345,7 +345,7 @@ func TestNodeChoiceMatchesBruteForce(t *testing.T) {
 		placers[name] = ncPlacer(t, name)
 	}
 	var live [][]fleet.Share
-	var down []int32
+	var down []fleet.NodeID
 	checked := map[string]int{}
 	for step := 0; step < 6000; step++ {
 		switch x := r.IntN(20); {
@@ -358,7 +358,7 @@ func TestNodeChoiceMatchesBruteForce(t *testing.T) {
 			f.SetUp(down[0])
 			down = down[1:]
 		case x == 10:
-			n := int32(r.IntN(f.Nodes()))
+			n := fleet.NodeID(r.IntN(f.Nodes()))
 			if !f.Down(n) && b.whole(n) == f.NodeGPUs(n) && len(down) < 3 {
 				f.SetDown(n)
 				down = append(down, n)
@@ -412,13 +412,13 @@ func TestNodeChoiceMatchesBruteForce(t *testing.T) {
 }
 
 // check returns why placement s of d on type typ breaks the named rule, or "".
-func (b ncTruth) check(name string, d fleet.Demand, typ int, s []fleet.Share) string {
+func (b ncTruth) check(name string, d fleet.Demand, typ fleet.TypeID, s []fleet.Share) string {
 	f := b.f
 	need := int(d.GPUs)
 	// Best values over the nodes of typ by scan.
 	minShared := fleet.FullGPU // tightest shared GPU that fits
 	minLeft, maxAlloc := -1, [2]int{0, 1}
-	for n := int32(0); n < int32(f.Nodes()); n++ {
+	for n := fleet.NodeID(0); n < fleet.NodeID(f.Nodes()); n++ {
 		if f.NodeType(n) != typ {
 			continue
 		}
@@ -479,7 +479,7 @@ func (b ncTruth) check(name string, d fleet.Demand, typ int, s []fleet.Share) st
 	if minLeft >= 0 {
 		return "a gang although one node fits"
 	}
-	racks := map[int32]bool{}
+	racks := map[fleet.RackID]bool{}
 	for _, sh := range s {
 		if b.whole(sh.Node) != f.NodeGPUs(sh.Node) {
 			return "a gang on a node that is not entirely free"
@@ -515,12 +515,12 @@ func (b ncTruth) check(name string, d fleet.Demand, typ int, s []fleet.Share) st
 
 // sparestRack returns the fewest GPUs on entirely free nodes of a rack of
 // type t that has an entirely free node of at least need GPUs.
-func (b ncTruth) sparestRack(t, need int) int {
+func (b ncTruth) sparestRack(t fleet.TypeID, need int) int {
 	best := -1
 	for r, c := range b.rackFree(t) {
 		var size int
-		for n := int32(0); n < int32(b.f.Nodes()); n++ {
-			if b.f.Rack(n) == int32(r) {
+		for n := fleet.NodeID(0); n < fleet.NodeID(b.f.Nodes()); n++ {
+			if b.f.Rack(n) == fleet.RackID(r) {
 				size = b.f.NodeGPUs(n)
 				break
 			}
@@ -532,8 +532,8 @@ func (b ncTruth) sparestRack(t, need int) int {
 	return best
 }
 
-func (b ncTruth) partlyFits(typ, need int) bool {
-	for n := int32(0); n < int32(b.f.Nodes()); n++ {
+func (b ncTruth) partlyFits(typ fleet.TypeID, need int) bool {
+	for n := fleet.NodeID(0); n < fleet.NodeID(b.f.Nodes()); n++ {
 		if w := b.whole(n); b.f.NodeType(n) == typ && w >= need && w < b.f.NodeGPUs(n) {
 			return true
 		}

@@ -54,11 +54,11 @@ func (*Packing) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.
 
 // mostAllocated returns the node of type t with room for need whole GPUs
 // and the highest allocated fraction after placement, or -1.
-func mostAllocated(f fleet.View, t, need int) int32 {
-	bestC, bestK, bestSize := int32(-1), 0, 1
+func mostAllocated(f fleet.View, t fleet.TypeID, need int) fleet.NodeID {
+	bestC, bestK, bestSize := fleet.ClassID(-1), 0, 1
 	for _, c := range f.Classes(t) {
 		size := f.ClassGPUs(c)
-		k := f.NextFree(c, need)
+		k := f.NextFreeGPUCount(c, need)
 		if k < 0 {
 			continue
 		}

@@ -19,7 +19,7 @@ const defaultInternalShare = 0.5
 // Partition keeps a fixed share of the fleet for the owner's own work, the
 // static partitioning that a company selling spare capacity starts from. An
 // external job (any segment but internal) starts only if the GPUs held by
-// external jobs after it starts (View.BusyGPUs over the external segments,
+// external jobs after it starts (View.BusyMilli over the external segments,
 // plus the job's GPUs × gpu_milli / 1000) stay at or below
 // (1 − internal_share) × the fleet's GPUs. Internal jobs may use every GPU,
 // the external part included when it is idle. Partition never preempts: an
@@ -69,7 +69,7 @@ func (a *Partition) Schedule(v *sim.View, p *sim.Plan) {
 	var ext int64 // milli-GPU external jobs hold
 	for s := sim.Segment(0); s < sim.NumSegments; s++ {
 		if s.External() {
-			ext += int64(math.Round(v.BusyGPUs(s) * fleet.FullGPU))
+			ext += v.BusyMilli(s)
 		}
 	}
 	extBlocked := false

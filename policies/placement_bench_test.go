@@ -80,7 +80,7 @@ func benchFleet(b *testing.B) *fleet.Fleet {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(2024, 1))
-	for n := int32(0); n < benchNodes; n++ {
+	for n := fleet.NodeID(0); n < benchNodes; n++ {
 		switch x := r.Float64(); {
 		case x < 0.40:
 			f.Allocate([]fleet.Share{{Node: n, Milli: fleet.FullGPU, Mask: 0xff}})

@@ -24,7 +24,8 @@ type PriceBook struct {
 	Multiplier float64 `yaml:"multiplier,omitempty"`
 }
 
-func (b *PriceBook) defaults() {
+// EnsureDefaults sets the parameters left at zero to their defaults.
+func (b *PriceBook) EnsureDefaults() {
 	if b.SpotRatio == 0 {
 		b.SpotRatio = 0.45
 	}
@@ -38,7 +39,6 @@ func (b *PriceBook) defaults() {
 
 // Validate checks the price book's parameters.
 func (b *PriceBook) Validate() error {
-	b.defaults()
 	switch {
 	case !(b.SpotRatio > 0) || b.SpotRatio > 1:
 		return fmt.Errorf("spot_ratio: must be in (0, 1], got %v", b.SpotRatio)
@@ -52,8 +52,7 @@ func (b *PriceBook) Validate() error {
 
 // List returns the list price of catalog type t for segment seg, in
 // micro-dollars per GPU-hour (0 for internal work).
-func (b *PriceBook) List(t int, seg sim.Segment) int64 {
-	b.defaults()
+func (b *PriceBook) List(t fleet.TypeID, seg sim.Segment) int64 {
 	usd := fleet.Catalog[t].ListUSDPerHour * b.Multiplier
 	switch seg {
 	case sim.SegInternal:
@@ -68,7 +67,7 @@ func (b *PriceBook) List(t int, seg sim.Segment) int64 {
 
 // jobType returns the GPU type a quote is for: the first type, in placement
 // order, that the job allows and the fleet has.
-func jobType(v *sim.View, j *sim.Job) int {
+func jobType(v *sim.View, j *sim.Job) fleet.TypeID {
 	for _, t := range v.Fleet().Types() {
 		if j.GPUTypes.Has(t) {
 			return t
@@ -77,30 +76,8 @@ func jobType(v *sim.View, j *sim.Job) int {
 	return v.Fleet().Types()[0] // unreachable: the engine quotes only jobs that fit
 }
 
-// spotJob is a one-GPU spot request of any type, for SpotPrice.
+// spotJob is a one-GPU spot request of any type: what every pricer's
+// SpotPrice quotes (the spot price of the fleet's first GPU type now, for
+// the time series). Each pricer's SpotPrice lives in its own file; the
+// conformance test fails for a registered pricer without one.
 var spotJob = sim.Job{JobSpec: sim.JobSpec{GPUs: 1, Milli: fleet.FullGPU, Segment: sim.SegSpot}}
-
-// The pricers' SpotPrice methods quote spotJob: the spot price of the
-// fleet's first GPU type now, for the time series.
-var (
-	_ sim.SpotQuoter = (*Flat)(nil)
-	_ sim.SpotQuoter = (*Utilization)(nil)
-	_ sim.SpotQuoter = (*ReservedDiscount)(nil)
-	_ sim.SpotQuoter = (*Auction)(nil)
-	_ sim.SpotQuoter = (*TimeOfDay)(nil)
-)
-
-// SpotPrice quotes a one-GPU spot request now.
-func (p *Flat) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
-
-// SpotPrice quotes a one-GPU spot request now.
-func (p *Utilization) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
-
-// SpotPrice quotes a one-GPU spot request now.
-func (p *ReservedDiscount) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
-
-// SpotPrice quotes a one-GPU spot request now.
-func (p *Auction) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }
-
-// SpotPrice quotes a one-GPU spot request now.
-func (p *TimeOfDay) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }

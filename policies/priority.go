@@ -37,15 +37,15 @@ type Priority struct {
 	// segments not listed come last in their default order.
 	Order []string `yaml:"order,omitempty"`
 
-	rank      [sim.NumSegments]int
-	ready     bool
+	rank      [sim.NumSegments]int // set by EnsureDefaults from Order
 	buf       []fleet.Share
 	victims   []sim.JobID
 	occ       occupancy
 	cands     []gangCand
-	gangNodes []int32
-	pick      map[int32]uint64 // node → GPUs to free
-	coming    []comingGPU      // noticeNode's list
+	nCands    int // the gang's nodes: cands[:nCands] (cheapestGang)
+	gangNodes []fleet.NodeID
+	pick      map[fleet.NodeID]uint64 // node → GPUs to free
+	coming    []comingGPU             // noticeNode's list
 
 	// The last preemptFor that preempted nothing, for this job on this
 	// fleet: see preemptFor.
@@ -53,9 +53,9 @@ type Priority struct {
 		job     *sim.Job
 		id      string
 		fleet   fleet.View
-		free    bool   // it found a placement that needed no preemption
-		node    int32  // that placement's node; -1: a gang, or none found
-		version uint64 // fleet.TakenVersion if free, else fleet.Version
+		free    bool         // it found a placement that needed no preemption
+		node    fleet.NodeID // that placement's node; -1: a gang, or none found
+		version uint64       // fleet.TakenVersion if free, else fleet.Version
 	}
 }
 
@@ -66,10 +66,30 @@ func (*Priority) Name() string { return "priority" }
 
 var defaultOrder = []sim.Segment{sim.SegInternal, sim.SegReserved, sim.SegServing, sim.SegOnDemand, sim.SegSpot}
 
-// Validate checks Order and fixes the ranks.
-func (a *Priority) Validate() error {
-	seen := map[sim.Segment]bool{}
+// EnsureDefaults ranks the segments: those in Order first, in its order,
+// then the others in their default order. Names Validate rejects are
+// skipped here.
+func (a *Priority) EnsureDefaults() {
+	var seen [sim.NumSegments]bool
 	n := 0
+	for _, name := range a.Order {
+		if s, err := sim.ParseSegment(name); err == nil && !seen[s] {
+			seen[s] = true
+			a.rank[s] = n
+			n++
+		}
+	}
+	for _, s := range defaultOrder {
+		if !seen[s] {
+			a.rank[s] = n
+			n++
+		}
+	}
+}
+
+// Validate checks Order: known segment names, each at most once.
+func (a *Priority) Validate() error {
+	var seen [sim.NumSegments]bool
 	for i, name := range a.Order {
 		s, err := sim.ParseSegment(name)
 		if err != nil {
@@ -79,24 +99,12 @@ func (a *Priority) Validate() error {
 			return fmt.Errorf("order[%d]: segment %s listed twice", i, s)
 		}
 		seen[s] = true
-		a.rank[s] = n
-		n++
 	}
-	for _, s := range defaultOrder {
-		if !seen[s] {
-			a.rank[s] = n
-			n++
-		}
-	}
-	a.ready = true
 	return nil
 }
 
 // Schedule starts jobs by class and preempts spot for a blocked job.
 func (a *Priority) Schedule(v *sim.View, p *sim.Plan) {
-	if !a.ready {
-		a.Validate()
-	}
 	f := v.Fleet()
 	// Classes in rank order; within a class, queue order. The queue is
 	// walked in place: a start takes the job out of it, and the next job
@@ -135,175 +143,238 @@ func (a *Priority) Schedule(v *sim.View, p *sim.Plan) {
 // preempting spot, or if one needs no further preemption (its GPUs are
 // free or held by jobs already under notice): then it waits.
 func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
-	if v.BusyGPUs(sim.SegSpot) == 0 {
+	if v.BusyMilli(sim.SegSpot) == 0 {
 		return // no spot job runs: nothing to preempt
 	}
 	f := v.Fleet()
-	// What follows reads j, the fleet's free shares and the running spot
-	// jobs and notices. Spot jobs start and stop, and notices run out, only
-	// with a change of the fleet; only this method gives notices, which
-	// make GPUs cheaper. So while the fleet's version stays the same, a call
-	// that found no placement for j would find none again. One that found a
-	// placement needing no preemption (best == 0: its GPUs free, or held by
-	// jobs under notice) would find that placement again as long as nothing
-	// on its node was taken (for a gang: nothing at all): freeing GPUs and
-	// giving notices only lower the cost of every GPU. A blocked job is
-	// looked at on every pass, most of them for arrivals and ends elsewhere
-	// that do not change this (a serving replica waits out the notices of
-	// the spot jobs it preempted while internal work starts on other nodes).
-	if ic := &a.idle; ic.job == j && ic.id == j.ID && ic.fleet == f {
-		switch {
-		case !ic.free && ic.version == f.Version(),
-			ic.free && ic.node < 0 && ic.version == f.TakenVersion(),
-			ic.free && ic.node >= 0 && f.NodeTakenVersion(ic.node) <= ic.version:
-			return
-		}
+	if a.stillIdle(f, j) {
+		return
 	}
 	a.idle.job = nil
 	version, taken := f.Version(), f.TakenVersion()
 	if n, ok := a.noticeNode(v, f, j); ok {
 		// A placement on n needs no preemption (best would be 0 below).
-		ic := &a.idle
-		ic.job, ic.id, ic.fleet, ic.free, ic.node, ic.version = j, j.ID, f, true, n, taken
+		a.setIdle(j, f, true, n, taken)
 		return
 	}
-	o := &a.occ
-	g := int(j.GPUs)
-	o.sizes(f)
-	gang := j.Milli == fleet.FullGPU && o.mayNeedGang(f, j.GPUTypes, g)
 	// Only the spot jobs' holdings (and those under notice) are recorded;
 	// every other job's hold of a GPU is what is neither free nor theirs.
-	o.build(v, j.GPUTypes, false)
-	need := int32(j.Milli)
-	// cost of a GPU for j: 0 if free now or once the notices given run
-	// out, 1 if spot jobs must be preempted, -1 if other work holds it.
-	cost := func(u occGPU) int {
-		free := fleet.FullGPU - u.spot - u.coming - u.other
+	a.occ.sizes(f)
+	a.occ.build(v, j.GPUTypes, false)
+	best, bestGang, bestNode := a.cheapest(f, j)
+	if best <= 0 {
+		// Nothing to gain from preemption, or nothing more needed.
 		switch {
-		case free+u.coming >= need:
-			return 0
-		case free+u.coming+u.spot >= need:
-			return 1
+		case best < 0:
+			a.setIdle(j, f, false, -1, version)
+		case bestGang:
+			a.setIdle(j, f, true, -1, taken)
+		default:
+			a.setIdle(j, f, true, bestNode, taken)
 		}
-		return -1
+		return
 	}
-	best, bestGang, bestNode := -1, false, int32(-1)
+	a.pickGPUs(j, bestGang, bestNode)
+	a.preemptPicked(v, p)
+}
+
+// stillIdle reports whether the last preemptFor that preempted nothing was
+// for j on f, and what it read has not changed since, so that it would
+// preempt nothing again.
+//
+// preemptFor reads j, the fleet's free shares and the running spot jobs
+// and notices. Spot jobs start and stop, and notices run out, only with a
+// change of the fleet; only preemptFor gives notices, which make GPUs
+// cheaper. So while the fleet's version stays the same, a call that found
+// no placement for j would find none again. One that found a placement
+// needing no preemption (its GPUs free, or held by jobs under notice) would
+// find that placement again as long as nothing on its node was taken (for
+// a gang: nothing at all): freeing GPUs and giving notices only lower the
+// cost of every GPU. A blocked job is looked at on every pass, most of
+// them for arrivals and ends elsewhere that do not change this (a serving
+// replica waits out the notices of the spot jobs it preempted while
+// internal work starts on other nodes).
+func (a *Priority) stillIdle(f fleet.View, j *sim.Job) bool {
+	ic := &a.idle
+	if ic.job != j || ic.id != j.ID || ic.fleet != f {
+		return false
+	}
+	switch {
+	case !ic.free:
+		return ic.version == f.Version()
+	case ic.node < 0:
+		return ic.version == f.TakenVersion()
+	}
+	return f.NodeTakenVersion(ic.node) <= ic.version
+}
+
+// setIdle records a preemptFor for j on f that preempted nothing: free if
+// it found a placement needing no preemption (on node, or -1 for a gang),
+// with the fleet version stillIdle compares.
+func (a *Priority) setIdle(j *sim.Job, f fleet.View, free bool, node fleet.NodeID, version uint64) {
+	ic := &a.idle
+	ic.job, ic.id, ic.fleet, ic.free, ic.node, ic.version = j, j.ID, f, free, node, version
+}
+
+// gpuCost is what a GPU costs a job asking need milli of it, from the
+// occupancy: 0 if it is free now or once the notices given run out, 1 if
+// spot jobs must be preempted, -1 if other work holds it.
+func gpuCost(u occGPU, need int32) int {
+	free := fleet.FullGPU - u.spot - u.coming - u.other
+	switch {
+	case free+u.coming >= need:
+		return 0
+	case free+u.coming+u.spot >= need:
+		return 1
+	}
+	return -1
+}
+
+// cheapest finds j's placement that needs the fewest GPUs freed by
+// preemption, over the types j allows, from the occupancy a.occ: best is
+// that number (-1: no placement can be freed), on one node (bestNode) or,
+// if bestGang, on the entirely free nodes listed in a.gangNodes.
+func (a *Priority) cheapest(f fleet.View, j *sim.Job) (best int, bestGang bool, bestNode fleet.NodeID) {
+	o := &a.occ
+	g := int(j.GPUs)
+	gang := j.Milli == fleet.FullGPU && o.mayNeedGang(f, j.GPUTypes, g)
+	best, bestNode = -1, -1
 	for _, t := range f.Types() {
 		if !j.GPUTypes.Has(t) {
 			continue
 		}
-		// On one node: its g cheapest usable GPUs.
-		for k := range o.nodes {
-			n := &o.nodes[k]
-			if n.typ != t || int(n.count) < g {
-				continue
-			}
-			var usable, c int
-			for _, u := range o.gpus[n.off : n.off+n.count] {
-				switch cost(u) {
-				case 0:
-					usable++
-				case 1:
-					usable++
-					c++
-				}
-			}
-			if usable < g {
-				continue
-			}
-			c = max(0, c-(usable-g)) // the cheapest g GPUs
-			if best < 0 || c < best {
-				best, bestGang, bestNode = c, false, n.node
-			}
+		if c, n := a.cheapestNode(t, j); c >= 0 && (best < 0 || c < best) {
+			best, bestGang, bestNode = c, false, n
 		}
 		if !gang {
 			continue
 		}
-		// A gang on entirely free nodes: the nodes that preempting spot
-		// frees, cheapest first, after the nodes free now (no spot job
-		// touches those).
-		have := f.FullFreeGPUs(t)
-		a.cands = a.cands[:0]
-		for k := range o.nodes {
-			n := &o.nodes[k]
-			if n.typ != t {
-				continue
-			}
-			c := 0
-			for _, u := range o.gpus[n.off : n.off+n.count] {
-				if x := cost(u); x < 0 {
-					c = -1
-					break
-				} else {
-					c += x
-				}
-			}
-			if c >= 0 {
-				a.cands = append(a.cands, gangCand{k: int32(k), cost: c})
-			}
-		}
-		slices.SortFunc(a.cands, func(x, y gangCand) int {
-			if x.cost != y.cost {
-				return x.cost - y.cost
-			}
-			return int(o.nodes[x.k].node - o.nodes[y.k].node)
-		})
-		c, n := 0, 0
-		for ; n < len(a.cands) && have < int64(g); n++ {
-			have += int64(o.nodes[a.cands[n].k].count)
-			c += a.cands[n].cost
-		}
-		if have >= int64(g) && (best < 0 || c < best) {
+		if c, ok := a.cheapestGang(f, t, j); ok && (best < 0 || c < best) {
 			best, bestGang = c, true
 			a.gangNodes = a.gangNodes[:0]
-			for _, gc := range a.cands[:n] {
+			for _, gc := range a.cands[:a.nCands] {
 				a.gangNodes = append(a.gangNodes, o.nodes[gc.k].node)
 			}
 		}
 	}
-	if best <= 0 {
-		// Nothing to gain from preemption, or nothing more needed.
-		ic := &a.idle
-		ic.job, ic.id, ic.fleet, ic.free, ic.node, ic.version = j, j.ID, f, false, -1, version
-		if best == 0 {
-			ic.free, ic.version = true, taken
-			if !bestGang {
-				ic.node = bestNode
+	return best, bestGang, bestNode
+}
+
+// cheapestNode returns the fewest GPUs to free by preemption for j on one
+// node of type t, and the first node (in occupancy order) that needs that
+// few; -1 if no node can hold it. A node counts its g cheapest usable GPUs.
+func (a *Priority) cheapestNode(t fleet.TypeID, j *sim.Job) (best int, node fleet.NodeID) {
+	o := &a.occ
+	g, need := int(j.GPUs), int32(j.Milli)
+	best, node = -1, -1
+	for k := range o.nodes {
+		n := &o.nodes[k]
+		if n.typ != t || int(n.count) < g {
+			continue
+		}
+		var usable, c int
+		for _, u := range o.gpus[n.off : n.off+n.count] {
+			switch gpuCost(u, need) {
+			case 0:
+				usable++
+			case 1:
+				usable++
+				c++
 			}
 		}
-		return
+		if usable < g {
+			continue
+		}
+		c = max(0, c-(usable-g)) // the cheapest g GPUs
+		if best < 0 || c < best {
+			best, node = c, n.node
+		}
 	}
-	// The GPUs to free: the gang's nodes, or the node's costly GPUs in
-	// order until the free and coming ones make g.
+	return best, node
+}
+
+// cheapestGang returns the fewest GPUs to free by preemption for gang j on
+// entirely free nodes of type t, and whether enough nodes can be freed: the
+// nodes that preempting spot frees, cheapest first, after the nodes free
+// now (no spot job touches those). The nodes taken are a.cands[:a.nCands].
+func (a *Priority) cheapestGang(f fleet.View, t fleet.TypeID, j *sim.Job) (int, bool) {
+	o := &a.occ
+	g, need := int64(j.GPUs), int32(j.Milli)
+	have := f.GPUsOnFreeNodes(t)
+	a.cands = a.cands[:0]
+	for k := range o.nodes {
+		n := &o.nodes[k]
+		if n.typ != t {
+			continue
+		}
+		c := 0
+		for _, u := range o.gpus[n.off : n.off+n.count] {
+			x := gpuCost(u, need)
+			if x < 0 {
+				c = -1
+				break
+			}
+			c += x
+		}
+		if c >= 0 {
+			a.cands = append(a.cands, gangCand{k: int32(k), cost: c})
+		}
+	}
+	slices.SortFunc(a.cands, func(x, y gangCand) int {
+		if x.cost != y.cost {
+			return x.cost - y.cost
+		}
+		return int(o.nodes[x.k].node - o.nodes[y.k].node)
+	})
+	c, n := 0, 0
+	for ; n < len(a.cands) && have < g; n++ {
+		have += int64(o.nodes[a.cands[n].k].count)
+		c += a.cands[n].cost
+	}
+	a.nCands = n
+	return c, have >= g
+}
+
+// pickGPUs sets a.pick to the GPUs to free for j: the gang's nodes
+// (a.gangNodes) whole, or the costly GPUs of bestNode in order until the
+// free and coming ones make j's GPUs.
+func (a *Priority) pickGPUs(j *sim.Job, bestGang bool, bestNode fleet.NodeID) {
 	if a.pick == nil {
-		a.pick = map[int32]uint64{}
+		a.pick = map[fleet.NodeID]uint64{}
 	}
 	clear(a.pick)
 	if bestGang {
 		for _, n := range a.gangNodes {
 			a.pick[n] = ^uint64(0)
 		}
-	} else {
-		k, _ := o.find(bestNode)
-		n := &o.nodes[k]
-		have := 0
-		for _, u := range o.gpus[n.off : n.off+n.count] {
-			if cost(u) == 0 {
-				have++
-			}
-		}
-		var mask uint64
-		for i, u := range o.gpus[n.off : n.off+n.count] {
-			if have >= g {
-				break
-			}
-			if cost(u) == 1 {
-				mask |= 1 << i
-				have++
-			}
-		}
-		a.pick[bestNode] = mask
+		return
 	}
+	o := &a.occ
+	g, need := int(j.GPUs), int32(j.Milli)
+	k, _ := o.find(bestNode)
+	n := &o.nodes[k]
+	have := 0
+	for _, u := range o.gpus[n.off : n.off+n.count] {
+		if gpuCost(u, need) == 0 {
+			have++
+		}
+	}
+	var mask uint64
+	for i, u := range o.gpus[n.off : n.off+n.count] {
+		if have >= g {
+			break
+		}
+		if gpuCost(u, need) == 1 {
+			mask |= 1 << i
+			have++
+		}
+	}
+	a.pick[bestNode] = mask
+}
+
+// preemptPicked preempts every running spot job not under notice that
+// holds a GPU in a.pick.
+func (a *Priority) preemptPicked(v *sim.View, p *sim.Plan) {
 	a.victims = a.victims[:0]
 	v.RunningIn(sim.Segments(sim.SegSpot), false, func(id sim.JobID, r *sim.Job) {
 		if r.Segment != sim.SegSpot || r.Preempting() {
@@ -331,7 +402,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 // handful, spares the walk over every running spot job (most of a loaded
 // year's scheduling time went there, while a serving replica waited out the
 // notices it had given).
-func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (int32, bool) {
+func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (fleet.NodeID, bool) {
 	a.coming = a.coming[:0]
 	v.RunningIn(0, true, func(_ sim.JobID, r *sim.Job) {
 		if !j.GPUTypes.Has(r.Type) {
@@ -381,7 +452,8 @@ func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (int32, boo
 
 // comingGPU is a GPU share held by a job under a preemption notice.
 type comingGPU struct {
-	node, gpu, milli int32
+	node       fleet.NodeID
+	gpu, milli int32
 }
 
 type gangCand struct {

@@ -12,7 +12,7 @@ import (
 // run is one job run of a schedule log.
 type run struct {
 	At     sim.Time
-	Type   int
+	Type   fleet.TypeID
 	Shares []fleet.Share
 }
 
@@ -62,6 +62,9 @@ func schedRun(t *testing.T, spec string, alloc sim.Allocator, sampleEvery sim.Ti
 			jobs[i].Milli = fleet.FullGPU
 		}
 	}
+	if err := policies.Prepare(alloc); err != nil {
+		t.Fatal(err)
+	}
 	l := &schedLog{runs: map[string][]run{}, ended: map[string]sim.Job{}}
 	cfg := sim.Config{CheckInvariants: true, SampleInterval: sampleEvery}
 	if err := sim.New(cfg, f, alloc, nil, []sim.Source{&fixed{jobs: jobs}}, l).Run(); err != nil {
@@ -75,8 +78,8 @@ func schedRun(t *testing.T, spec string, alloc sim.Allocator, sampleEvery sim.Ti
 	return l
 }
 
-func nodesOf(shares []fleet.Share) []int32 {
-	var ns []int32
+func nodesOf(shares []fleet.Share) []fleet.NodeID {
+	var ns []fleet.NodeID
 	for _, sh := range shares {
 		ns = append(ns, sh.Node)
 	}

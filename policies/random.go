@@ -46,7 +46,7 @@ type Random struct {
 	q    queueWalk
 	rng  *rand.Rand
 	seen map[int]struct{}
-	free []int32
+	free []fleet.NodeID
 }
 
 var _ Allocator = (*Random)(nil)
@@ -54,17 +54,11 @@ var _ Allocator = (*Random)(nil)
 // Name returns "random".
 func (*Random) Name() string { return "random" }
 
-// Validate restarts the random stream from Seed.
-func (a *Random) Validate() error {
-	a.rng = nil
-	return nil
-}
-
 // Schedule starts jobs from the head of the queue until one does not fit.
 func (a *Random) Schedule(v *sim.View, p *sim.Plan) { a.q.schedule("random", v, p, a) }
 
 func (a *Random) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Share, bool) {
-	if a.rng == nil {
+	if a.rng == nil { // the stream starts at the first placement, from Seed
 		a.rng = sim.Stream(a.Seed, "allocator/random", 0)
 	}
 	for _, t := range f.Types() {
@@ -81,7 +75,7 @@ func (a *Random) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet
 		if n := a.node(f, t, need); n >= 0 {
 			return append(buf, wholeShare(f, n, need, fleet.FullGPU)), true
 		}
-		if int64(need) <= f.FullFreeGPUs(t) {
+		if int64(need) <= f.GPUsOnFreeNodes(t) {
 			return a.gang(f, t, need, buf), true
 		}
 	}
@@ -90,11 +84,11 @@ func (a *Random) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet
 
 // node returns a node of type t drawn uniformly among those with at least
 // need wholly free GPUs, or -1.
-func (a *Random) node(f fleet.View, t, need int) int32 {
+func (a *Random) node(f fleet.View, t fleet.TypeID, need int) fleet.NodeID {
 	w := 0
 	for _, c := range f.Classes(t) {
-		for k := f.NextFree(c, need); k >= 0; k = f.NextFree(c, k+1) {
-			w += len(f.FreeNodes(c, k))
+		for k := f.NextFreeGPUCount(c, need); k >= 0; k = f.NextFreeGPUCount(c, k+1) {
+			w += len(f.NodesWithFreeGPUs(c, k))
 		}
 	}
 	if w == 0 {
@@ -102,8 +96,8 @@ func (a *Random) node(f fleet.View, t, need int) int32 {
 	}
 	u := a.rng.IntN(w)
 	for _, c := range f.Classes(t) {
-		for k := f.NextFree(c, need); k >= 0; k = f.NextFree(c, k+1) {
-			ns := f.FreeNodes(c, k)
+		for k := f.NextFreeGPUCount(c, need); k >= 0; k = f.NextFreeGPUCount(c, k+1) {
+			ns := f.NodesWithFreeGPUs(c, k)
 			if u < len(ns) {
 				return ns[u]
 			}
@@ -115,22 +109,22 @@ func (a *Random) node(f fleet.View, t, need int) int32 {
 
 // gpu returns a share of milli on a GPU of type t drawn uniformly among
 // those with at least milli free.
-func (a *Random) gpu(f fleet.View, t int, milli uint16) (fleet.Share, bool) {
+func (a *Random) gpu(f fleet.View, t fleet.TypeID, milli uint16) (fleet.Share, bool) {
 	w := 0
-	for v := f.NextShared(t, int(milli)); v >= 0; v = f.NextShared(t, v+1) {
-		w += len(f.SharedGPUs(t, v))
+	for v := f.NextSharedFree(t, int(milli)); v >= 0; v = f.NextSharedFree(t, v+1) {
+		w += len(f.SharedGPUsWithFree(t, v))
 	}
 	for _, c := range f.Classes(t) {
-		for k := f.NextFree(c, 1); k >= 0; k = f.NextFree(c, k+1) {
-			w += k * len(f.FreeNodes(c, k))
+		for k := f.NextFreeGPUCount(c, 1); k >= 0; k = f.NextFreeGPUCount(c, k+1) {
+			w += k * len(f.NodesWithFreeGPUs(c, k))
 		}
 	}
 	if w == 0 {
 		return fleet.Share{}, false
 	}
 	u := a.rng.IntN(w)
-	for v := f.NextShared(t, int(milli)); v >= 0; v = f.NextShared(t, v+1) {
-		gs := f.SharedGPUs(t, v)
+	for v := f.NextSharedFree(t, int(milli)); v >= 0; v = f.NextSharedFree(t, v+1) {
+		gs := f.SharedGPUsWithFree(t, v)
 		if u < len(gs) {
 			n, j := f.GPUNode(gs[u])
 			return fleet.Share{Node: n, Milli: milli, Mask: 1 << j}, true
@@ -138,8 +132,8 @@ func (a *Random) gpu(f fleet.View, t int, milli uint16) (fleet.Share, bool) {
 		u -= len(gs)
 	}
 	for _, c := range f.Classes(t) {
-		for k := f.NextFree(c, 1); k >= 0; k = f.NextFree(c, k+1) {
-			ns := f.FreeNodes(c, k)
+		for k := f.NextFreeGPUCount(c, 1); k >= 0; k = f.NextFreeGPUCount(c, k+1) {
+			ns := f.NodesWithFreeGPUs(c, k)
 			if u < k*len(ns) {
 				n := ns[u/k]
 				// The (u mod k)-th wholly free GPU of the node.
@@ -161,22 +155,22 @@ func (a *Random) gpu(f fleet.View, t int, milli uint16) (fleet.Share, bool) {
 // gang appends entirely free nodes of type t drawn uniformly without
 // replacement until need GPUs are covered; the caller checked there are
 // enough.
-func (a *Random) gang(f fleet.View, t, need int, buf []fleet.Share) []fleet.Share {
+func (a *Random) gang(f fleet.View, t fleet.TypeID, need int, buf []fleet.Share) []fleet.Share {
 	start := len(buf)
 	total := 0
 	for _, c := range f.Classes(t) {
-		total += len(f.FreeNodes(c, f.ClassGPUs(c)))
+		total += len(f.NodesWithFreeGPUs(c, f.ClassGPUs(c)))
 	}
-	take := func(n int32) {
+	take := func(n fleet.NodeID) {
 		k := min(need, f.NodeGPUs(n))
 		buf = append(buf, fleet.Share{Node: n, Milli: fleet.FullGPU, Mask: lowMask(k)})
 		need -= k
 	}
-	if int64(2*need) > f.FullFreeGPUs(t) {
+	if int64(2*need) > f.GPUsOnFreeNodes(t) {
 		// Most of the free nodes go: shuffle them (partially).
 		a.free = a.free[:0]
 		for _, c := range f.Classes(t) {
-			a.free = append(a.free, f.FreeNodes(c, f.ClassGPUs(c))...)
+			a.free = append(a.free, f.NodesWithFreeGPUs(c, f.ClassGPUs(c))...)
 		}
 		for i := 0; need > 0; i++ {
 			j := i + a.rng.IntN(len(a.free)-i)
@@ -195,7 +189,7 @@ func (a *Random) gang(f fleet.View, t, need int, buf []fleet.Share) []fleet.Shar
 			}
 			a.seen[u] = struct{}{}
 			for _, c := range f.Classes(t) {
-				ns := f.FreeNodes(c, f.ClassGPUs(c))
+				ns := f.NodesWithFreeGPUs(c, f.ClassGPUs(c))
 				if u < len(ns) {
 					take(ns[u])
 					break

@@ -44,42 +44,69 @@ func (r *Registry[T]) Register(name, doc string, factory func() T) {
 	r.entries[name] = Entry[T]{Name: name, Doc: doc, New: factory}
 }
 
-// New makes the policy registered under name, or returns an error that lists
-// the known names.
-func (r *Registry[T]) New(name string) (T, error) {
+// New makes the policy registered under name with its default parameters
+// (NewWith with no parameters), or returns an error that lists the known
+// names.
+func (r *Registry[T]) New(name string) (T, error) { return r.NewWith(name, nil) }
+
+// NewWith makes the policy registered under name and runs its lifecycle,
+// the same with or without parameters:
+//
+//  1. the factory makes it (the zero value, or the defaults whose zero
+//     value is itself a valid setting: see Defaulter);
+//  2. params (a scenario's allocator_params or pricer_params) are decoded
+//     over it: each key is a field's yaml name; an unknown key or a bad
+//     value is an error;
+//  3. Prepare: EnsureDefaults fills the parameters left unset, then Validate
+//     checks them.
+func (r *Registry[T]) NewWith(name string, params map[string]any) (T, error) {
+	var zero T
 	e, ok := r.entries[name]
 	if !ok {
-		var zero T
 		return zero, fmt.Errorf("unknown %s %q (known: %s; `neosim policies` describes them)", r.kind, name, strings.Join(r.Names(), ", "))
 	}
-	return e.New(), nil
-}
-
-// NewWith makes the policy registered under name and sets its parameters
-// from params (a scenario's allocator_params or pricer_params): each key is
-// a field's yaml name; an unknown key or a bad value is an error. A policy
-// with a Validate() error method is then validated.
-func (r *Registry[T]) NewWith(name string, params map[string]any) (T, error) {
-	p, err := r.New(name)
-	if err != nil || len(params) == 0 {
-		return p, err
-	}
-	var zero T
-	b, err := yaml.Marshal(params)
-	if err != nil {
-		return zero, fmt.Errorf("%s %s: parameters: %v", r.kind, name, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil {
-		return zero, fmt.Errorf("%s %s: parameters: %s", r.kind, name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	if v, ok := any(p).(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			return zero, fmt.Errorf("%s %s: %w", r.kind, name, err)
+	p := e.New()
+	if len(params) > 0 {
+		b, err := yaml.Marshal(params)
+		if err != nil {
+			return zero, fmt.Errorf("%s %s: parameters: %v", r.kind, name, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(p); err != nil {
+			return zero, fmt.Errorf("%s %s: parameters: %s", r.kind, name, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 	}
+	if err := Prepare(p); err != nil {
+		return zero, fmt.Errorf("%s %s: %w", r.kind, name, err)
+	}
 	return p, nil
+}
+
+// Defaulter is an optional policy capability: EnsureDefaults sets every
+// parameter left at its zero value to its default (the zero value of a
+// parameter means "not set"). A parameter whose zero value is a valid
+// setting of its own (partition's internal_share 0, random's seed 0) cannot
+// be told from "not set": its factory sets its default instead, before the
+// parameters are decoded over it.
+type Defaulter interface{ EnsureDefaults() }
+
+// Validator is an optional policy capability: Validate checks the
+// parameters, naming the field in its errors, and changes nothing.
+type Validator interface{ Validate() error }
+
+// Prepare runs a policy's lifecycle after its parameters are set:
+// EnsureDefaults (if it is a Defaulter), then Validate (if it is a
+// Validator). The registry calls it on every policy it makes; call it on a
+// policy built as a struct literal before handing it to the engine.
+func Prepare(p any) error {
+	if d, ok := p.(Defaulter); ok {
+		d.EnsureDefaults()
+	}
+	if v, ok := p.(Validator); ok {
+		return v.Validate()
+	}
+	return nil
 }
 
 // Names returns the registered names, sorted.

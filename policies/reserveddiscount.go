@@ -30,12 +30,18 @@ type ReservedDiscount struct {
 	Terms     []Term `yaml:"terms,omitempty"`
 }
 
-var _ Pricer = (*ReservedDiscount)(nil)
+var (
+	_ Pricer         = (*ReservedDiscount)(nil)
+	_ sim.SpotQuoter = (*ReservedDiscount)(nil)
+)
 
 // Name returns "reserved-discount".
 func (*ReservedDiscount) Name() string { return "reserved-discount" }
 
-func (p *ReservedDiscount) defaults() {
+// EnsureDefaults sets the default schedule if none is given and sorts the
+// terms.
+func (p *ReservedDiscount) EnsureDefaults() {
+	p.PriceBook.EnsureDefaults()
 	if p.Terms == nil {
 		p.Terms = []Term{{30, 0.10}, {90, 0.20}, {365, 0.35}, {1095, 0.55}}
 	}
@@ -44,7 +50,6 @@ func (p *ReservedDiscount) defaults() {
 
 // Validate checks the schedule.
 func (p *ReservedDiscount) Validate() error {
-	p.defaults()
 	for i, t := range p.Terms {
 		if !(t.MinDays >= 0) || math.IsInf(t.MinDays, 0) {
 			return fmt.Errorf("terms[%d].min_days: must be ≥ 0, got %v", i, t.MinDays)
@@ -58,7 +63,6 @@ func (p *ReservedDiscount) Validate() error {
 
 // Quote returns the term-discounted price for reserved contracts.
 func (p *ReservedDiscount) Quote(v *sim.View, j *sim.Job) int64 {
-	p.defaults()
 	t := jobType(v, j)
 	if j.Segment != sim.SegReserved {
 		return p.List(t, j.Segment)
@@ -72,3 +76,6 @@ func (p *ReservedDiscount) Quote(v *sim.View, j *sim.Job) int64 {
 	}
 	return int64(math.Round(float64(p.List(t, sim.SegOnDemand)) * (1 - discount)))
 }
+
+// SpotPrice quotes a one-GPU spot request now (spot pays list).
+func (p *ReservedDiscount) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }

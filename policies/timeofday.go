@@ -24,12 +24,17 @@ type TimeOfDay struct {
 	PeakEndHour       float64 `yaml:"peak_end_hour,omitempty"`
 }
 
-var _ Pricer = (*TimeOfDay)(nil)
+var (
+	_ Pricer         = (*TimeOfDay)(nil)
+	_ sim.SpotQuoter = (*TimeOfDay)(nil)
+)
 
 // Name returns "time-of-day".
 func (*TimeOfDay) Name() string { return "time-of-day" }
 
-func (p *TimeOfDay) defaults() {
+// EnsureDefaults sets the parameters left at zero to their defaults.
+func (p *TimeOfDay) EnsureDefaults() {
+	p.PriceBook.EnsureDefaults()
 	if p.PeakMultiplier == 0 {
 		p.PeakMultiplier = 1.2
 	}
@@ -43,7 +48,6 @@ func (p *TimeOfDay) defaults() {
 
 // Validate checks the parameters.
 func (p *TimeOfDay) Validate() error {
-	p.defaults()
 	switch {
 	case !(p.PeakMultiplier > 0) || !(p.OffPeakMultiplier > 0):
 		return fmt.Errorf("peak_multiplier and off_peak_multiplier: must be > 0")
@@ -55,7 +59,6 @@ func (p *TimeOfDay) Validate() error {
 
 // Quote returns the list price scaled for the hour of arrival.
 func (p *TimeOfDay) Quote(v *sim.View, j *sim.Job) int64 {
-	p.defaults()
 	hour := math.Mod(v.Now().Hours(), 24)
 	m := p.OffPeakMultiplier
 	if hour >= p.PeakStartHour && hour < p.PeakEndHour {
@@ -63,3 +66,6 @@ func (p *TimeOfDay) Quote(v *sim.View, j *sim.Job) int64 {
 	}
 	return int64(math.Round(float64(p.List(jobType(v, j), j.Segment)) * m))
 }
+
+// SpotPrice quotes a one-GPU spot request now.
+func (p *TimeOfDay) SpotPrice(v *sim.View) int64 { return p.Quote(v, &spotJob) }

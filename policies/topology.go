@@ -40,8 +40,8 @@ const scanRacks = 64
 //   - a GPU share (gpu_milli < 1000) takes the tightest shared GPU, else a
 //     whole GPU as for a one-GPU job.
 //
-// It reads the fleet's rack index (fleet.View's NextRack, PrevRack,
-// RacksFree, FirstFreeNode): O((racks used + nodes used) × log nodes) per
+// It reads the fleet's rack index (fleet.View's NextRackFreeGPUs, PrevRackFreeGPUs,
+// RacksWithFreeGPUs, FirstFreeNode): O((racks used + nodes used) × log nodes) per
 // gang, never a scan of the nodes. The queue discipline is FIFO with
 // head-of-line blocking, as fifo.
 type Topology struct {
@@ -57,8 +57,8 @@ func (*Topology) Name() string { return "topology" }
 func (a *Topology) Schedule(v *sim.View, p *sim.Plan) { a.q.schedule("topology", v, p, a) }
 
 func (*Topology) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Share, bool) {
-	return placeByType(f, d, buf, sparingNode, func(f fleet.View, d fleet.Demand, t int, buf []fleet.Share) ([]fleet.Share, bool) {
-		if int64(d.GPUs) > f.FullFreeGPUs(t) {
+	return placeByType(f, d, buf, sparingNode, func(f fleet.View, d fleet.Demand, t fleet.TypeID, buf []fleet.Share) ([]fleet.Share, bool) {
+		if int64(d.GPUs) > f.GPUsOnFreeNodes(t) {
 			return buf, false
 		}
 		return rackGang(f, t, int(d.GPUs), buf)
@@ -68,21 +68,21 @@ func (*Topology) place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet
 // sparingNode returns the node for a single-node job of need whole GPUs:
 // the tightest partly used node, else an entirely free node in the rack
 // with the fewest GPUs on entirely free nodes; or -1.
-func sparingNode(f fleet.View, t, need int) int32 {
+func sparingNode(f fleet.View, t fleet.TypeID, need int) fleet.NodeID {
 	if n := tightestNode(f, t, need, true); n >= 0 {
 		return n
 	}
 	fits := false // is some entirely free node big enough?
 	for _, c := range f.Classes(t) {
 		size := f.ClassGPUs(c)
-		fits = fits || size >= need && len(f.FreeNodes(c, size)) > 0
+		fits = fits || size >= need && len(f.NodesWithFreeGPUs(c, size)) > 0
 	}
 	if !fits {
 		return -1
 	}
 	scanned := 0
-	for c := f.NextRack(t, max(need, 1)); c >= 0 && scanned < scanRacks; c = f.NextRack(t, c+1) {
-		rs := f.RacksFree(t, c)
+	for c := f.NextRackFreeGPUs(t, max(need, 1)); c >= 0 && scanned < scanRacks; c = f.NextRackFreeGPUs(t, c+1) {
+		rs := f.RacksWithFreeGPUs(t, c)
 		for i := len(rs) - 1; i >= 0 && scanned < scanRacks; i-- {
 			lo, hi := f.RackNodes(rs[i])
 			if f.NodeGPUs(lo) >= need { // a rack's nodes all have one size
@@ -96,38 +96,38 @@ func sparingNode(f fleet.View, t, need int) int32 {
 
 // rackGang places a gang of need GPUs of type t on entirely free nodes in
 // the fewest racks; the caller checked that the free nodes hold it.
-func rackGang(f fleet.View, t, need int, buf []fleet.Share) ([]fleet.Share, bool) {
+func rackGang(f fleet.View, t fleet.TypeID, need int, buf []fleet.Share) ([]fleet.Share, bool) {
 	start := len(buf)
-	take := func(r int32, need int) int {
+	take := func(r fleet.RackID, need int) int {
 		lo, hi := f.RackNodes(r)
 		var left int
 		buf, left = takeFree(f, lo, hi, need, buf)
 		return left
 	}
-	if c := f.NextRack(t, need); c >= 0 {
-		rs := f.RacksFree(t, c)
+	if c := f.NextRackFreeGPUs(t, need); c >= 0 {
+		rs := f.RacksWithFreeGPUs(t, c)
 		take(rs[len(rs)-1], need)
 		return buf, true
 	}
 	// Racks are taken whole from the largest count down: every rack in a
 	// bucket above cur, and the first i of bucket cur, are taken.
-	cur := f.PrevRack(t, f.RackLimit(t))
+	cur := f.PrevRackFreeGPUs(t, f.MaxRackGPUs(t))
 	i := 0
 	for need > 0 {
-		if c := f.NextRack(t, need); c >= 0 && (c < cur || c == cur && i < len(f.RacksFree(t, cur))) {
+		if c := f.NextRackFreeGPUs(t, need); c >= 0 && (c < cur || c == cur && i < len(f.RacksWithFreeGPUs(t, cur))) {
 			// An untaken rack holds the rest: the tightest one. (In bucket
 			// cur the untaken racks are from i on, so the last is one.)
-			rs := f.RacksFree(t, c)
+			rs := f.RacksWithFreeGPUs(t, c)
 			need = take(rs[len(rs)-1], need)
 			break
 		}
-		for cur > 0 && i >= len(f.RacksFree(t, cur)) {
-			cur, i = f.PrevRack(t, cur-1), 0
+		for cur > 0 && i >= len(f.RacksWithFreeGPUs(t, cur)) {
+			cur, i = f.PrevRackFreeGPUs(t, cur-1), 0
 		}
 		if cur <= 0 {
-			return buf[:start], false // unreachable while FullFreeGPUs is right
+			return buf[:start], false // unreachable while GPUsOnFreeNodes is right
 		}
-		need = take(f.RacksFree(t, cur)[i], need)
+		need = take(f.RacksWithFreeGPUs(t, cur)[i], need)
 		i++
 	}
 	if need > 0 {

@@ -216,7 +216,7 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	w.jGPUs.Append(j.GPUs)
 	w.jMilli.Append(int32(j.Milli))
 	w.jPriority.Append(j.Priority)
-	if j.Type >= 0 && j.Type < len(fleet.Catalog) {
+	if j.Type >= 0 && int(j.Type) < len(fleet.Catalog) {
 		w.jGPUType.Append(fleet.Catalog[j.Type].Name)
 	} else {
 		w.jGPUType.AppendNull()

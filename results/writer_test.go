@@ -357,7 +357,7 @@ func TestManyRows(t *testing.T) {
 		var j sim.Job
 		for i := range tc.jobs {
 			j = sim.Job{JobSpec: sim.JobSpec{ID: "job", Segment: sim.Segment(i % int(sim.NumSegments)), Submit: sim.Time(i) * sim.Second, GPUs: int32(i%8 + 1), Milli: 1000},
-				State: sim.Completed, Type: i % len(fleet.Catalog), FirstStart: sim.Time(i)*sim.Second + sim.Time(i%100)*sim.Millisecond, End: sim.Time(i+10) * sim.Second}
+				State: sim.Completed, Type: fleet.TypeID(i % len(fleet.Catalog)), FirstStart: sim.Time(i)*sim.Second + sim.Time(i%100)*sim.Millisecond, End: sim.Time(i+10) * sim.Second}
 			w.JobEnded(&j)
 		}
 		for i := range tc.samples {

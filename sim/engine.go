@@ -70,8 +70,27 @@ type Sample struct {
 
 // SpotQuoter is an optional Pricer capability: the spot price per GPU-hour
 // it would quote now for the fleet's first GPU type, for the time series.
+// The engine calls it at every sample, so it must be a pure read: it must
+// not change what the pricer quotes next (a pricer whose price moves with
+// the fleet moves it in Update).
 type SpotQuoter interface {
 	SpotPrice(v *View) int64
+}
+
+// Updater is an optional Pricer capability: a pricer with state that moves
+// with the fleet (a utilization-driven price, an auction's clearing price).
+// The engine calls Update at simulated times 0, I, 2I, … for I =
+// UpdateInterval(), on its own schedule: never from Quote, never from a
+// sample, so no output setting changes a quote. At an instant, Update runs
+// after the instant's job ends, failures, repairs and abandonments and
+// before its arrivals are quoted. Quote and SpotPrice of an Updater only
+// read the state the last Update left.
+type Updater interface {
+	// UpdateInterval is the period of Update calls (> 0), read once when
+	// the run starts.
+	UpdateInterval() Time
+	// Update recomputes the pricer's state from the run now.
+	Update(v *View)
 }
 
 // Config holds the engine's settings. The zero value runs until every job
@@ -156,6 +175,7 @@ type Engine struct {
 	sourcesLeft int // sources not yet exhausted
 	scheduleSet bool
 	windowOpen  bool // the measurement window has opened (Config.Warmup)
+	priceEvery  Time // the Updater pricer's update interval; 0: none
 	stats       Stats
 	run         runIndex // the running jobs, for View.Running and RunningIn
 	view        View
@@ -194,6 +214,13 @@ func (e *Engine) Run() error {
 	}
 	e.events.Push(Event{At: 0}, KindSample)
 	e.windowOpen = e.cfg.Warmup <= 0
+	if u, ok := e.pricer.(Updater); ok {
+		e.priceEvery = u.UpdateInterval()
+		if e.priceEvery <= 0 {
+			panic(fmt.Sprintf("sim: pricer %s: update interval %v is not positive", e.pricer.Name(), e.priceEvery))
+		}
+		e.events.Push(Event{At: 0}, KindPriceUpdate)
+	}
 	e.nodeJobs = make([][]JobID, e.fleet.Nodes())
 	if f := e.cfg.Failures; f != nil && f.PerGPUHour > 0 {
 		e.failRNG = Stream(e.cfg.Seed, "failures", 0)
@@ -223,10 +250,12 @@ func (e *Engine) Run() error {
 		case KindFailure:
 			e.fail()
 		case KindRepair:
-			e.fleet.SetUp(ev.Ref)
+			e.fleet.SetUp(fleet.NodeID(ev.Ref))
 			e.armSchedule()
 		case KindAbandon:
 			e.abandon(JobID(ev.Ref), ev.Gen)
+		case KindPriceUpdate:
+			e.updatePrice()
 		case KindArrival:
 			e.arrive(int(ev.Ref))
 		case KindSchedule:
@@ -348,7 +377,7 @@ func (e *Engine) armSchedule() {
 }
 
 // start runs job id on shares (already validated).
-func (e *Engine) start(id JobID, shares []fleet.Share, typ int) {
+func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 	j := &e.jobs[id]
 	e.dequeue(id)
 	e.fleet.Allocate(shares)
@@ -443,7 +472,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 // adjacent; other orders take the quadratic path.
 func (e *Engine) domains(shares []fleet.Share) int {
 	d := 0
-	last := int32(-1)
+	last := fleet.RackID(-1)
 	for i, sh := range shares {
 		if i > 0 && sh.Node < shares[i-1].Node {
 			return e.domainsUnsorted(shares)
@@ -553,7 +582,7 @@ func (e *Engine) fail() {
 		e.interrupt(id, Queued)
 	}
 	e.fleet.SetDown(n)
-	e.events.Push(Event{At: e.now + max(repair, 1), Ref: n}, KindRepair)
+	e.events.Push(Event{At: e.now + max(repair, 1), Ref: int32(n)}, KindRepair)
 }
 
 // terminate moves a job to a terminal state, tells the observers and frees
@@ -602,15 +631,27 @@ func (e *Engine) sample() {
 	for _, o := range e.obs {
 		o.Sampled(&s)
 	}
-	next := e.now + e.cfg.SampleInterval
+	e.again(e.cfg.SampleInterval, KindSample)
+}
+
+// updatePrice calls the pricer's Update and schedules the next one.
+func (e *Engine) updatePrice() {
+	e.pricer.(Updater).Update(&e.view)
+	e.again(e.priceEvery, KindPriceUpdate)
+}
+
+// again schedules the next tick of a periodic event of kind k, every
+// period: up to the horizon, or while jobs are left to run.
+func (e *Engine) again(period Time, k Kind) {
+	next := e.now + period
 	if e.cfg.Horizon > 0 {
 		if next <= e.cfg.Horizon {
-			e.events.Push(Event{At: next}, KindSample)
+			e.events.Push(Event{At: next}, k)
 		}
 		return
 	}
 	if e.alive > 0 || e.sourcesLeft > 0 {
-		e.events.Push(Event{At: next}, KindSample)
+		e.events.Push(Event{At: next}, k)
 	}
 }
 

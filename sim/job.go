@@ -149,14 +149,14 @@ type Job struct {
 	State  State
 	Reason string // why a job was rejected, failed or is unfinished
 
-	Type        int   // catalog type it last ran on; -1 if never
-	FirstStart  Time  // -1 if never started
-	Start       Time  // start of the current run
-	End         Time  // when it reached a terminal state; -1 if it has not
-	Remaining   Time  // H100 work left
-	RunTime     Time  // time spent running, over all runs
-	Preemptions int32 // times it was preempted
-	Failures    int32 // times a failure killed it
+	Type        fleet.TypeID // catalog type it last ran on; -1 if never
+	FirstStart  Time         // -1 if never started
+	Start       Time         // start of the current run
+	End         Time         // when it reached a terminal state; -1 if it has not
+	Remaining   Time         // H100 work left
+	RunTime     Time         // time spent running, over all runs
+	Preemptions int32        // times it was preempted
+	Failures    int32        // times a failure killed it
 	// PriceMicroUSD is the price per GPU-hour quoted at arrival and billed
 	// for every GPU-hour held, in micro-dollars (0 for internal work).
 	PriceMicroUSD int64

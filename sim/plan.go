@@ -23,9 +23,9 @@ func (v *View) Fleet() fleet.View { return v.e.fleet }
 // re-read Queue after each start.
 func (v *View) Queue() []JobID { return v.e.queue }
 
-// BusyGPUs returns the GPUs (shares as fractions) that seg's running jobs
-// hold now.
-func (v *View) BusyGPUs(seg Segment) float64 { return float64(v.e.busyMilli[seg]) / fleet.FullGPU }
+// BusyMilli returns the milli-GPU (fleet.FullGPU to a whole GPU) that seg's
+// running jobs hold now. O(1).
+func (v *View) BusyMilli(seg Segment) int64 { return v.e.busyMilli[seg] }
 
 // Job returns the job in slot id.
 func (v *View) Job(id JobID) *Job { return &v.e.jobs[id] }
@@ -147,7 +147,7 @@ func (e *Engine) Check() error {
 	}
 	pairs := 0
 	for n, ids := range e.nodeJobs {
-		if len(ids) > 0 && e.fleet.Down(int32(n)) {
+		if len(ids) > 0 && e.fleet.Down(fleet.NodeID(n)) {
 			return fmt.Errorf("node %d is down but runs %d jobs", n, len(ids))
 		}
 		for _, id := range ids {

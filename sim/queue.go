@@ -10,18 +10,19 @@ type Kind uint8
 
 // Event kinds in priority order.
 const (
-	KindJobEnd    Kind = iota // a running job's work is done (Ref: job slot)
-	KindNoticeEnd             // a preempted job's notice period runs out (Ref: job slot, Gen)
-	KindFailure               // a GPU fails (the engine's failure process)
-	KindRepair                // a failed node returns to service (Ref: node)
-	KindAbandon               // a queued job's patience runs out (Ref: job slot)
-	KindArrival               // a source's next job arrives (Ref: source index)
-	KindSchedule              // run the allocator over the queue
-	KindSample                // the metrics sampler ticks
+	KindJobEnd      Kind = iota // a running job's work is done (Ref: job slot)
+	KindNoticeEnd               // a preempted job's notice period runs out (Ref: job slot, Gen)
+	KindFailure                 // a GPU fails (the engine's failure process)
+	KindRepair                  // a failed node returns to service (Ref: node)
+	KindAbandon                 // a queued job's patience runs out (Ref: job slot)
+	KindPriceUpdate             // the pricer updates its state (Updater), before the instant's arrivals are quoted
+	KindArrival                 // a source's next job arrives (Ref: source index)
+	KindSchedule                // run the allocator over the queue
+	KindSample                  // the metrics sampler ticks
 	numKinds
 )
 
-var kindNames = [...]string{"job-end", "notice-end", "failure", "repair", "abandon", "arrival", "schedule", "sample"}
+var kindNames = [...]string{"job-end", "notice-end", "failure", "repair", "abandon", "price-update", "arrival", "schedule", "sample"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -219,12 +219,15 @@ func (t *nodeTable) readFrom(l *loc, r io.Reader, opts Options) ([]fleet.Group, 
 			overrides[strings.ToUpper(strings.TrimSpace(k))] = v
 		}
 	}
-	type groupKey struct{ typ, gpus int }
+	type groupKey struct {
+		typ  fleet.TypeID
+		gpus int
+	}
 	var (
 		groups  []fleet.Group
 		byKey   = map[groupKey]int{}
 		seen    = map[string]int64{}
-		types   = map[string]int{} // model → catalog type
+		types   = map[string]fleet.TypeID{} // model → catalog type
 		cells   = make([]string, len(t.need))
 		skipped int
 		assumed tally

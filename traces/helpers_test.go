@@ -82,7 +82,7 @@ func genJobs(n int, seed uint64) []sim.JobSpec {
 		case 2:
 			s.GPUs, s.Milli = 1, uint16(1+rng.IntN(fleet.FullGPU))
 		case 3:
-			s.GPUTypes = fleet.Only(rng.IntN(len(fleet.Catalog)))
+			s.GPUTypes = fleet.Only(fleet.TypeID(rng.IntN(len(fleet.Catalog))))
 		case 4:
 			s.Patience = 1 + sim.Time(rng.Int64N(int64(sim.Day)))
 		case 5:

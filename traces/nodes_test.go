@@ -27,7 +27,7 @@ func TestReadNodeListBuildsFleet(t *testing.T) {
 		t.Errorf("fleet has %d racks; want 4 (two H100 racks of 2, one GB200, one A100)", f.Racks())
 	}
 	names := map[string]bool{}
-	for n := range int32(f.Nodes()) {
+	for n := range fleet.NodeID(f.Nodes()) {
 		names[f.NodeName(n)] = true
 	}
 	for _, want := range []string{"h100-a01", "gb200-t02", "a100-w01"} {

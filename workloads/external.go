@@ -193,7 +193,7 @@ const (
 var ServingPricePerMTokUSD = fleet.Catalog[h100Index()].ListUSDPerHour * ServingReplicaGPUs /
 	(ServingReplicaTokensPerS * ServingTargetUtilization * 3600) * 1e6
 
-func h100Index() int {
+func h100Index() fleet.TypeID {
 	t, ok := fleet.LookupType("H100")
 	if !ok {
 		panic("workloads: no H100 in the catalog")
@@ -408,7 +408,7 @@ func defaultList(types string) float64 {
 		return fleet.Catalog[h100Index()].ListUSDPerHour
 	}
 	for t := range fleet.Catalog {
-		if set&fleet.Only(t) != 0 {
+		if set&fleet.Only(fleet.TypeID(t)) != 0 {
 			return fleet.Catalog[t].ListUSDPerHour
 		}
 	}

@@ -144,7 +144,7 @@ func (m *CostModel) Validate() error {
 		names = append(names, n)
 	}
 	sort.Strings(names) // report the first problem in a stable order
-	seen := make(map[int]string, len(names))
+	seen := make(map[fleet.TypeID]string, len(names))
 	for _, n := range names {
 		t, ok := fleet.LookupType(n)
 		if !ok {
@@ -178,7 +178,7 @@ func bound(field string, v, lo, hi float64, open bool) error {
 
 // Capex returns the capital cost per GPU of catalog type t: the override
 // in CapexUSD if any (by name or alias), else the catalog's.
-func (m *CostModel) Capex(t int) float64 {
+func (m *CostModel) Capex(t fleet.TypeID) float64 {
 	for n, v := range m.CapexUSD {
 		if u, ok := fleet.LookupType(n); ok && u == t {
 			return v
@@ -208,7 +208,7 @@ func (r *rates) addKW(f float64) float64 {
 // linear reports whether the type's power is the catalog's linear model.
 func (r *rates) linear() bool { return r.ctxKW == 0 && r.exp == 1 }
 
-func (m *CostModel) rates(t int) rates {
+func (m *CostModel) rates(t fleet.TypeID) rates {
 	p := m.Power.For(t)
 	capex := m.Capex(t) / (m.LifeYears * HoursPerYear)
 	k := m.HostPowerFactor * m.PUE / 1000 // W → facility kW

@@ -94,7 +94,7 @@ func NewLedger(m CostModel, f *fleet.Fleet) (*Ledger, error) {
 		byName:  map[string]int32{},
 	}
 	for t := range fleet.Catalog {
-		l.rates[t] = m.rates(t)
+		l.rates[t] = m.rates(fleet.TypeID(t))
 		l.curved = l.curved || !l.rates[t].linear()
 	}
 	for s := range sim.NumSegments {
@@ -136,7 +136,7 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 			a.wait.add(mul64(milli, uint64(wait)))
 		}
 	}
-	if j.Type >= 0 && j.Type < len(l.gpuTime) {
+	if j.Type >= 0 && int(j.Type) < len(l.gpuTime) {
 		l.gpuTime[j.Type][s].add(gt)
 	}
 	if !s.External() {

@@ -225,7 +225,8 @@ func TestFlatExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newBills()
-	e := sim.New(sim.Config{CheckInvariants: true}, f, &policies.FIFO{}, &policies.Flat{}, []sim.Source{&listSource{jobs: jobs}}, l, b)
+	flat, _ := policies.Pricers.New("flat")
+	e := sim.New(sim.Config{CheckInvariants: true}, f, &policies.FIFO{}, flat, []sim.Source{&listSource{jobs: jobs}}, l, b)
 	if err := e.Run(); err != nil {
 		t.Fatal(err)
 	}

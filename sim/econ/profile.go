@@ -180,7 +180,7 @@ type PowerProfiles []PowerProfile
 // Validate checks every profile, that names are catalog types and that no
 // type appears twice. Errors read "power[i] (NAME): field: problem".
 func (ps PowerProfiles) Validate() error {
-	seen := make(map[int]string, len(ps))
+	seen := make(map[fleet.TypeID]string, len(ps))
 	for i := range ps {
 		p := &ps[i]
 		if err := p.Validate(); err != nil {
@@ -199,7 +199,7 @@ func (ps PowerProfiles) Validate() error {
 }
 
 // Lookup returns the listed profile of catalog type t, if any.
-func (ps PowerProfiles) Lookup(t int) (PowerProfile, bool) {
+func (ps PowerProfiles) Lookup(t fleet.TypeID) (PowerProfile, bool) {
 	for _, p := range ps {
 		if u, ok := fleet.LookupType(p.Name); ok && u == t {
 			return p, true
@@ -210,11 +210,11 @@ func (ps PowerProfiles) Lookup(t int) (PowerProfile, bool) {
 
 // For returns the profile of catalog type t: the listed one, else
 // CatalogPowerProfile(t).
-func (ps PowerProfiles) For(t int) PowerProfile {
+func (ps PowerProfiles) For(t fleet.TypeID) PowerProfile {
 	if p, ok := ps.Lookup(t); ok {
 		return p
 	}
-	return CatalogPowerProfile(t)
+	return CatalogPowerProfile(int(t))
 }
 
 // CalibrationProfile is a calibration profile file: the JSON `neosim
@@ -321,7 +321,7 @@ func (p *CalibrationProfile) Validate() error {
 		return fail("a measured profile lists its devices")
 	}
 	seen := map[string]bool{}
-	types := map[int]string{}
+	types := map[fleet.TypeID]string{}
 	for i := range p.Models {
 		m := &p.Models[i]
 		if err := m.PowerProfile.Validate(); err != nil {

@@ -93,7 +93,7 @@ func TestPowerProfilesFor(t *testing.T) {
 	if got := ps.For(h100); got.IdleW != 66 || got.Exponent != 1.3 {
 		t.Errorf("For(H100) = %+v, want the listed profile", got)
 	}
-	if got, want := ps.For(b200), CatalogPowerProfile(b200); got.IdleW != want.IdleW || got.FullW != want.FullW || got.Exponent != 1 {
+	if got, want := ps.For(b200), CatalogPowerProfile(int(b200)); got.IdleW != want.IdleW || got.FullW != want.FullW || got.Exponent != 1 {
 		t.Errorf("For(B200) = %+v, want the catalog's %+v", got, want)
 	}
 }

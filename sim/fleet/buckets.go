@@ -39,26 +39,26 @@ import (
 type index struct {
 	ready bool // built: the first query builds it, refresh keeps it current
 
-	nodeClass   []int32     // class of node n
-	nodeKey     []uint8     // the k node n is filed under
-	nodePos     []int32     // node n's position in its bucket
-	classType   []uint8     // GPU type of class c
-	classGPUs   []uint8     // GPUs per node of class c
-	classNodes  [][][]int32 // [c][k]: nodes of class c with k wholly free GPUs
-	classMask   []uint64    // bit k: classNodes[c][k] non-empty, for k < classGPUs[c]
-	typeClasses [8][]int32  // classes of type t, by GPU count ascending
+	nodeClass   []ClassID           // class of node n
+	nodeKey     []uint8             // the k node n is filed under
+	nodePos     []int32             // node n's position in its bucket
+	classType   []uint8             // GPU type of class c
+	classGPUs   []uint8             // GPUs per node of class c
+	classNodes  [][][]NodeID        // [c][k]: nodes of class c with k wholly free GPUs
+	classMask   []uint64            // bit k: classNodes[c][k] non-empty, for k < classGPUs[c]
+	typeClasses [MaxTypes][]ClassID // classes of type t, by GPU count ascending
 
-	gpuKey     []uint16     // the free share GPU g is filed under; 0: not filed
-	gpuPos     []int32      // GPU g's position in its bucket
-	shared     [8][][]int32 // [t][v]: partly allocated GPUs of type t with v milli free; nil until used
-	sharedMask [8][(FullGPU + 63) / 64]uint64
+	gpuKey     []uint16            // the free share GPU g is filed under; 0: not filed
+	gpuPos     []int32             // GPU g's position in its bucket
+	shared     [MaxTypes][][]GPUID // [t][v]: partly allocated GPUs of type t with v milli free; nil until used
+	sharedMask [MaxTypes][(FullGPU + 63) / 64]uint64
 
-	rackLo    []int32      // rack r holds nodes [rackLo[r], rackLo[r+1])
-	rackFree  []int32      // GPUs on rack r's entirely free nodes
-	rackPos   []int32      // rack r's position in its bucket
-	racks     [8][][]int32 // [t][c]: racks of type t with c GPUs on entirely free nodes
-	rackMask  [8][]uint64  // bit c: racks[t][c] non-empty
-	rackLimit [8]int       // the largest c of type t (its biggest rack's GPUs)
+	rackLo    []NodeID             // rack r holds nodes [rackLo[r], rackLo[r+1])
+	rackFree  []int32              // GPUs on rack r's entirely free nodes
+	rackPos   []int32              // rack r's position in its bucket
+	racks     [MaxTypes][][]RackID // [t][c]: racks of type t with c GPUs on entirely free nodes
+	rackMask  [MaxTypes][]uint64   // bit c: racks[t][c] non-empty
+	rackLimit [MaxTypes]int        // the largest c of type t (its biggest rack's GPUs)
 }
 
 // index returns the bucket indexes, building them on first use.
@@ -74,19 +74,19 @@ func (f *Fleet) index() *index {
 func (f *Fleet) buildIndex() {
 	ix := &f.ix
 	nodes := len(f.nodeType)
-	ix.nodeClass = make([]int32, nodes)
+	ix.nodeClass = make([]ClassID, nodes)
 	ix.nodeKey = make([]uint8, nodes)
 	ix.nodePos = make([]int32, nodes)
-	classOf := map[[2]uint8]int32{}
+	classOf := map[[2]uint8]ClassID{}
 	for n := 0; n < nodes; n++ {
 		key := [2]uint8{f.nodeType[n], f.nodeGPUs[n]}
 		c, ok := classOf[key]
 		if !ok {
-			c = int32(len(ix.classType))
+			c = ClassID(len(ix.classType))
 			classOf[key] = c
 			ix.classType = append(ix.classType, key[0])
 			ix.classGPUs = append(ix.classGPUs, key[1])
-			ix.classNodes = append(ix.classNodes, make([][]int32, int(key[1])+1))
+			ix.classNodes = append(ix.classNodes, make([][]NodeID, int(key[1])+1))
 			ix.classMask = append(ix.classMask, 0)
 			ix.typeClasses[key[0]] = append(ix.typeClasses[key[0]], c)
 		}
@@ -103,13 +103,13 @@ func (f *Fleet) buildIndex() {
 	// Racks: groups start new racks and nodes are numbered group by group,
 	// so each rack is a contiguous node range of one type and GPU count.
 	racks := len(f.rackCluster)
-	ix.rackLo = make([]int32, racks+1)
+	ix.rackLo = make([]NodeID, racks+1)
 	ix.rackFree = make([]int32, racks)
 	ix.rackPos = make([]int32, racks)
 	for n := nodes - 1; n >= 0; n-- {
-		ix.rackLo[f.nodeRack[n]] = int32(n)
+		ix.rackLo[f.nodeRack[n]] = NodeID(n)
 	}
-	ix.rackLo[racks] = int32(nodes)
+	ix.rackLo[racks] = NodeID(nodes)
 	for r := 0; r < racks; r++ {
 		lo, hi := ix.rackLo[r], ix.rackLo[r+1]
 		t := f.nodeType[lo]
@@ -117,7 +117,7 @@ func (f *Fleet) buildIndex() {
 	}
 	for t, limit := range ix.rackLimit {
 		if f.lo[t] >= 0 {
-			ix.racks[t] = make([][]int32, limit+1)
+			ix.racks[t] = make([][]RackID, limit+1)
 			ix.rackMask[t] = make([]uint64, (limit+1+63)/64)
 		}
 	}
@@ -127,11 +127,11 @@ func (f *Fleet) buildIndex() {
 		}
 	}
 	for r := 0; r < racks; r++ {
-		ix.fileRack(int(f.nodeType[ix.rackLo[r]]), int32(r))
+		ix.fileRack(TypeID(f.nodeType[ix.rackLo[r]]), RackID(r))
 	}
 	for n := 0; n < nodes; n++ {
 		ix.nodeKey[n] = f.whole[n]
-		ix.fileNode(int32(n))
+		ix.fileNode(NodeID(n))
 	}
 	ix.ready = true
 	for n := 0; n < nodes; n++ {
@@ -147,13 +147,13 @@ func (f *Fleet) reindex(n int) {
 		return
 	}
 	if k, old := f.whole[n], ix.nodeKey[n]; k != old {
-		ix.unfileNode(int32(n))
+		ix.unfileNode(NodeID(n))
 		ix.nodeKey[n] = k
-		ix.fileNode(int32(n))
+		ix.fileNode(NodeID(n))
 		if size := f.nodeGPUs[n]; old == size || k == size {
 			// The node became entirely free, or stopped being so.
 			r := f.nodeRack[n]
-			t := int(f.nodeType[n])
+			t := TypeID(f.nodeType[n])
 			ix.unfileRack(t, r)
 			if k == size {
 				ix.rackFree[r] += int32(size)
@@ -163,7 +163,7 @@ func (f *Fleet) reindex(n int) {
 			ix.fileRack(t, r)
 		}
 	}
-	t := int(f.nodeType[n])
+	t := TypeID(f.nodeType[n])
 	for g := f.gpuOff[n]; g < f.gpuOff[n]+int32(f.nodeGPUs[n]); g++ {
 		v := f.gpuFree[g]
 		if v == FullGPU {
@@ -171,25 +171,25 @@ func (f *Fleet) reindex(n int) {
 		}
 		if old := ix.gpuKey[g]; old != v {
 			if old != 0 {
-				ix.unfileGPU(t, g)
+				ix.unfileGPU(t, GPUID(g))
 			}
 			ix.gpuKey[g] = v
 			if v != 0 {
-				ix.fileGPU(t, g)
+				ix.fileGPU(t, GPUID(g))
 			}
 		}
 	}
 }
 
 // add puts x in bucket b, remembering its position in pos.
-func add(b *[]int32, pos []int32, x int32) {
+func add[T ~int32](b *[]T, pos []int32, x T) {
 	pos[x] = int32(len(*b))
 	*b = append(*b, x)
 }
 
 // remove takes x out of bucket b by moving the bucket's last element into
 // its place.
-func remove(b *[]int32, pos []int32, x int32) {
+func remove[T ~int32](b *[]T, pos []int32, x T) {
 	s := *b
 	i := pos[x]
 	last := s[len(s)-1]
@@ -198,7 +198,7 @@ func remove(b *[]int32, pos []int32, x int32) {
 	*b = s[:len(s)-1]
 }
 
-func (ix *index) fileNode(n int32) {
+func (ix *index) fileNode(n NodeID) {
 	c, k := ix.nodeClass[n], int(ix.nodeKey[n])
 	add(&ix.classNodes[c][k], ix.nodePos, n)
 	if k < int(ix.classGPUs[c]) {
@@ -206,7 +206,7 @@ func (ix *index) fileNode(n int32) {
 	}
 }
 
-func (ix *index) unfileNode(n int32) {
+func (ix *index) unfileNode(n NodeID) {
 	c, k := ix.nodeClass[n], int(ix.nodeKey[n])
 	remove(&ix.classNodes[c][k], ix.nodePos, n)
 	if k < int(ix.classGPUs[c]) && len(ix.classNodes[c][k]) == 0 {
@@ -214,16 +214,16 @@ func (ix *index) unfileNode(n int32) {
 	}
 }
 
-func (ix *index) fileGPU(t int, g int32) {
+func (ix *index) fileGPU(t TypeID, g GPUID) {
 	v := int(ix.gpuKey[g])
 	if ix.shared[t] == nil {
-		ix.shared[t] = make([][]int32, FullGPU)
+		ix.shared[t] = make([][]GPUID, FullGPU)
 	}
 	add(&ix.shared[t][v], ix.gpuPos, g)
 	ix.sharedMask[t][v/64] |= 1 << (v % 64)
 }
 
-func (ix *index) unfileGPU(t int, g int32) {
+func (ix *index) unfileGPU(t TypeID, g GPUID) {
 	v := int(ix.gpuKey[g])
 	remove(&ix.shared[t][v], ix.gpuPos, g)
 	if len(ix.shared[t][v]) == 0 {
@@ -281,15 +281,15 @@ func prevBit(mask []uint64, from int) int {
 // Classes returns the node classes of GPU type t — a class is the nodes of
 // one GPU type and one GPU count — in order of GPU count, smallest first.
 // The slice must not be modified.
-func (f *Fleet) Classes(t int) []int32 { return f.index().typeClasses[t] }
+func (f *Fleet) Classes(t TypeID) []ClassID { return f.index().typeClasses[t] }
 
 // ClassGPUs returns the GPUs per node of class c.
-func (f *Fleet) ClassGPUs(c int32) int { return int(f.index().classGPUs[c]) }
+func (f *Fleet) ClassGPUs(c ClassID) int { return int(f.index().classGPUs[c]) }
 
-// FreeNodes returns the nodes of class c with exactly k wholly free GPUs
+// NodesWithFreeGPUs returns the nodes of class c with exactly k wholly free GPUs
 // (k = ClassGPUs(c): the entirely free nodes), in no meaningful order. The
 // slice must not be modified and is valid until the fleet next changes.
-func (f *Fleet) FreeNodes(c int32, k int) []int32 {
+func (f *Fleet) NodesWithFreeGPUs(c ClassID, k int) []NodeID {
 	ix := f.index()
 	if k < 0 || k > int(ix.classGPUs[c]) {
 		return nil
@@ -297,10 +297,10 @@ func (f *Fleet) FreeNodes(c int32, k int) []int32 {
 	return ix.classNodes[c][k]
 }
 
-// NextFree returns the smallest k' ≥ k for which FreeNodes(c, k') is not
+// NextFreeGPUCount returns the smallest k' ≥ k for which NodesWithFreeGPUs(c, k') is not
 // empty, or -1: the tightest fit in class c for a job of k whole GPUs.
 // O(1).
-func (f *Fleet) NextFree(c int32, k int) int {
+func (f *Fleet) NextFreeGPUCount(c ClassID, k int) int {
 	ix := f.index()
 	size := int(ix.classGPUs[c])
 	k = max(k, 0)
@@ -318,22 +318,22 @@ func (f *Fleet) NextFree(c int32, k int) int {
 	return -1
 }
 
-// NodeWholeFree returns how many of node n's GPUs are wholly free.
-func (f *Fleet) NodeWholeFree(n int32) int { return int(f.whole[n]) }
+// NodeWhollyFreeGPUs returns how many of node n's GPUs are wholly free.
+func (f *Fleet) NodeWhollyFreeGPUs(n NodeID) int { return int(f.whole[n]) }
 
-// NextShared returns the smallest free share v ≥ milli (in 1..FullGPU-1)
+// NextSharedFree returns the smallest free share v ≥ milli (in 1..FullGPU-1)
 // that some partly allocated GPU of type t has, or -1: the tightest shared
 // GPU for a job of a milli share. Wholly free GPUs are not shared GPUs;
 // find them through the node buckets.
-func (f *Fleet) NextShared(t, milli int) int {
+func (f *Fleet) NextSharedFree(t TypeID, milli int) int {
 	return nextBit(f.index().sharedMask[t][:], max(milli, 1))
 }
 
-// SharedGPUs returns the partly allocated GPUs of type t with exactly milli
+// SharedGPUsWithFree returns the partly allocated GPUs of type t with exactly milli
 // free, as fleet GPU indexes (GPUNode maps them to a node), in no
 // meaningful order. The slice must not be modified and is valid until the
 // fleet next changes.
-func (f *Fleet) SharedGPUs(t, milli int) []int32 {
+func (f *Fleet) SharedGPUsWithFree(t TypeID, milli int) []GPUID {
 	ix := f.index()
 	if ix.shared[t] == nil || milli < 1 || milli >= FullGPU {
 		return nil
@@ -343,9 +343,9 @@ func (f *Fleet) SharedGPUs(t, milli int) []int32 {
 
 // GPUNode returns the node holding fleet GPU g and g's index on it.
 // O(log nodes).
-func (f *Fleet) GPUNode(g int32) (n int32, j int) {
+func (f *Fleet) GPUNode(g GPUID) (n NodeID, j int) {
 	n = f.NodeOfGPU(int(g))
-	return n, int(g - f.gpuOff[n])
+	return n, int(int32(g) - f.gpuOff[n])
 }
 
 // checkIndex verifies the bucket indexes against a recomputation from the
@@ -360,7 +360,7 @@ func (f *Fleet) checkIndex() error {
 		}
 		k := f.whole[n]
 		b := ix.classNodes[c][k]
-		if ix.nodeKey[n] != k || int(ix.nodePos[n]) >= len(b) || b[ix.nodePos[n]] != int32(n) {
+		if ix.nodeKey[n] != k || int(ix.nodePos[n]) >= len(b) || b[ix.nodePos[n]] != NodeID(n) {
 			return fmt.Errorf("fleet: node %d is not in bucket (class %d, %d wholly free GPUs)", n, c, k)
 		}
 	}
@@ -396,7 +396,7 @@ func (f *Fleet) checkIndex() error {
 				return fmt.Errorf("fleet: shared GPU %d is filed under %d free; has %d", g, ix.gpuKey[g], v)
 			}
 			b := ix.shared[t][v]
-			if int(ix.gpuPos[g]) >= len(b) || b[ix.gpuPos[g]] != g {
+			if int(ix.gpuPos[g]) >= len(b) || b[ix.gpuPos[g]] != GPUID(g) {
 				return fmt.Errorf("fleet: shared GPU %d is not in its bucket", g)
 			}
 		}

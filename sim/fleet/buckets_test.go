@@ -59,10 +59,10 @@ func TestBucketQueries(t *testing.T) {
 			f.Release(live[k])
 			live = append(live[:k], live[k+1:]...)
 		case r.IntN(20) == 0:
-			n := int32(r.IntN(f.Nodes()))
+			n := NodeID(r.IntN(f.Nodes()))
 			if f.Down(n) {
 				f.SetUp(n)
-			} else if f.NodeWholeFree(n) == f.NodeGPUs(n) {
+			} else if f.NodeWhollyFreeGPUs(n) == f.NodeGPUs(n) {
 				f.SetDown(n)
 			}
 		default:
@@ -85,42 +85,42 @@ func TestBucketQueries(t *testing.T) {
 			t.Fatal("index built before its first query")
 		}
 		for _, typ := range f.Types() {
-			checkQueries(t, f, typ, r.IntN(66), r.IntN(1001), r.IntN(f.RackLimit(typ)+2))
+			checkQueries(t, f, typ, r.IntN(66), r.IntN(1001), r.IntN(f.MaxRackGPUs(typ)+2))
 		}
 	}
 }
 
-func checkQueries(t *testing.T, f *Fleet, typ, k, milli, c int) {
+func checkQueries(t *testing.T, f *Fleet, typ TypeID, k, milli, c int) {
 	t.Helper()
 	for _, cl := range f.Classes(typ) {
 		size := f.ClassGPUs(cl)
 		want := -1
-		for n := int32(0); n < int32(f.Nodes()); n++ {
-			if w := f.NodeWholeFree(n); f.NodeType(n) == typ && f.NodeGPUs(n) == size && w >= k && (want < 0 || w < want) {
+		for n := NodeID(0); n < NodeID(f.Nodes()); n++ {
+			if w := f.NodeWhollyFreeGPUs(n); f.NodeType(n) == typ && f.NodeGPUs(n) == size && w >= k && (want < 0 || w < want) {
 				want = w
 			}
 		}
-		if got := f.NextFree(cl, k); got != want {
-			t.Fatalf("NextFree(class %d of %d GPUs, %d) = %d, want %d", cl, size, k, got, want)
+		if got := f.NextFreeGPUCount(cl, k); got != want {
+			t.Fatalf("NextFreeGPUCount(class %d of %d GPUs, %d) = %d, want %d", cl, size, k, got, want)
 		}
-		for _, n := range f.FreeNodes(cl, want) {
-			if f.NodeWholeFree(n) != want || f.NodeGPUs(n) != size {
-				t.Fatalf("FreeNodes(%d, %d) holds node %d", cl, want, n)
+		for _, n := range f.NodesWithFreeGPUs(cl, want) {
+			if f.NodeWhollyFreeGPUs(n) != want || f.NodeGPUs(n) != size {
+				t.Fatalf("NodesWithFreeGPUs(%d, %d) holds node %d", cl, want, n)
 			}
 		}
 	}
 	want := -1
-	for g := int32(0); g < int32(f.GPUs()); g++ {
+	for g := GPUID(0); g < GPUID(f.GPUs()); g++ {
 		n, j := f.GPUNode(g)
 		if v := f.NodeFreeMilli(n, j); f.NodeType(n) == typ && v >= max(milli, 1) && v < FullGPU && (want < 0 || v < want) {
 			want = v
 		}
 	}
-	if got := f.NextShared(typ, milli); got != want {
-		t.Fatalf("NextShared(%d, %d) = %d, want %d", typ, milli, got, want)
+	if got := f.NextSharedFree(typ, milli); got != want {
+		t.Fatalf("NextSharedFree(%d, %d) = %d, want %d", typ, milli, got, want)
 	}
 	next, prev := -1, -1
-	for rk := int32(0); rk < int32(f.Racks()); rk++ {
+	for rk := RackID(0); rk < RackID(f.Racks()); rk++ {
 		lo, hi := f.RackNodes(rk)
 		if f.NodeType(lo) != typ {
 			continue
@@ -130,12 +130,12 @@ func checkQueries(t *testing.T, f *Fleet, typ, k, milli, c int) {
 			if f.Rack(n) != rk {
 				t.Fatalf("RackNodes(%d) = [%d, %d) holds node %d of rack %d", rk, lo, hi, n, f.Rack(n))
 			}
-			if f.NodeWholeFree(n) == f.NodeGPUs(n) {
+			if f.NodeWhollyFreeGPUs(n) == f.NodeGPUs(n) {
 				free += f.NodeGPUs(n)
 			}
 		}
-		if f.RackFreeGPUs(rk) != free {
-			t.Fatalf("RackFreeGPUs(%d) = %d, want %d", rk, f.RackFreeGPUs(rk), free)
+		if f.RackGPUsOnFreeNodes(rk) != free {
+			t.Fatalf("RackGPUsOnFreeNodes(%d) = %d, want %d", rk, f.RackGPUsOnFreeNodes(rk), free)
 		}
 		if free >= c && (next < 0 || free < next) {
 			next = free
@@ -144,11 +144,11 @@ func checkQueries(t *testing.T, f *Fleet, typ, k, milli, c int) {
 			prev = free
 		}
 	}
-	if got := f.NextRack(typ, c); got != next {
-		t.Fatalf("NextRack(%d, %d) = %d, want %d", typ, c, got, next)
+	if got := f.NextRackFreeGPUs(typ, c); got != next {
+		t.Fatalf("NextRackFreeGPUs(%d, %d) = %d, want %d", typ, c, got, next)
 	}
-	if got := f.PrevRack(typ, c); got != prev {
-		t.Fatalf("PrevRack(%d, %d) = %d, want %d", typ, c, got, prev)
+	if got := f.PrevRackFreeGPUs(typ, c); got != prev {
+		t.Fatalf("PrevRackFreeGPUs(%d, %d) = %d, want %d", typ, c, got, prev)
 	}
 }
 

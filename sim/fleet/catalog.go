@@ -56,14 +56,14 @@ var aliases = map[string]string{
 }
 
 // LookupType finds a catalog entry by name or alias, case-insensitively.
-func LookupType(name string) (int, bool) {
+func LookupType(name string) (TypeID, bool) {
 	u := strings.ToUpper(strings.TrimSpace(name))
 	if a, ok := aliases[u]; ok {
 		u = a
 	}
 	for i, t := range Catalog {
 		if strings.ToUpper(t.Name) == u {
-			return i, true
+			return TypeID(i), true
 		}
 	}
 	return -1, false
@@ -89,10 +89,10 @@ func TypeNames() string {
 type TypeSet uint16
 
 // Only returns the set holding catalog type t alone.
-func Only(t int) TypeSet { return 1 << t }
+func Only(t TypeID) TypeSet { return 1 << t }
 
 // Has reports whether the set allows type t (the empty set allows all).
-func (s TypeSet) Has(t int) bool { return s == 0 || s&(1<<t) != 0 }
+func (s TypeSet) Has(t TypeID) bool { return s == 0 || s&(1<<t) != 0 }
 
 // ParseTypeSet reads GPU type names separated by '|' ("H100|B200"); "" and
 // "any" mean any type.
@@ -119,7 +119,7 @@ func (s TypeSet) String() string {
 	}
 	var names []string
 	for t := range Catalog {
-		if s&Only(t) != 0 {
+		if s&Only(TypeID(t)) != 0 {
 			names = append(names, Catalog[t].Name)
 		}
 	}

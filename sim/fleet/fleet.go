@@ -74,7 +74,7 @@ type Fleet struct {
 	whole    []uint8  // GPUs of the node with FullGPU free
 
 	nodeName    []string // nil unless imported
-	nodeRack    []int32
+	nodeRack    []RackID
 	rackCluster []int32
 	clusterDC   []int32
 	dcRegion    []int32
@@ -95,11 +95,11 @@ type Fleet struct {
 	// nodeTaken[n] is the value of taken after the last allocation on node n.
 	nodeTaken []uint64
 
-	lo, hi       [8]int   // node range of each catalog type
-	totalGPUs    [8]int64 // GPUs of each type
-	freeWhole    [8]int64 // GPUs with FullGPU free
-	fullFreeGPUs [8]int64 // GPUs on entirely free nodes
-	types        []int    // catalog indexes present, in placement order
+	lo, hi       [MaxTypes]int   // node range of each catalog type
+	totalGPUs    [MaxTypes]int64 // GPUs of each type
+	freeWhole    [MaxTypes]int64 // GPUs with FullGPU free
+	fullFreeGPUs [MaxTypes]int64 // GPUs on entirely free nodes
+	types        []TypeID        // catalog indexes present, in placement order
 }
 
 // New builds a fleet from groups. It returns an error naming the group for
@@ -108,57 +108,92 @@ func New(groups []Group) (*Fleet, error) {
 	if len(groups) == 0 {
 		return nil, fmt.Errorf("fleet: no node groups (example: --fleet 64x8xH100)")
 	}
-	if len(Catalog) > len(Fleet{}.lo) || len(Catalog) > 16 {
-		panic("fleet: catalog larger than the per-type arrays")
+	if len(Catalog) > MaxTypes {
+		panic("fleet: catalog larger than MaxTypes, the size of the per-type arrays")
 	}
-	type resolved struct {
-		g   Group
-		typ int
-		ord int
+	rs, err := resolveGroups(groups)
+	if err != nil {
+		return nil, err
 	}
-	rs := make([]resolved, 0, len(groups))
 	var nodes, gpus int
+	named := false
+	for _, r := range rs {
+		nodes += r.Nodes
+		gpus += r.Nodes * r.GPUsPerNode
+		named = named || r.Names != nil
+	}
+	if gpus > 1<<31-1 {
+		return nil, fmt.Errorf("fleet: %d GPUs is more than this build supports (2^31-1)", gpus)
+	}
+	f := newFleet(nodes, gpus, named)
+	f.layOut(rs)
+	return f, nil
+}
+
+// resolvedGroup is a checked group with its topology defaults set and its
+// GPU type looked up.
+type resolvedGroup struct {
+	Group
+	typ TypeID
+}
+
+// resolveGroups checks the groups, sets their defaults and orders them by
+// GPU type in catalog order (groups of one type keep their order).
+func resolveGroups(groups []Group) ([]resolvedGroup, error) {
+	rs := make([]resolvedGroup, 0, len(groups))
 	for i, g := range groups {
 		t, ok := LookupType(g.Type)
 		if !ok {
 			return nil, fmt.Errorf("fleet: group %d: unknown GPU type %q; known: %s", i+1, g.Type, TypeNames())
 		}
-		if g.Nodes < 1 {
-			return nil, fmt.Errorf("fleet: group %d (%s): nodes must be ≥ 1, got %d", i+1, g.Type, g.Nodes)
+		if err := g.check(i); err != nil {
+			return nil, err
 		}
-		if g.GPUsPerNode < 1 || g.GPUsPerNode > MaxGPUsPerNode {
-			return nil, fmt.Errorf("fleet: group %d (%s): GPUs per node must be 1..%d, got %d", i+1, g.Type, MaxGPUsPerNode, g.GPUsPerNode)
-		}
-		if g.Names != nil && len(g.Names) != g.Nodes {
-			return nil, fmt.Errorf("fleet: group %d: %d names for %d nodes", i+1, len(g.Names), g.Nodes)
-		}
-		if g.NodesPerRack < 0 || g.RacksPerCluster < 0 {
-			return nil, fmt.Errorf("fleet: group %d (%s): nodes_per_rack and racks_per_cluster must be ≥ 0", i+1, g.Type)
-		}
-		if g.Region == "" {
-			g.Region = "region-1"
-		}
-		if g.Datacenter == "" {
-			g.Datacenter = "dc-1"
-		}
-		if g.NodesPerRack == 0 {
-			g.NodesPerRack = 4
-			if Catalog[t].Name == "GB200" {
-				g.NodesPerRack = 18
-			}
-		}
-		if g.RacksPerCluster == 0 {
-			g.RacksPerCluster = 32
-		}
-		nodes += g.Nodes
-		gpus += g.Nodes * g.GPUsPerNode
-		rs = append(rs, resolved{g, t, i})
-	}
-	if gpus > 1<<31-1 {
-		return nil, fmt.Errorf("fleet: %d GPUs is more than this build supports (2^31-1)", gpus)
+		g.setDefaults(t)
+		rs = append(rs, resolvedGroup{g, t})
 	}
 	sort.SliceStable(rs, func(a, b int) bool { return rs[a].typ < rs[b].typ })
+	return rs, nil
+}
 
+// check validates group i (counted from 0) of a known type.
+func (g *Group) check(i int) error {
+	switch {
+	case g.Nodes < 1:
+		return fmt.Errorf("fleet: group %d (%s): nodes must be ≥ 1, got %d", i+1, g.Type, g.Nodes)
+	case g.GPUsPerNode < 1 || g.GPUsPerNode > MaxGPUsPerNode:
+		return fmt.Errorf("fleet: group %d (%s): GPUs per node must be 1..%d, got %d", i+1, g.Type, MaxGPUsPerNode, g.GPUsPerNode)
+	case g.Names != nil && len(g.Names) != g.Nodes:
+		return fmt.Errorf("fleet: group %d: %d names for %d nodes", i+1, len(g.Names), g.Nodes)
+	case g.NodesPerRack < 0 || g.RacksPerCluster < 0:
+		return fmt.Errorf("fleet: group %d (%s): nodes_per_rack and racks_per_cluster must be ≥ 0", i+1, g.Type)
+	}
+	return nil
+}
+
+// setDefaults fills the topology fields left empty (see Group) for a group
+// of type t.
+func (g *Group) setDefaults(t TypeID) {
+	if g.Region == "" {
+		g.Region = "region-1"
+	}
+	if g.Datacenter == "" {
+		g.Datacenter = "dc-1"
+	}
+	if g.NodesPerRack == 0 {
+		g.NodesPerRack = 4
+		if Catalog[t].Name == "GB200" {
+			g.NodesPerRack = 18
+		}
+	}
+	if g.RacksPerCluster == 0 {
+		g.RacksPerCluster = 32
+	}
+}
+
+// newFleet allocates the state of a fleet of nodes nodes and gpus GPUs,
+// with node names if named; layOut fills it.
+func newFleet(nodes, gpus int, named bool) *Fleet {
 	f := &Fleet{
 		nodeType:  make([]uint8, nodes),
 		nodeGPUs:  make([]uint8, nodes),
@@ -168,7 +203,7 @@ func New(groups []Group) (*Fleet, error) {
 		down:      make([]bool, nodes),
 		seen:      make([]uint32, nodes),
 		nodeTaken: make([]uint64, nodes),
-		nodeRack:  make([]int32, nodes),
+		nodeRack:  make([]RackID, nodes),
 		wholeIdx:  newMaxTree(nodes),
 		milliIdx:  newMaxTree(nodes),
 		fullIdx:   newMaxTree(nodes),
@@ -176,48 +211,35 @@ func New(groups []Group) (*Fleet, error) {
 	for i := range f.lo {
 		f.lo[i], f.hi[i] = -1, -1
 	}
-	regions := map[string]int32{}
-	dcs := map[string]int32{}
-	named := false
-	for _, r := range rs {
-		named = named || r.g.Names != nil
-	}
 	if named {
 		f.nodeName = make([]string, nodes)
 	}
+	return f
+}
+
+// layOut numbers the nodes of rs, group by group, every GPU wholly free:
+// each group starts new racks and each rack of RacksPerCluster starts a new
+// cluster; groups of one region and datacenter share them. It sets the
+// per-type node ranges and counters.
+func (f *Fleet) layOut(rs []resolvedGroup) {
+	regions := map[string]int32{}
+	dcs := map[string]int32{}
 	n, gpu := 0, int32(0)
-	for ri, r := range rs {
-		g := r.g
-		reg, ok := regions[g.Region]
-		if !ok {
-			reg = int32(len(f.regionNames))
-			regions[g.Region] = reg
-			f.regionNames = append(f.regionNames, g.Region)
-		}
-		dcKey := g.Region + "/" + g.Datacenter
-		dc, ok := dcs[dcKey]
-		if !ok {
-			dc = int32(len(f.dcNames))
-			dcs[dcKey] = dc
-			f.dcNames = append(f.dcNames, g.Datacenter)
-			f.dcRegion = append(f.dcRegion, reg)
-		}
-		if f.lo[r.typ] < 0 {
-			f.lo[r.typ] = n
-			f.types = append(f.types, r.typ)
+	for _, g := range rs {
+		dc := f.datacenter(g.Region, g.Datacenter, regions, dcs)
+		if f.lo[g.typ] < 0 {
+			f.lo[g.typ] = n
+			f.types = append(f.types, g.typ)
 		}
 		for k := 0; k < g.Nodes; k++ {
 			if k%g.NodesPerRack == 0 {
-				// A group starts new racks; racks start new clusters.
-				rack := int32(len(f.rackCluster))
 				if k%(g.NodesPerRack*g.RacksPerCluster) == 0 {
 					f.clusterDC = append(f.clusterDC, dc)
 				}
 				f.rackCluster = append(f.rackCluster, int32(len(f.clusterDC)-1))
-				_ = rack
 			}
-			f.nodeRack[n] = int32(len(f.rackCluster) - 1)
-			f.nodeType[n] = uint8(r.typ)
+			f.nodeRack[n] = RackID(len(f.rackCluster) - 1)
+			f.nodeType[n] = uint8(g.typ)
 			f.nodeGPUs[n] = uint8(g.GPUsPerNode)
 			f.gpuOff[n] = gpu
 			for j := 0; j < g.GPUsPerNode; j++ {
@@ -230,17 +252,34 @@ func New(groups []Group) (*Fleet, error) {
 			f.refresh(n)
 			n++
 		}
-		f.hi[r.typ] = n
-		_ = ri
+		f.hi[g.typ] = n
 	}
-	f.gpuOff[nodes] = gpu
+	f.gpuOff[n] = gpu
 	for n := range f.nodeType {
-		t := f.nodeType[n]
-		f.totalGPUs[t] += int64(f.nodeGPUs[n])
+		f.totalGPUs[f.nodeType[n]] += int64(f.nodeGPUs[n])
 	}
 	f.freeWhole = f.totalGPUs
 	f.fullFreeGPUs = f.totalGPUs
-	return f, nil
+}
+
+// datacenter returns the index of datacenter dc of region, adding both on
+// first sight; regions and dcs map names to indexes.
+func (f *Fleet) datacenter(region, dc string, regions, dcs map[string]int32) int32 {
+	reg, ok := regions[region]
+	if !ok {
+		reg = int32(len(f.regionNames))
+		regions[region] = reg
+		f.regionNames = append(f.regionNames, region)
+	}
+	key := region + "/" + dc
+	d, ok := dcs[key]
+	if !ok {
+		d = int32(len(f.dcNames))
+		dcs[key] = d
+		f.dcNames = append(f.dcNames, dc)
+		f.dcRegion = append(f.dcRegion, reg)
+	}
+	return d
 }
 
 // refresh recomputes node n's aggregates and indexes from its GPUs.
@@ -352,25 +391,25 @@ func (f *Fleet) GPUs() int { return len(f.gpuFree) }
 
 // Types returns the catalog indexes of the GPU types present, in the order
 // placements try them.
-func (f *Fleet) Types() []int { return f.types }
+func (f *Fleet) Types() []TypeID { return f.types }
 
 // TypeGPUs returns the number of GPUs of catalog type t.
-func (f *Fleet) TypeGPUs(t int) int64 { return f.totalGPUs[t] }
+func (f *Fleet) TypeGPUs(t TypeID) int64 { return f.totalGPUs[t] }
 
-// FreeWholeGPUs returns how many GPUs of type t have nothing allocated.
-func (f *Fleet) FreeWholeGPUs(t int) int64 { return f.freeWhole[t] }
+// WhollyFreeGPUs returns how many GPUs of type t have nothing allocated.
+func (f *Fleet) WhollyFreeGPUs(t TypeID) int64 { return f.freeWhole[t] }
 
 // NodeType returns node n's catalog type index.
-func (f *Fleet) NodeType(n int32) int { return int(f.nodeType[n]) }
+func (f *Fleet) NodeType(n NodeID) TypeID { return TypeID(f.nodeType[n]) }
 
 // NodeGPUs returns node n's GPU count.
-func (f *Fleet) NodeGPUs(n int32) int { return int(f.nodeGPUs[n]) }
+func (f *Fleet) NodeGPUs(n NodeID) int { return int(f.nodeGPUs[n]) }
 
 // NodeFreeMilli returns the free milli-GPU of GPU j of node n.
-func (f *Fleet) NodeFreeMilli(n int32, j int) int { return int(f.gpuFree[f.gpuOff[n]+int32(j)]) }
+func (f *Fleet) NodeFreeMilli(n NodeID, j int) int { return int(f.gpuFree[f.gpuOff[n]+int32(j)]) }
 
 // NodeName returns node n's imported name, or "node-<n>".
-func (f *Fleet) NodeName(n int32) string {
+func (f *Fleet) NodeName(n NodeID) string {
 	if f.nodeName != nil && f.nodeName[n] != "" {
 		return f.nodeName[n]
 	}
@@ -378,13 +417,13 @@ func (f *Fleet) NodeName(n int32) string {
 }
 
 // Rack returns node n's rack (NVLink domain) index.
-func (f *Fleet) Rack(n int32) int32 { return f.nodeRack[n] }
+func (f *Fleet) Rack(n NodeID) RackID { return f.nodeRack[n] }
 
 // Racks returns the number of racks.
 func (f *Fleet) Racks() int { return len(f.rackCluster) }
 
 // Datacenter returns the name of node n's datacenter and its region.
-func (f *Fleet) Datacenter(n int32) (dc, region string) {
+func (f *Fleet) Datacenter(n NodeID) (dc, region string) {
 	d := f.clusterDC[f.rackCluster[f.nodeRack[n]]]
 	return f.dcNames[d], f.regionNames[f.dcRegion[d]]
 }
@@ -401,7 +440,7 @@ type Demand struct {
 // Share is the part of an allocation on one node: the GPUs in Mask (bit j is
 // the node's GPU j), each holding Milli.
 type Share struct {
-	Node  int32
+	Node  NodeID
 	Milli uint16
 	Mask  uint64
 }
@@ -441,11 +480,11 @@ func (f *Fleet) Fits(d Demand) (ok bool, reason string) {
 	return true, ""
 }
 
-func typeName(t int) string {
-	if t >= 0 && t < len(Catalog) {
+func typeName(t TypeID) string {
+	if t >= 0 && int(t) < len(Catalog) {
 		return Catalog[t].Name
 	}
-	return "#" + strconv.Itoa(t)
+	return "#" + strconv.Itoa(int(t))
 }
 
 // FirstFit finds the first placement for d in node order, trying GPU types
@@ -453,7 +492,7 @@ func typeName(t int) string {
 // first node with enough free GPUs; a job larger than that takes whole free
 // nodes in order (gang placement across nodes never shares a node with
 // another job). It appends the shares to buf and returns them with the type.
-func (f *Fleet) FirstFit(d Demand, buf []Share) ([]Share, int, bool) {
+func (f *Fleet) FirstFit(d Demand, buf []Share) ([]Share, TypeID, bool) {
 	for _, t := range f.types {
 		if !d.Types.Has(t) {
 			continue
@@ -465,7 +504,7 @@ func (f *Fleet) FirstFit(d Demand, buf []Share) ([]Share, int, bool) {
 	return buf, -1, false
 }
 
-func (f *Fleet) firstFitType(d Demand, t int, buf []Share) ([]Share, bool) {
+func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
 	lo, hi := f.lo[t], f.hi[t]
 	if lo < 0 {
 		return buf, false
@@ -484,13 +523,13 @@ func (f *Fleet) firstFitType(d Demand, t int, buf []Share) ([]Share, bool) {
 				best, bestFree = j, v
 			}
 		}
-		return append(buf, Share{Node: int32(n), Milli: d.Milli, Mask: 1 << best}), true
+		return append(buf, Share{Node: NodeID(n), Milli: d.Milli, Mask: 1 << best}), true
 	}
 	if int64(d.GPUs) > f.freeWhole[t] {
 		return buf, false
 	}
 	if n := f.wholeIdx.firstAtLeast(lo, hi, d.GPUs); n >= 0 {
-		return append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: f.freeMask(n, int(d.GPUs))}), true
+		return append(buf, Share{Node: NodeID(n), Milli: FullGPU, Mask: f.freeMask(n, int(d.GPUs))}), true
 	}
 	if int64(d.GPUs) > f.fullFreeGPUs[t] {
 		return buf, false
@@ -504,7 +543,7 @@ func (f *Fleet) firstFitType(d Demand, t int, buf []Share) ([]Share, bool) {
 		}
 		k := min(need, int(f.nodeGPUs[n]))
 		// The node is entirely free: its first k GPUs are.
-		buf = append(buf, Share{Node: int32(n), Milli: FullGPU, Mask: lowMask(k)})
+		buf = append(buf, Share{Node: NodeID(n), Milli: FullGPU, Mask: lowMask(k)})
 		need -= k
 	}
 	return buf, true
@@ -535,12 +574,12 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 		f.stamp = 1
 	}
 	total := 0
-	typ := -1
+	typ := TypeID(-1)
 	for i, s := range shares {
 		if s.Node < 0 || int(s.Node) >= len(f.nodeType) {
 			return fmt.Errorf("share %d: node %d does not exist", i, s.Node)
 		}
-		t := int(f.nodeType[s.Node])
+		t := TypeID(f.nodeType[s.Node])
 		if typ >= 0 && t != typ {
 			return fmt.Errorf("share %d: mixes GPU types %s and %s", i, typeName(typ), typeName(t))
 		}
@@ -642,7 +681,7 @@ func sharesGroup(shares []Share, k int) bool {
 // SetDown takes node n out of service (a failure): its GPUs stop being
 // free until SetUp. The node must hold no allocation: the engine first
 // stops the jobs on it.
-func (f *Fleet) SetDown(n int32) {
+func (f *Fleet) SetDown(n NodeID) {
 	if f.down[n] {
 		panic("fleet: node already down")
 	}
@@ -656,7 +695,7 @@ func (f *Fleet) SetDown(n int32) {
 }
 
 // SetUp returns a repaired node to service.
-func (f *Fleet) SetUp(n int32) {
+func (f *Fleet) SetUp(n NodeID) {
 	if !f.down[n] {
 		panic("fleet: node is not down")
 	}
@@ -666,7 +705,7 @@ func (f *Fleet) SetUp(n int32) {
 	f.Release([]Share{f.wholeNode(n)})
 }
 
-func (f *Fleet) wholeNode(n int32) Share {
+func (f *Fleet) wholeNode(n NodeID) Share {
 	return Share{Node: n, Milli: FullGPU, Mask: 1<<f.nodeGPUs[n] - 1}
 }
 
@@ -684,18 +723,18 @@ func (f *Fleet) TakenVersion() uint64 { return f.taken }
 // NodeTakenVersion returns the TakenVersion just after the last allocation
 // on node n (0 if none): nothing on n was taken since TakenVersion was v
 // if NodeTakenVersion(n) ≤ v.
-func (f *Fleet) NodeTakenVersion(n int32) uint64 { return f.nodeTaken[n] }
+func (f *Fleet) NodeTakenVersion(n NodeID) uint64 { return f.nodeTaken[n] }
 
 // Down reports whether node n is out of service.
-func (f *Fleet) Down(n int32) bool { return f.down[n] }
+func (f *Fleet) Down(n NodeID) bool { return f.down[n] }
 
 // DownGPUs returns the number of GPUs on nodes out of service.
 func (f *Fleet) DownGPUs() int64 { return f.downGPUs }
 
 // NodeOfGPU returns the node holding the fleet's g-th GPU (0 ≤ g < GPUs()).
-func (f *Fleet) NodeOfGPU(g int) int32 {
+func (f *Fleet) NodeOfGPU(g int) NodeID {
 	// gpuOff is sorted: the node is the last one starting at or before g.
-	return int32(sort.Search(len(f.nodeType), func(n int) bool { return f.gpuOff[n+1] > int32(g) }))
+	return NodeID(sort.Search(len(f.nodeType), func(n int) bool { return f.gpuOff[n+1] > int32(g) }))
 }
 
 // UsedMilli returns the milli-GPU that jobs hold, summed over the fleet
@@ -711,7 +750,7 @@ func (f *Fleet) UsedMilli() int64 {
 
 // Check verifies the fleet's invariants and returns the first violation.
 func (f *Fleet) Check() error {
-	var freeWhole, fullFree [8]int64
+	var freeWhole, fullFree [MaxTypes]int64
 	for n := range f.nodeType {
 		var w uint8
 		var m uint16

@@ -149,7 +149,7 @@ func TestMaxTreeLazyFix(t *testing.T) {
 			for i := lo; i < hi; i++ {
 				if r.IntN(3) > 0 {
 					vals[i], m.lv[0][i] = v, v
-					written = append(written, Share{Node: int32(i)})
+					written = append(written, Share{Node: NodeID(i)})
 				}
 			}
 			last := -1

@@ -29,7 +29,7 @@ var DefaultModels = map[string]string{
 // ResolveModel finds the catalog type for a model name: a catalog name or
 // alias first, then overrides, then DefaultModels (all case-insensitive).
 // An unknown model is an error that lists what is known.
-func ResolveModel(model string, overrides map[string]string) (int, error) {
+func ResolveModel(model string, overrides map[string]string) (TypeID, error) {
 	if t, ok := LookupType(model); ok {
 		return t, nil
 	}

@@ -10,13 +10,13 @@ import "fmt"
 // new racks), so its entirely free nodes are found through the fleet's
 // full-node maxTree in O(log n) each (FirstFreeNode).
 
-func (ix *index) fileRack(t int, r int32) {
+func (ix *index) fileRack(t TypeID, r RackID) {
 	c := int(ix.rackFree[r])
 	add(&ix.racks[t][c], ix.rackPos, r)
 	ix.rackMask[t][c/64] |= 1 << (c % 64)
 }
 
-func (ix *index) unfileRack(t int, r int32) {
+func (ix *index) unfileRack(t TypeID, r RackID) {
 	c := int(ix.rackFree[r])
 	remove(&ix.racks[t][c], ix.rackPos, r)
 	if len(ix.racks[t][c]) == 0 {
@@ -25,47 +25,52 @@ func (ix *index) unfileRack(t int, r int32) {
 }
 
 // RackNodes returns rack r's nodes: the range [lo, hi).
-func (f *Fleet) RackNodes(r int32) (lo, hi int32) {
+func (f *Fleet) RackNodes(r RackID) (lo, hi NodeID) {
 	ix := f.index()
 	return ix.rackLo[r], ix.rackLo[r+1]
 }
 
-// RackFreeGPUs returns the GPUs on rack r's entirely free nodes.
-func (f *Fleet) RackFreeGPUs(r int32) int { return int(f.index().rackFree[r]) }
+// RackGPUsOnFreeNodes returns the GPUs on rack r's entirely free nodes.
+func (f *Fleet) RackGPUsOnFreeNodes(r RackID) int { return int(f.index().rackFree[r]) }
 
-// RacksFree returns the racks of GPU type t whose entirely free nodes hold
-// exactly c GPUs, in no meaningful order. The slice must not be modified and
-// is valid until the fleet next changes.
-func (f *Fleet) RacksFree(t, c int) []int32 {
+// RacksWithFreeGPUs returns the racks of GPU type t whose entirely free
+// nodes hold exactly gpus GPUs, in no meaningful order. The slice must not
+// be modified and is valid until the fleet next changes.
+func (f *Fleet) RacksWithFreeGPUs(t TypeID, gpus int) []RackID {
 	ix := f.index()
-	if c < 0 || c >= len(ix.racks[t]) {
+	if gpus < 0 || gpus >= len(ix.racks[t]) {
 		return nil
 	}
-	return ix.racks[t][c]
+	return ix.racks[t][gpus]
 }
 
-// NextRack returns the smallest c' ≥ c such that some rack of type t has c'
-// GPUs on entirely free nodes, or -1: the tightest rack for a gang of c
-// GPUs.
-func (f *Fleet) NextRack(t, c int) int { return nextBit(f.index().rackMask[t], c) }
+// NextRackFreeGPUs returns the smallest g ≥ gpus such that some rack of
+// type t has g GPUs on entirely free nodes, or -1: the tightest rack for a
+// gang of gpus GPUs.
+func (f *Fleet) NextRackFreeGPUs(t TypeID, gpus int) int {
+	return nextBit(f.index().rackMask[t], gpus)
+}
 
-// PrevRack returns the largest c' ≤ c such that some rack of type t has c'
-// GPUs on entirely free nodes (c' may be 0: racks with no free node), or -1.
-func (f *Fleet) PrevRack(t, c int) int { return prevBit(f.index().rackMask[t], c) }
+// PrevRackFreeGPUs returns the largest g ≤ gpus such that some rack of
+// type t has g GPUs on entirely free nodes (g may be 0: racks with no free
+// node), or -1.
+func (f *Fleet) PrevRackFreeGPUs(t TypeID, gpus int) int {
+	return prevBit(f.index().rackMask[t], gpus)
+}
 
-// RackLimit returns the GPUs of type t's largest rack: the largest count
-// NextRack and PrevRack can return.
-func (f *Fleet) RackLimit(t int) int { return f.index().rackLimit[t] }
+// MaxRackGPUs returns the GPUs of type t's largest rack: the largest count
+// NextRackFreeGPUs and PrevRackFreeGPUs can return.
+func (f *Fleet) MaxRackGPUs(t TypeID) int { return f.index().rackLimit[t] }
 
 // FirstFreeNode returns the first entirely free node in [lo, hi), or -1.
 // O(log nodes).
-func (f *Fleet) FirstFreeNode(lo, hi int32) int32 {
-	return int32(f.fullIdx.firstAtLeast(int(lo), int(hi), 1))
+func (f *Fleet) FirstFreeNode(lo, hi NodeID) NodeID {
+	return NodeID(f.fullIdx.firstAtLeast(int(lo), int(hi), 1))
 }
 
-// FullFreeGPUs returns the GPUs of type t on entirely free nodes (the
+// GPUsOnFreeNodes returns the GPUs of type t on entirely free nodes (the
 // capacity a multi-node gang can take).
-func (f *Fleet) FullFreeGPUs(t int) int64 { return f.fullFreeGPUs[t] }
+func (f *Fleet) GPUsOnFreeNodes(t TypeID) int64 { return f.fullFreeGPUs[t] }
 
 // checkRacks verifies the rack index against a recomputation.
 func (f *Fleet) checkRacks() error {
@@ -73,7 +78,7 @@ func (f *Fleet) checkRacks() error {
 	free := make([]int32, len(ix.rackFree))
 	for n := range f.nodeType {
 		r := f.nodeRack[n]
-		if int32(n) < ix.rackLo[r] || int32(n) >= ix.rackLo[r+1] {
+		if NodeID(n) < ix.rackLo[r] || NodeID(n) >= ix.rackLo[r+1] {
 			return fmt.Errorf("fleet: node %d outside its rack %d's range", n, r)
 		}
 		if f.whole[n] == f.nodeGPUs[n] {
@@ -87,7 +92,7 @@ func (f *Fleet) checkRacks() error {
 			return fmt.Errorf("fleet: rack %d has %d GPUs on entirely free nodes, index says %d", r, free[r], c)
 		}
 		b := ix.racks[t][c]
-		if int(ix.rackPos[r]) >= len(b) || b[ix.rackPos[r]] != int32(r) {
+		if int(ix.rackPos[r]) >= len(b) || b[ix.rackPos[r]] != RackID(r) {
 			return fmt.Errorf("fleet: rack %d is not in its bucket", r)
 		}
 	}

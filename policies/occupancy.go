@@ -1,0 +1,154 @@
+package policies
+
+import (
+	"math/bits"
+
+	"neosim/sim"
+	"neosim/sim/fleet"
+)
+
+// occupancy is one pass's per-GPU picture of the nodes that running jobs
+// touch (of some GPU types), built from one walk over View.Running. Nodes
+// no running job touches are either entirely free or under repair. Shared
+// by backfill (free times) and priority (who holds each GPU). Its node
+// lookup is a dense array stamped per pass: no map, no clearing.
+type occupancy struct {
+	slot  []int32  // node → its position in nodes, where stamp[node] == gen
+	stamp []uint32 // the pass that set slot[node]
+	gen   uint32
+	nodes []occNode
+	gpus  []occGPU
+
+	minSize  [fleet.MaxTypes]int // smallest node of each GPU type
+	sizedFor int                 // the fleet's node count when minSize was computed
+}
+
+type occNode struct {
+	node       fleet.NodeID
+	off, count int32 // its first GPU in gpus, its GPU count
+	typ        fleet.TypeID
+	full       sim.Time // when every job on it has ended
+}
+
+type occGPU struct {
+	freeAt sim.Time // latest expected end of the jobs on it; 0 if none
+	// Milli-GPU held by spot jobs not under notice, by jobs under a
+	// preemption notice, and by every other job.
+	spot, coming, other int32
+}
+
+// sizes computes the smallest node of each type, once per fleet.
+func (o *occupancy) sizes(f fleet.View) {
+	if o.sizedFor == f.Nodes() && o.slot != nil {
+		return
+	}
+	o.sizedFor = f.Nodes()
+	o.slot = make([]int32, f.Nodes())
+	o.stamp = make([]uint32, f.Nodes())
+	o.gen = 0
+	for i := range o.minSize {
+		o.minSize[i] = fleet.MaxGPUsPerNode + 1
+	}
+	for n := range fleet.NodeID(f.Nodes()) {
+		t := f.NodeType(n)
+		o.minSize[t] = min(o.minSize[t], f.NodeGPUs(n))
+	}
+}
+
+// mayNeedGang reports whether a job of g whole GPUs could need several nodes
+// of some type in types: only then is a gang placement worth planning (a
+// set of entirely free nodes that covers g otherwise holds one node that
+// fits g alone, and frees no later).
+func (o *occupancy) mayNeedGang(f fleet.View, types fleet.TypeSet, g int) bool {
+	for _, t := range f.Types() {
+		if types.Has(t) && g > o.minSize[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// find returns node n's position in nodes, if a running job touches it.
+func (o *occupancy) find(n fleet.NodeID) (int32, bool) {
+	if o.stamp[n] != o.gen {
+		return 0, false
+	}
+	return o.slot[n], true
+}
+
+// build walks the running jobs of types once. With all false it records
+// only the jobs that preemption concerns (spot, and jobs under notice) and
+// derives every other job's hold of their GPUs from the free share.
+func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
+	f := v.Fleet()
+	o.sizes(f)
+	o.gen++
+	if o.gen == 0 { // wrapped: forget every stamp
+		clear(o.stamp)
+		o.gen = 1
+	}
+	o.nodes, o.gpus = o.nodes[:0], o.gpus[:0]
+	segs, notice := sim.AllSegments, false
+	if !all {
+		segs, notice = sim.Segments(sim.SegSpot), true
+	}
+	v.RunningIn(segs, notice, func(_ sim.JobID, r *sim.Job) {
+		if !types.Has(r.Type) || (!all && r.Segment != sim.SegSpot && !r.Preempting()) {
+			return
+		}
+		end := r.ExpectedEnd()
+		for _, sh := range r.Shares {
+			k, ok := o.find(sh.Node)
+			if !ok {
+				k = int32(len(o.nodes))
+				o.slot[sh.Node], o.stamp[sh.Node] = k, o.gen
+				c := int32(f.NodeGPUs(sh.Node))
+				o.nodes = append(o.nodes, occNode{node: sh.Node, off: int32(len(o.gpus)), count: c, typ: f.NodeType(sh.Node)})
+				for range c {
+					o.gpus = append(o.gpus, occGPU{})
+				}
+			}
+			n := &o.nodes[k]
+			n.full = max(n.full, end)
+			for m := sh.Mask; m != 0; m &= m - 1 {
+				u := &o.gpus[n.off+int32(bits.TrailingZeros64(m))]
+				u.freeAt = max(u.freeAt, end)
+				switch {
+				case r.Preempting():
+					u.coming += int32(sh.Milli)
+				case r.Segment == sim.SegSpot:
+					u.spot += int32(sh.Milli)
+				default:
+					u.other += int32(sh.Milli)
+				}
+			}
+		}
+	})
+	if !all {
+		for k := range o.nodes {
+			n := &o.nodes[k]
+			for j := range n.count {
+				u := &o.gpus[n.off+j]
+				u.other = fleet.FullGPU - int32(f.NodeFreeMilli(n.node, int(j))) - u.spot - u.coming
+			}
+		}
+	}
+}
+
+// untouchedFree returns the GPUs of type t on nodes no running job touches
+// and that are up: all of them are free. It needs a build with all set.
+func (o *occupancy) untouchedFree(f fleet.View, t fleet.TypeID) int64 {
+	free := f.WhollyFreeGPUs(t)
+	for k := range o.nodes {
+		n := &o.nodes[k]
+		if n.typ != t {
+			continue
+		}
+		for _, u := range o.gpus[n.off : n.off+n.count] {
+			if u.spot+u.coming+u.other == 0 {
+				free--
+			}
+		}
+	}
+	return free
+}
