@@ -4,7 +4,7 @@ BIN      := bin/neosim
 READER   := tests/reader
 FUZZTIME ?= 20s
 
-.PHONY: build run test test-go test-reader bench fuzz lint clean
+.PHONY: build run test test-go test-reader test-slurm test-kubernetes bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/neosim
@@ -41,6 +41,14 @@ test-notebook: build
 	rm -rf $(READER)/sweep
 	./$(BIN) sweep --quiet -f examples/spare-capacity.yaml --horizon 3d --seeds 1-2 --out $(READER)/sweep -j 2
 	NEOSIM_SWEEP_DIR=$(CURDIR)/$(READER)/sweep node --test $(READER)/notebook.test.mjs
+
+# A real one-node Slurm on localhost (installs slurm-wlm and munge with
+# apt-get if missing: needs root): deploy/slurm/sweep.sbatch as a 3-task job
+# array and a dependent merge, checked file by file against the same sweep
+# run whole; every daemon it starts is stopped. About 15 s once installed.
+# Not part of `make test` (root, apt); .ci/run runs it.
+test-slurm: build
+	deploy/slurm/test-slurm.sh $(BIN)
 
 # The benchmark suite (neosim bench suite: the hold model against
 # container/heap, then the small and medium scenarios, each in a child
