@@ -4,7 +4,7 @@ BIN      := bin/neosim
 READER   := tests/reader
 FUZZTIME ?= 20s
 
-.PHONY: build run test test-go test-reader test-slurm test-kubernetes bench fuzz lint clean
+.PHONY: build run test test-go test-reader test-slurm bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/neosim
@@ -15,7 +15,8 @@ run: build
 
 # Every test: Go unit, statistical and end-to-end tests, then an independent
 # reader (nodejs-polars, not arrow-go) on the Arrow and the Parquet files of
-# a fresh run (same seed: the two must hold the same data).
+# a fresh run (same seed: the two must hold the same data), and DuckDB
+# (@duckdb/node-api) on the Parquet files.
 test: test-go test-reader test-notebook
 
 test-go:
@@ -29,7 +30,7 @@ test-reader: build
 	./$(BIN) run --quiet --horizon 2d --format parquet --out $(READER)/run/parquet
 	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow node --test $(READER)/read.test.mjs
 	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow NEOSIM_PARQUET_RUN_DIR=$(CURDIR)/$(READER)/run/parquet \
-	  node --test $(READER)/parquet.test.mjs
+	  node --test $(READER)/parquet.test.mjs $(READER)/duckdb.test.mjs
 
 # The example notebook (results/notebooks/spare-capacity.ipynb) against a
 # fresh, small spare-capacity sweep: its paths and columns exist with their
