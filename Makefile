@@ -46,7 +46,8 @@ test-notebook: build
 # A real one-node Slurm on localhost (installs slurm-wlm and munge with
 # apt-get if missing: needs root): deploy/slurm/sweep.sbatch as a 3-task job
 # array and a dependent merge, checked file by file against the same sweep
-# run whole; every daemon it starts is stopped. About 15 s once installed.
+# run whole; every daemon it starts is stopped. About 15 s once installed,
+# 35 s with the install.
 # Not part of `make test` (root, apt); .ci/run runs it.
 test-slurm: build
 	deploy/slurm/test-slurm.sh $(BIN)
