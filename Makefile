@@ -4,7 +4,7 @@ BIN      := bin/neosim
 READER   := tests/reader
 FUZZTIME ?= 20s
 
-.PHONY: build run test test-go test-reader bench fuzz lint clean
+.PHONY: build run test test-go test-reader test-slurm bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/neosim
@@ -15,7 +15,8 @@ run: build
 
 # Every test: Go unit, statistical and end-to-end tests, then an independent
 # reader (nodejs-polars, not arrow-go) on the Arrow and the Parquet files of
-# a fresh run (same seed: the two must hold the same data).
+# a fresh run (same seed: the two must hold the same data), and DuckDB
+# (@duckdb/node-api) on the Parquet files.
 test: test-go test-reader test-notebook
 
 test-go:
@@ -29,7 +30,7 @@ test-reader: build
 	./$(BIN) run --quiet --horizon 2d --format parquet --out $(READER)/run/parquet
 	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow node --test $(READER)/read.test.mjs
 	NEOSIM_RUN_DIR=$(CURDIR)/$(READER)/run/arrow NEOSIM_PARQUET_RUN_DIR=$(CURDIR)/$(READER)/run/parquet \
-	  node --test $(READER)/parquet.test.mjs
+	  node --test $(READER)/parquet.test.mjs $(READER)/duckdb.test.mjs
 
 # The example notebook (results/notebooks/spare-capacity.ipynb) against a
 # fresh, small spare-capacity sweep: its paths and columns exist with their
@@ -41,6 +42,15 @@ test-notebook: build
 	rm -rf $(READER)/sweep
 	./$(BIN) sweep --quiet -f examples/spare-capacity.yaml --horizon 3d --seeds 1-2 --out $(READER)/sweep -j 2
 	NEOSIM_SWEEP_DIR=$(CURDIR)/$(READER)/sweep node --test $(READER)/notebook.test.mjs
+
+# A real one-node Slurm on localhost (installs slurm-wlm and munge with
+# apt-get if missing: needs root): deploy/slurm/sweep.sbatch as a 3-task job
+# array and a dependent merge, checked file by file against the same sweep
+# run whole; every daemon it starts is stopped. About 15 s once installed,
+# 35 s with the install.
+# Not part of `make test` (root, apt); .ci/run runs it.
+test-slurm: build
+	deploy/slurm/test-slurm.sh $(BIN)
 
 # The benchmark suite (neosim bench suite: the hold model against
 # container/heap, then the small and medium scenarios, each in a child

@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
@@ -131,7 +130,7 @@ func readComparison(path string) ([]pairRow, error) {
 var costKinds = []struct{ column, name string }{
 	{"external_direct_cost_usd", "cost: direct"},
 	{"cost_support_usd", "cost: support"},
-	{"internal_delay_caused_usd", "cost: internal delay caused"},
+	{"internal_delay_caused_usd", "cost: delay caused"},
 }
 
 // pairCosts are one pair's revenue and costs, averaged over its runs.
@@ -230,13 +229,16 @@ var (
 func frontierFigure(rows []pairRow) *figure {
 	f := newFigure("frontier", "Operating margin vs internal p99 wait (mean ± 95% CI over seeds)", "", "operating margin (%)")
 	var pts []*pairRow
+	var idx []int // the pairs' rows
 	maxS := 0.0
+	header, names := keyNames(rows)
 	for i := range rows {
 		r := &rows[i]
 		if math.IsNaN(r.margin) || math.IsNaN(r.waitP99) || math.IsInf(r.margin, 0) || math.IsInf(r.waitP99, 0) {
 			continue
 		}
 		pts = append(pts, r)
+		idx = append(idx, i)
 		maxS = max(maxS, r.waitP99+finite(r.waitP99CI))
 	}
 	div, unit := waitUnit(maxS)
@@ -253,13 +255,9 @@ func frontierFigure(rows []pairRow) *figure {
 		xys          = make(plotter.XYs, len(pts))
 		xerr         = make(plotter.Errors, len(pts))
 		yerr         = make(plotter.Errors, len(pts))
-		labels       = make([]string, len(pts))
 		front, other plotter.XYs
 	)
-	onePair := true // a sweep of one policy pair: label points by variant only
-	for _, r := range pts {
-		onePair = onePair && r.allocator == pts[0].allocator && r.pricer == pts[0].pricer
-	}
+	f.keyHeader = header
 	for i, r := range pts {
 		xys[i] = plotter.XY{X: r.waitP99 / div, Y: 100 * r.margin}
 		// A wait is never negative: the bar stops at 0.
@@ -267,10 +265,6 @@ func frontierFigure(rows []pairRow) *figure {
 		xerr[i].Low = min(xerr[i].High, xys[i].X)
 		yerr[i].Low = 100 * finite(r.marginCI)
 		yerr[i].High = yerr[i].Low
-		labels[i] = r.label()
-		if onePair && r.variant != "" {
-			labels[i] = r.variant
-		}
 		if r.pareto {
 			front = append(front, xys[i])
 		} else {
@@ -329,35 +323,20 @@ func frontierFigure(rows []pairRow) *figure {
 			f.p.X.Max = 1
 		}
 	}
-	// Pairs at the same point share one label: the first two names, then a
-	// count (long labels would squeeze the plot: gonum makes room for them).
-	var lxys plotter.XYs
-	var ltext []string
-	var shared []int
-	at := map[plotter.XY]int{}
-	for i, xy := range xys {
-		if k, ok := at[xy]; ok {
-			if shared[k]++; shared[k] == 1 {
-				ltext[k] += ", " + labels[i]
-			}
-			continue
-		}
-		at[xy] = len(lxys)
-		lxys = append(lxys, xy)
-		ltext = append(ltext, labels[i])
-		shared = append(shared, 0)
-	}
-	for k, n := range shared {
-		if n > 1 {
-			ltext[k] += fmt.Sprintf(" (+%d more)", n-1)
+	// Each point is labelled with its pair's number; the key under the plot
+	// names them.
+	nums := make([]string, len(pts))
+	colors := make([]color.Color, len(pts))
+	for i, r := range pts {
+		nums[i], colors[i] = pairNumber(idx[i]), pairColor
+		if r.pareto {
+			colors[i] = paretoColor
 		}
 	}
-	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: lxys, Labels: ltext})
-	if err != nil {
-		panic(err)
+	for i := range pts {
+		f.key = append(f.key, keyEntry{num: nums[i], name: names[idx[i]], color: colors[i]})
 	}
-	lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(4)}
-	f.p.Add(lb)
+	f.p.Add(&pointLabels{xys: xys, texts: nums, colors: colors, style: keyStyle(f.p), radius: vg.Points(4)})
 	return f
 }
 
@@ -386,7 +365,7 @@ var costColors = []color.Color{rgb(0x595959), rgb(0xbcbd22), rgb(0x8c564b)}
 // segment, and the external business's cost by kind.
 func breakdownFigure(rows []pairRow, costs []pairCosts) *figure {
 	f := newFigure("breakdown", "External revenue vs cost per pair (mean over its runs)",
-		"left bar: revenue by segment · right bar: cost by kind (direct = capex + overhead + power)", "")
+		"left: revenue by segment · right: cost by kind (direct = capex + overhead + power)", "")
 	f.h = 5 * vg.Inch
 	var notes []string
 	labels := make([]string, len(rows))
@@ -416,14 +395,25 @@ func breakdownFigure(rows []pairRow, costs []pairCosts) *figure {
 		div, unit = 1e3, "thousand USD"
 	}
 	f.p.Y.Label.Text = unit + " over the run"
-	f.p.NominalX(labels...)
-	if len(rows) > 4 {
-		f.p.X.Tick.Label.Rotation = math.Pi / 6
-		f.p.X.Tick.Label.XAlign = text.XRight
-		f.p.X.Tick.Label.YAlign = text.YCenter
+	// Two bars per pair in a slot of about 5.5 in / pairs, named under the
+	// slot if every name fits its slot, else numbered, with the names in
+	// the key.
+	slot := 5.5 * vg.Inch / vg.Length(len(rows))
+	w := min(vg.Points(36), slot*0.35)
+	header, names := keyNames(rows)
+	ticks := labels
+	for _, l := range labels {
+		if f.p.X.Tick.Label.Width(l) > 0.9*slot {
+			ticks = make([]string, len(rows))
+			for i := range rows {
+				ticks[i] = pairNumber(i)
+				f.key = append(f.key, keyEntry{num: ticks[i], name: names[i]})
+			}
+			f.keyHeader = header
+			break
+		}
 	}
-	// Two bars per pair in a slot of about 5.5 in / pairs.
-	w := min(vg.Points(36), 5.5*vg.Inch/vg.Length(len(rows))*0.35)
+	f.p.NominalX(ticks...)
 	values := func(get func(pc *pairCosts) float64) plotter.Values {
 		v := make(plotter.Values, len(costs))
 		for i := range costs {

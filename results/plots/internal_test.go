@@ -75,3 +75,45 @@ func TestBucketMeans(t *testing.T) {
 		t.Errorf("bucketMeans with a null = %v, want %v", short, want)
 	}
 }
+
+func TestCommonAffixes(t *testing.T) {
+	for _, tc := range []struct {
+		names    []string
+		pre, suf string
+	}{
+		{[]string{"rate_per_hour-1000_internal_share-1", "rate_per_hour-1000_internal_share-0.95"}, "rate_per_hour-1000_internal_share-", ""},
+		// Cut at a separator: "share-0.9" and "share-0.95" share "share-0.9".
+		{[]string{"share-0.9", "share-0.95"}, "share-", ""},
+		{[]string{"a-1_mult-2", "a-3_mult-2"}, "a-", "_mult-2"},
+		{[]string{"today", "cheap"}, "", ""},
+		{[]string{"same", "same"}, "", ""},
+		{[]string{"x-1", "x-1-2"}, "x-", ""},
+		// No name may become empty.
+		{[]string{"x-", "x-1"}, "", ""},
+	} {
+		pre, suf := commonAffixes(tc.names)
+		if pre != tc.pre || suf != tc.suf {
+			t.Errorf("commonAffixes(%q) = %q, %q; want %q, %q", tc.names, pre, suf, tc.pre, tc.suf)
+		}
+	}
+}
+
+func TestKeyNames(t *testing.T) {
+	rows := []pairRow{{allocator: "fifo", pricer: "flat"}, {allocator: "priority", pricer: "flat"}}
+	if h, n := keyNames(rows); h != "" || !slices.Equal(n, []string{"fifo/flat", "priority/flat"}) {
+		t.Errorf("a comparison: %q, %q", h, n)
+	}
+	rows = []pairRow{
+		{variant: "share-1", allocator: "partition", pricer: "flat"},
+		{variant: "share-0.9", allocator: "partition", pricer: "flat"},
+	}
+	h, n := keyNames(rows)
+	if h != "variant share-X; allocator/pricer partition/flat" || !slices.Equal(n, []string{"X = 1", "X = 0.9"}) {
+		t.Errorf("a sweep of one pair: %q, %q", h, n)
+	}
+	rows[1].allocator = "fifo"
+	h, n = keyNames(rows)
+	if h != "variant share-X" || !slices.Equal(n, []string{"X = 1 · partition/flat", "X = 0.9 · fifo/flat"}) {
+		t.Errorf("a sweep of two pairs: %q, %q", h, n)
+	}
+}

@@ -293,7 +293,7 @@ func TestRun(t *testing.T) {
 }
 
 // writeArrow writes one record batch of cols (name → float64 values, NaN
-// for null; or string values) to path as an Arrow IPC file.
+// for null; or string or bool values) to path as an Arrow IPC file.
 func writeArrow(t *testing.T, path string, names []string, cols []any) {
 	t.Helper()
 	mem := memory.NewGoAllocator()
@@ -312,6 +312,12 @@ func writeArrow(t *testing.T, path string, names []string, cols []any) {
 				}
 			}
 			fields = append(fields, arrow.Field{Name: names[i], Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+			arrs = append(arrs, b.NewArray())
+			n = len(v)
+		case []bool:
+			b := array.NewBooleanBuilder(mem)
+			b.AppendValues(v, nil)
+			fields = append(fields, arrow.Field{Name: names[i], Type: arrow.FixedWidthTypes.Boolean})
 			arrs = append(arrs, b.NewArray())
 			n = len(v)
 		case []string:
@@ -444,7 +450,7 @@ func checkComparisonSVGs(t *testing.T, dir string, pairs []string) {
 			t.Errorf("breakdown.svg: no axis label %q in %q", p, texts)
 		}
 	}
-	for _, s := range []string{"revenue: on-demand", "cost: direct", "cost: support", "cost: internal delay caused"} {
+	for _, s := range []string{"revenue: on-demand", "cost: direct", "cost: support", "cost: delay caused"} {
 		if !slices.Contains(texts, s) {
 			t.Errorf("breakdown.svg: no legend entry %q in %q", s, texts)
 		}

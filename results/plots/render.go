@@ -29,15 +29,18 @@ const (
 	maxPoints = 1000
 )
 
-// figure is one plot and its legend, drawn to the right of the data area
-// so that it never hides data.
+// figure is one plot, its legend, drawn to the right of the data area
+// and below the title so that it never hides either, and its key (the
+// names of numbered pairs), drawn under the plot.
 type figure struct {
-	name   string // file name without extension
-	p      *plot.Plot
-	leg    plot.Legend
-	nLeg   int
-	w, h   vg.Length
-	errCtx string // the files the figure is drawn from, for errors
+	name      string // file name without extension
+	p         *plot.Plot
+	leg       plot.Legend
+	nLeg      int
+	w, h      vg.Length // the figure without its key: the key adds to h
+	key       []keyEntry
+	keyHeader string // said once for every entry of the key
+	errCtx    string // the files the figure is drawn from, for errors
 }
 
 func newFigure(name, title, xLabel, yLabel string) *figure {
@@ -48,6 +51,7 @@ func newFigure(name, title, xLabel, yLabel string) *figure {
 	p.Add(plotter.NewGrid())
 	leg := plot.NewLegend()
 	leg.Top = true
+	leg.Padding = vg.Points(3) // between entries: descenders clear the next line
 	return &figure{name: name, p: p, leg: leg, w: figW, h: figH}
 }
 
@@ -70,19 +74,34 @@ func (f *figure) note(msg string) {
 	f.p.Add(l)
 }
 
-// draw draws the figure on c: a white background, the plot, and the
-// legend in a column to its right.
+// height is the figure's height, its key included.
+func (f *figure) height() vg.Length {
+	_, _, kh := f.keyLayout(f.w)
+	return f.h + kh
+}
+
+// draw draws the figure on c: a white background, the key along the
+// bottom, the plot above it, and the legend in a column to the plot's
+// right, starting below the title.
 func (f *figure) draw(c draw.Canvas) {
 	c.SetColor(color.White)
 	c.Fill(c.Rectangle.Path())
+	if _, _, kh := f.keyLayout(c.Max.X - c.Min.X); kh > 0 {
+		f.drawKey(draw.Crop(c, 0, 0, 0, -(c.Max.Y - c.Min.Y - kh)))
+		c = draw.Crop(c, 0, 0, kh, 0)
+	}
 	if f.nLeg == 0 {
 		f.p.Draw(c)
 		return
 	}
 	r := f.leg.Rectangle(c)
 	lw := r.Max.X - r.Min.X + vg.Points(12)
+	top := vg.Points(6)
+	if f.p.Title.Text != "" {
+		top += f.p.Title.TextStyle.Rectangle(f.p.Title.Text).Size().Y + f.p.Title.Padding
+	}
 	f.p.Draw(draw.Crop(c, 0, -lw, 0, 0))
-	f.leg.Draw(draw.Crop(c, c.Max.X-c.Min.X-lw, -vg.Points(6), 0, -vg.Points(28)))
+	f.leg.Draw(draw.Crop(c, c.Max.X-c.Min.X-lw, -vg.Points(6), 0, -top))
 }
 
 // render draws f as PNG and SVG. A panic of the plotting library is
@@ -93,13 +112,14 @@ func (f *figure) render() (pngData, svgData []byte, err error) {
 			err = fmt.Errorf("plots: drawing %s from %s: %v", f.name, f.errCtx, r)
 		}
 	}()
-	sc := vgsvg.New(f.w, f.h)
+	h := f.height()
+	sc := vgsvg.New(f.w, h)
 	f.draw(draw.New(sc))
 	var sb bytes.Buffer
 	if _, err := sc.WriteTo(&sb); err != nil {
 		return nil, nil, fmt.Errorf("plots: %s.svg: %w", f.name, err)
 	}
-	ic := vgimg.NewWith(vgimg.UseWH(f.w, f.h), vgimg.UseDPI(pngDPI))
+	ic := vgimg.NewWith(vgimg.UseWH(f.w, h), vgimg.UseDPI(pngDPI))
 	f.draw(draw.New(ic))
 	var pb bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: ic}).WriteTo(&pb); err != nil {
