@@ -327,7 +327,7 @@ func econColumns() []summaryColumn {
 	for seg := sim.SegInternal; seg < sim.NumSegments; seg++ {
 		n := colName(seg.String())
 		c = append(c,
-			num("revenue_usd_"+n, "USD", seg.String()+" revenue: Σ price × GPU-hours, exact to the micro-dollar", func(r *econ.Report) float64 { return r.Segments[seg].RevenueUSD }),
+			num("revenue_usd_"+n, "USD", seg.String()+" revenue: Σ of its jobs' revenue_usd, each rounded once to the micro-dollar (sim/money.go), summed exactly", func(r *econ.Report) float64 { return r.Segments[seg].RevenueUSD }),
 			num("cost_usd_"+n, "USD", "direct cost (capex, overhead, power) of the "+seg.String()+" GPU-hours", func(r *econ.Report) float64 { return r.Segments[seg].Cost.Direct() }),
 			num("margin_"+n, "", "(revenue − direct cost) / revenue of "+seg.String()+"; null without revenue", func(r *econ.Report) float64 {
 				rev := r.Segments[seg].RevenueUSD

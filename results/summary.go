@@ -134,7 +134,7 @@ type accumulator struct {
 	lost       float64
 	preempts   int64
 	failures   int64
-	extRevenue float64
+	extRevenue int64                    // µ$: the exact sum of the jobs' bills
 	waitSum    [sim.NumSegments]float64 // µs
 	waits      [sim.NumSegments]waitList
 	slowdown   [sim.NumSegments]SlowdownMean
@@ -144,13 +144,11 @@ type accumulator struct {
 // measurement window (gpuHours, revenue) whenever it was submitted, and its
 // per-job measures (state, wait, slowdown, losses) only if it was submitted
 // in the window.
-func (a *accumulator) add(j *sim.Job, wait sim.Time, inWindow bool, gpuHours, revenue float64) {
+func (a *accumulator) add(j *sim.Job, wait sim.Time, inWindow bool, gpuHours float64, revenueMicroUSD int64) {
 	seg := j.Segment
 	if seg < sim.NumSegments {
 		a.gpuHours += gpuHours
-		if seg.External() {
-			a.extRevenue += revenue
-		}
+		a.extRevenue += revenueMicroUSD // 0 for internal work
 	}
 	if !inWindow {
 		return
@@ -179,7 +177,7 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 		Scenario: info.Scenario, Seed: info.Seed, Allocator: info.Allocator, Pricer: info.Pricer,
 		HorizonS: math.NaN(), EndS: info.End.Seconds(), GPUsTotal: info.GPUsTotal, Events: info.Events,
 		Jobs: a.jobs, JobsByState: a.byState, GPUHours: a.gpuHours, Utilization: math.NaN(),
-		ExternalRevenueUSD: a.extRevenue, LostGPUHours: a.lost, Preemptions: a.preempts,
+		ExternalRevenueUSD: float64(a.extRevenue) / 1e6, LostGPUHours: a.lost, Preemptions: a.preempts,
 		JobFailures: a.failures, NodeFailures: info.NodeFailures, JobsAfterHorizon: info.JobsAfterHorizon, Econ: info.Econ, Counterfactual: info.Counterfactual,
 	}
 	if info.Horizon > 0 {

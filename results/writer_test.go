@@ -147,7 +147,7 @@ func TestRoundTrip(t *testing.T) {
 	checkCol(t, jobs, "failures", int32(0), int32(2), int32(0), int32(0), int32(0))
 	checkCol(t, jobs, "gpu_hours", 8*280/3600.0, 8*70/3600.0, 0.0, 2.0, 0.0)
 	checkCol(t, jobs, "price_usd_per_gpu_h", 0.0, 3.25, 0.0, 1.0, 0.0)
-	checkCol(t, jobs, "revenue_usd", 0.0, 3.25*8*70/3600.0, 0.0, 2.0, 0.0)
+	checkCol(t, jobs, "revenue_usd", 0.0, 0.505556, 0.0, 2.0, 0.0) // 3.25 $/GPU-h × 8 × 70 s, rounded to the micro-dollar
 
 	ts := readArrow(t, filepath.Join(dir, TimeseriesFile))
 	checkMeta(t, ts, timeseriesSchema)

@@ -168,7 +168,7 @@ type Engine struct {
 	nodeJobs [][]JobID // jobs running on each node
 	failRNG  *rand.Rand
 
-	revenueRate float64 // µ$ per hour billed by the running jobs
+	revenueRate int64 // n$ per hour billed by the running jobs (Job.revenueRate)
 	busyMilli   [NumSegments]int64
 	queued      [NumSegments]int64
 	alive       int // jobs in the table
@@ -395,14 +395,7 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 		j.speed = 1 // wall-clock time, whatever the GPU
 	}
 	e.busyMilli[j.Segment] += int64(j.GPUs) * int64(j.Milli)
-	j.rate = 0
-	if j.Segment.External() {
-		if j.TokenPriceMicroUSD > 0 && j.Work > 0 {
-			j.rate = float64(j.Tokens) * float64(j.TokenPriceMicroUSD) / 1e6 / j.Work.Hours()
-		} else {
-			j.rate = float64(j.PriceMicroUSD) * j.gpuWeight()
-		}
-	}
+	j.rate = j.revenueRate()
 	e.revenueRate += j.rate
 	for _, sh := range shares {
 		e.nodeJobs[sh.Node] = append(e.nodeJobs[sh.Node], id)
@@ -624,7 +617,7 @@ func (e *Engine) terminate(id JobID, s State, reason string) {
 
 func (e *Engine) sample() {
 	s := Sample{T: e.now, GPUsTotal: int64(e.fleet.GPUs()), BusyMilli: e.busyMilli, Queued: e.queued, DownGPUs: e.fleet.DownGPUs(),
-		RevenueUSDPerHour: e.revenueRate / 1e6, SpotMicroUSD: -1}
+		RevenueUSDPerHour: float64(e.revenueRate) / 1e9, SpotMicroUSD: -1}
 	if sq, ok := e.pricer.(SpotQuoter); ok {
 		s.SpotMicroUSD = sq.SpotPrice(&e.view)
 	}

@@ -171,12 +171,12 @@ type Job struct {
 	Shares   []fleet.Share // the placement of the current run
 	gen      uint32
 	speed    float64
-	rate     float64 // µ$ per hour this run is billed
-	end      Time    // when the current run ends if not interrupted
-	restarts int32   // interruptions so far: each later run pays the restart overhead
-	overhead Time    // restart overhead at the start of the current run
-	noticeAt Time    // when the current run's preemption notice ends; -1 if none
-	live     bool    // the slot holds a job that has not ended
+	rate     int64 // n$ per hour this run is billed (revenueRate)
+	end      Time  // when the current run ends if not interrupted
+	restarts int32 // interruptions so far: each later run pays the restart overhead
+	overhead Time  // restart overhead at the start of the current run
+	noticeAt Time  // when the current run's preemption notice ends; -1 if none
+	live     bool  // the slot holds a job that has not ended
 }
 
 // GPUHours returns the GPU-hours the job held, all runs together (a GPU
@@ -192,15 +192,6 @@ func (j *Job) gpuWeight() float64 { return float64(j.GPUs) * float64(j.Milli) / 
 // ExpectedEnd returns when the current run ends if nothing interrupts it
 // (for a running job; backfilling plans with it).
 func (j *Job) ExpectedEnd() Time { return j.end }
-
-// TokensServed returns the tokens a token-billed job served: all of them
-// if it completed, else in proportion to the time it ran.
-func (j *Job) TokensServed() int64 {
-	if j.State == Completed || j.Work <= 0 {
-		return j.Tokens
-	}
-	return int64(float64(j.Tokens) * float64(min(j.RunTime, j.Work)) / float64(j.Work))
-}
 
 // WindowRunTime returns the part of RunTime inside the measurement window.
 func (j *Job) WindowRunTime() Time { return j.RunTime - j.RunTimeBeforeWindow }

@@ -42,7 +42,8 @@ var mayImport = map[string][]string{
 	"experiment":          append([]string{"runner"}, append(slices.Clone(model), simLayer...)...),
 	"bench":               append([]string{"runner", "experiment"}, append(slices.Clone(model), simLayer...)...),
 	"bench/fragmentation": append(slices.Clone(model), simLayer...),
-	"cmd/neosim":          nil, // the command line: anything
+	"cmd/neosim":          nil,            // the command line: anything
+	"deploy/kubernetes":   {"experiment"}, // a test of the cluster files only
 	"internal/arrowtest":  append(slices.Clone(model), simLayer...),
 	"internal/sharedtest": {},
 	"internal/layers":     {},

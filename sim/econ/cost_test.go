@@ -83,20 +83,6 @@ func TestU128(t *testing.T) {
 	if a != (u128{3, 0}) {
 		t.Fatalf("3·2^64 = %+v", a)
 	}
-	if q := a.divRound(3); q != (u128{1, 0}) {
-		t.Errorf("3·2^64 / 3 = %+v", q)
-	}
-	for _, tc := range []struct{ n, d, want uint64 }{{7, 2, 4}, {5, 2, 3}, {4, 3, 1}, {5, 3, 2}, {0, 9, 0}} {
-		if q := (u128{0, tc.n}).divRound(tc.d); q != (u128{0, tc.want}) {
-			t.Errorf("round(%d/%d) = %+v, want %d", tc.n, tc.d, q, tc.want)
-		}
-	}
-	if got := (u128{1, 0}).mul(1 << 10); got != (u128{1 << 10, 0}) {
-		t.Errorf("2^64 × 2^10 = %+v", got)
-	}
-	if got := (u128{1, 0}).int64(); got != math.MaxInt64 {
-		t.Errorf("int64(2^64) = %d, want saturation", got)
-	}
 	if got := (u128{1, 0}).float(); got != 0x1p64 {
 		t.Errorf("float(2^64) = %v", got)
 	}
@@ -105,5 +91,6 @@ func TestU128(t *testing.T) {
 			t.Error("128-bit overflow did not panic")
 		}
 	}()
-	(u128{1 << 63, 0}).mul(2)
+	b := u128{1 << 63, 0}
+	b.add(u128{1 << 63, 0})
 }

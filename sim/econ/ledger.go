@@ -20,14 +20,16 @@ const gpuHour = fleet.FullGPU * uint64(sim.Hour)
 //
 // Everything is counted when a job ends (JobEnded), from the job's exported
 // fields: GPU-time = GPUs × Milli × RunTime (exactly the engine's held
-// GPU-time, all runs together), revenue = PriceMicroUSD × GPU-time, wait =
+// GPU-time, all runs together), revenue = sim.Job.RevenueMicroUSD, wait =
 // End − Submit − RunTime (every stretch in the queue, re-queues after
 // preemptions and failures included). The engine ends every job, running or
 // queued, when the run ends, so after Run the totals are complete and
 // exact; a Report taken in the middle of a run misses the jobs still alive.
 //
-// Accumulators are 128-bit integers (see u128), so no total overflows or
-// loses precision however large the fleet or long the run; JobEnded does
+// GPU-time accumulators are 128-bit integers (see u128), so no total
+// overflows or loses precision however large the fleet or long the run;
+// revenue is the exact int64 sum of the jobs' micro-dollars
+// (sim.Job.RevenueMicroUSD, the one place money is computed). JobEnded does
 // not allocate (a customer's first job adds its entry).
 type Ledger struct {
 	model CostModel
@@ -61,8 +63,8 @@ func (l *Ledger) SetWindow(start sim.Time) { l.window = max(0, start) }
 // segAcc accumulates one segment.
 type segAcc struct {
 	jobs    int64
-	revenue u128 // Σ price (µ$/GPU-h) × GPU-time (milli-GPU-µs); ÷ gpuHour = µ$
-	wait    u128 // milli-GPU-µs queued
+	revenue int64 // Σ jobs' revenue, µ$ (each rounded once: sim.Job.RevenueMicroUSD)
+	wait    u128  // milli-GPU-µs queued
 	lost    float64
 }
 
@@ -71,7 +73,7 @@ type customer struct {
 	name        string
 	jobs        int64
 	gpuTime     u128
-	revenue     u128
+	revenue     int64    // µ$
 	first, last sim.Time // first start and last end of its jobs that started
 }
 
@@ -142,17 +144,8 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 	if !s.External() {
 		return
 	}
-	rev := gt.mul(uint64(j.PriceMicroUSD))
-	if j.TokenPriceMicroUSD > 0 {
-		// µ$ = tokens × µ$/Mtok / 1e6; in the ledger's unit (milli-GPU ×
-		// µs × µ$/h = µ$ × 3.6e12) that is tokens × price × 3.6e6.
-		tokens := j.TokensServed()
-		if j.RunTimeBeforeWindow > 0 { // the window's share of them
-			tokens = int64(float64(tokens) * float64(j.WindowRunTime()) / float64(j.RunTime))
-		}
-		rev = mul64(uint64(tokens), uint64(j.TokenPriceMicroUSD)).mul(3_600_000)
-	}
-	a.revenue.add(rev)
+	rev := j.WindowRevenueMicroUSD() // sim/money.go: the one place money is computed
+	a.revenue += rev
 	if j.FirstStart < 0 || j.End < l.window {
 		return // never ran (in the window): no bill, no support
 	}
@@ -169,7 +162,7 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 	c := &l.customers[i]
 	c.jobs++
 	c.gpuTime.add(gt)
-	c.revenue.add(rev)
+	c.revenue += rev
 	c.first = min(c.first, max(j.FirstStart, l.window))
 	c.last = max(c.last, j.End)
 }
@@ -198,8 +191,8 @@ type SegmentReport struct {
 	GPUHours     float64 // GPU-hours held
 	LostGPUHours float64 // held without progress
 	WaitGPUHours float64 // GPUs × time queued
-	// RevenueMicroUSD is Σ price × GPU-hours over its jobs, exact, rounded
-	// once to the micro-dollar (0 for internal work).
+	// RevenueMicroUSD is Σ its jobs' revenue, each rounded once to the
+	// micro-dollar (sim.Job.RevenueMicroUSD; 0 for internal work).
 	RevenueMicroUSD int64
 	RevenueUSD      float64
 	// Cost is the direct cost of its GPU-hours (capex, overhead and power;
@@ -345,29 +338,27 @@ func (l *Ledger) Report(end sim.Time) Report {
 		r.AvgPowerKW = kWh / hours
 	}
 
-	var extRev u128
+	var extRev int64
 	for s := range sim.NumSegments {
 		a := &l.seg[s]
 		sr := &r.Segments[s]
 		sr.Jobs = a.jobs
 		sr.LostGPUHours = a.lost
 		sr.WaitGPUHours = a.wait.float() / float64(gpuHour)
-		sr.RevenueMicroUSD = a.revenue.divRound(gpuHour).int64()
+		sr.RevenueMicroUSD = a.revenue
 		sr.RevenueUSD = float64(sr.RevenueMicroUSD) / 1e6
 		if sim.Segment(s).External() {
-			extRev.add(a.revenue)
+			extRev += a.revenue
 		}
 	}
-	// Rounded once from the exact sum: it may differ by 1 µ$ per segment
-	// from the sum of the segments' rounded revenues.
-	r.ExternalRevenueMicroUSD = extRev.divRound(gpuHour).int64()
+	r.ExternalRevenueMicroUSD = extRev
 	r.ExternalRevenueUSD = float64(r.ExternalRevenueMicroUSD) / 1e6
 
 	r.Customers = make([]CustomerReport, len(l.customers))
 	for i := range l.customers {
 		c := &l.customers[i]
 		active := (c.last - c.first).Hours()
-		rev := c.revenue.divRound(gpuHour).int64()
+		rev := c.revenue
 		r.Customers[i] = CustomerReport{
 			Name: c.name, Jobs: c.jobs, GPUHours: c.gpuTime.float() / float64(gpuHour),
 			RevenueMicroUSD: rev, RevenueUSD: float64(rev) / 1e6,

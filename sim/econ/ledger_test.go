@@ -26,19 +26,16 @@ func (s *listSource) Next(spec *sim.JobSpec) bool {
 	return true
 }
 
-// bills records what every ended job owes, exactly, in micro-dollars ×
-// gpuHour (big integers), and Σ price × GPUHours() in floating point.
+// bills records what every ended job owes, computed independently with big
+// integers: each job's bill rounded to the micro-dollar (halves up) and
+// summed (rounded), and Σ price × GPUHours() in floating point.
 type bills struct {
-	exact [sim.NumSegments]*big.Int
-	float [sim.NumSegments]float64
+	rounded [sim.NumSegments]int64
+	float   [sim.NumSegments]float64
 }
 
 func newBills() *bills {
-	b := &bills{}
-	for s := range b.exact {
-		b.exact[s] = new(big.Int)
-	}
-	return b
+	return &bills{}
 }
 
 func (b *bills) JobStarted(*sim.Job) {}
@@ -50,7 +47,7 @@ func (b *bills) JobEnded(j *sim.Job) {
 	x := big.NewInt(j.PriceMicroUSD)
 	x.Mul(x, big.NewInt(int64(j.GPUs)*int64(j.Milli)))
 	x.Mul(x, big.NewInt(int64(j.RunTime)))
-	b.exact[j.Segment].Add(b.exact[j.Segment], x)
+	b.rounded[j.Segment] += microUSD(x)
 	b.float[j.Segment] += float64(j.PriceMicroUSD) * j.GPUHours()
 }
 
@@ -136,8 +133,8 @@ func TestEngineRun(t *testing.T) {
 	const list, spot = 6_155_000, 2_460_000
 	wantRev := [sim.NumSegments]int64{sim.SegOnDemand: 4 * list, sim.SegSpot: spot / 4}
 	for s := range sim.NumSegments {
-		if got := r.Segments[s].RevenueMicroUSD; got != wantRev[s] || got != microUSD(b.exact[s]) {
-			t.Errorf("%v revenue = %d µ$, want %d (exact from the jobs: %d)", s, got, wantRev[s], microUSD(b.exact[s]))
+		if got := r.Segments[s].RevenueMicroUSD; got != wantRev[s] || got != b.rounded[s] {
+			t.Errorf("%v revenue = %d µ$, want %d (exact from the jobs: %d)", s, got, wantRev[s], b.rounded[s])
 		}
 		if math.Abs(float64(r.Segments[s].RevenueMicroUSD)-b.float[s]) > 1 {
 			t.Errorf("%v revenue = %d µ$, Σ price × GPUHours() = %f", s, r.Segments[s].RevenueMicroUSD, b.float[s])
@@ -231,17 +228,17 @@ func TestFlatExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := l.Report(e.Stats().End)
-	total := new(big.Int)
+	var total int64
 	for s := range sim.NumSegments {
-		total.Add(total, b.exact[s])
-		if got, want := r.Segments[s].RevenueMicroUSD, microUSD(b.exact[s]); got != want {
+		total += b.rounded[s]
+		if got, want := r.Segments[s].RevenueMicroUSD, b.rounded[s]; got != want {
 			t.Errorf("%v revenue = %d µ$, want %d", s, got, want)
 		}
 		if s.External() && r.Segments[s].RevenueMicroUSD == 0 {
 			t.Errorf("%v earned nothing: the test does not exercise it", s)
 		}
 	}
-	if got, want := r.ExternalRevenueMicroUSD, microUSD(total); got != want {
+	if got, want := r.ExternalRevenueMicroUSD, total; got != want {
 		t.Errorf("external revenue = %d µ$, want %d", got, want)
 	}
 	var byCustomer int64
@@ -262,7 +259,8 @@ func (p *priced) Name() string                        { return "fixed" }
 func (p *priced) Quote(_ *sim.View, j *sim.Job) int64 { return p[j.Segment] }
 
 // TestRevenueRounding: two jobs each owe 7 µ$/GPU-h × 0.333 GPU-h =
-// 2.331 µ$; the segment owes 4.662 → 5 µ$, rounded once, not 2 + 2.
+// 2.331 µ$, billed 2 µ$ each (a bill is rounded once, per job); the segment
+// is the exact sum of the bills, 4 µ$, as jobs.arrow's revenue_usd adds up.
 func TestRevenueRounding(t *testing.T) {
 	f := mustFleet(t, "1x1xH100")
 	src := &listSource{jobs: []sim.JobSpec{
@@ -279,8 +277,8 @@ func TestRevenueRounding(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := l.Report(e.Stats().End)
-	if got := r.Segments[sim.SegSpot].RevenueMicroUSD; got != 5 || got != microUSD(b.exact[sim.SegSpot]) {
-		t.Errorf("spot revenue = %d µ$, want 5", got)
+	if got := r.Segments[sim.SegSpot].RevenueMicroUSD; got != 4 || got != b.rounded[sim.SegSpot] {
+		t.Errorf("spot revenue = %d µ$, want 4", got)
 	}
 	for _, c := range r.Customers {
 		if c.RevenueMicroUSD != 2 {

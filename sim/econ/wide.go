@@ -1,14 +1,12 @@
 package econ
 
 import (
-	"math"
 	"math/bits"
 )
 
 // u128 is an unsigned 128-bit integer, the ledger's accumulator for
 // quantities that overflow int64 at fleet scale: GPU-time in
-// milli-GPU-microseconds (a million GPUs for a year is 3.2e22) and revenue
-// numerators in micro-dollars × milli-GPU-microseconds per GPU-hour.
+// milli-GPU-microseconds (a million GPUs for a year is 3.2e22).
 // Adding is exact; overflow (beyond 3.4e38) panics, as it can only come
 // from absurd input.
 type u128 struct{ hi, lo uint64 }
@@ -27,37 +25,6 @@ func (a *u128) add(b u128) {
 	if c != 0 {
 		panic("econ: 128-bit accumulator overflow")
 	}
-}
-
-// mul returns a × y.
-func (a u128) mul(y uint64) u128 {
-	h1, l1 := bits.Mul64(a.lo, y)
-	h2, l2 := bits.Mul64(a.hi, y)
-	hi, c := bits.Add64(h1, l2, 0)
-	if h2 != 0 || c != 0 {
-		panic("econ: 128-bit product overflow")
-	}
-	return u128{hi, l1}
-}
-
-// divRound returns a / d rounded to the nearest integer, halves up.
-func (a u128) divRound(d uint64) u128 {
-	q1, r1 := a.hi/d, a.hi%d
-	q0, r := bits.Div64(r1, a.lo, d)
-	q := u128{q1, q0}
-	if r >= d-r { // 2r ≥ d without overflowing
-		q.add(u128{0, 1})
-	}
-	return q
-}
-
-// int64 returns a as an int64, saturating at math.MaxInt64 (9.2e12 dollars
-// in micro-dollars).
-func (a u128) int64() int64 {
-	if a.hi != 0 || a.lo > math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return int64(a.lo)
 }
 
 // float returns a as a float64 (rounded to 53 bits).
