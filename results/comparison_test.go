@@ -152,9 +152,9 @@ func TestDiffSignificant(t *testing.T) {
 	}{
 		{5, 4, true}, {-5, 4, true}, // the CI [1, 9] (or [−9, −1]) excludes 0
 		{3, 4, false}, {-3, 4, false}, // [−1, 7] spans 0: n.s.
-		{4, 4, false}, // touches 0
-		{0, 0, false}, // the baseline against itself
-		{2, 0, true},  // a constant per-seed difference
+		{4, 4, false},                    // touches 0
+		{0, 0, false},                    // the baseline against itself
+		{2, 0, true},                     // a constant per-seed difference
 		{5, nan, false}, {nan, 1, false}, // one seed, or no value
 	} {
 		if got := (MetricStats{DiffMean: c.mean, DiffCI95: c.ci}).DiffSignificant(); got != c.want {

@@ -47,6 +47,7 @@ func newRunsProgress(w io.Writer, total int) *runsProgress {
 // time).
 func (rp *runsProgress) done(d experiment.RunDone) {
 	if rp.bar != nil {
+		rp.bar.SetTotal(int64(d.Total), false) // a precision target adds runs
 		rp.bar.Increment()
 		return
 	}
