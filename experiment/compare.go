@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"time"
 
 	"neosim/policies"
 	"neosim/results"
@@ -34,6 +35,9 @@ type CompareOptions struct {
 	Done func(RunDone)
 	// Run holds the per-run options (Out and Warn are set per run).
 	Run runner.Options
+	// Precision, if set, adds seeds after Seeds until each pair's paired
+	// Δ net value against the baseline is known to within it.
+	Precision Precision
 }
 
 // Comparison is a finished comparison or sweep (or this shard's part of a
@@ -46,9 +50,14 @@ type Comparison struct {
 	Seeds    []uint64
 	Baseline Cell
 	// Summaries[c][k] is cell c's run with seed k (zero for runs of other
-	// shards); cell c is variant c / len(Pairs), pair c % len(Pairs).
+	// shards); cell c is variant c / len(Pairs), pair c % len(Pairs). With
+	// a precision target, cell c ran the first len(Summaries[c]) seeds.
 	Summaries [][]results.Summary
 	Rows      []results.ComparisonRow // one per cell; nil for a shard
+	// Precision is the target the seeds were added for (zero: none), and
+	// Unmet the cells that reached its MaxSeeds without meeting it.
+	Precision Precision
+	Unmet     []Cell
 }
 
 // DefaultCompareOut returns the default output folder of a comparison.
@@ -86,7 +95,7 @@ func Compare(load func() (*scenario.Scenario, error), opt CompareOptions) (*Comp
 	if err := m.setDigests(); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	c, err := m.run(execOptions{Out: opt.Out, Jobs: opt.Jobs, Warn: opt.Warn, Done: opt.Done, Run: opt.Run})
+	c, err := m.run(execOptions{Out: opt.Out, Jobs: opt.Jobs, Warn: opt.Warn, Done: opt.Done, Run: opt.Run, Precision: opt.Precision})
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
@@ -154,12 +163,27 @@ func (m *matrix) setBaseline(b Cell) error {
 // run executes the matrix (this shard of it) and, when it ran whole,
 // writes comparison.arrow.
 func (m *matrix) run(opt execOptions) (*Comparison, error) {
-	values, sums, err := m.execute(opt)
+	if err := opt.Precision.check(opt); err != nil {
+		return nil, err
+	}
+	prog := &runCounter{started: time.Now()}
+	values, sums, err := m.execute(opt, prog)
 	if err != nil {
 		return nil, err
 	}
+	var unmet []Cell
+	if opt.Precision.on() {
+		var cells []int
+		if values, sums, cells, err = m.refine(opt.Precision, values, sums, opt, prog); err != nil {
+			return nil, err
+		}
+		for _, ci := range cells {
+			unmet = append(unmet, m.cell(ci))
+		}
+		opt.Precision = opt.Precision.withDefaults()
+	}
 	c := &Comparison{Out: opt.Out, Params: m.Params, Variants: m.Variants, Pairs: m.Pairs, Seeds: m.Seeds,
-		Baseline: m.cell(m.Baseline), Summaries: sums}
+		Baseline: m.cell(m.Baseline), Summaries: sums, Precision: opt.Precision, Unmet: unmet}
 	if !opt.Shard.whole() {
 		return c, nil
 	}

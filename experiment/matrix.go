@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -71,10 +72,34 @@ type matrix struct {
 	Pairs    []Pair               `json:"pairs"`
 	Seeds    []uint64             `json:"seeds"`
 	Baseline int                  `json:"baseline"` // cell index
+	// CellSeeds[c], with a precision target, is the number of seeds cell c
+	// ran: the first CellSeeds[c] of Seeds. nil: every cell ran every seed.
+	CellSeeds []int `json:"cell_seeds,omitempty"`
 }
 
 func (m *matrix) cells() int { return len(m.Variants) * len(m.Pairs) }
-func (m *matrix) runs() int  { return m.cells() * len(m.Seeds) }
+
+// runs is the number of runs of the matrix: every cell with every seed,
+// or, after a precision target, each cell with its own.
+func (m *matrix) runs() int {
+	if m.CellSeeds == nil {
+		return m.cells() * len(m.Seeds)
+	}
+	n := 0
+	for _, k := range m.CellSeeds {
+		n += k
+	}
+	return n
+}
+
+// cellSeeds is the number of seeds cell c ran (all, without a precision
+// target).
+func (m *matrix) cellSeeds(c int) int {
+	if m.CellSeeds == nil {
+		return len(m.Seeds)
+	}
+	return m.CellSeeds[c]
+}
 
 func (m *matrix) cell(c int) Cell {
 	return Cell{m.Variants[c/len(m.Pairs)].Name, m.Pairs[c%len(m.Pairs)]}
@@ -170,6 +195,16 @@ func readManifest(dir string) (*matrix, []byte, error) {
 	if len(m.Variants) == 0 || len(m.Pairs) == 0 || len(m.Seeds) == 0 || m.Baseline < 0 || m.Baseline >= m.cells() {
 		return nil, nil, fmt.Errorf("%s: no variants, pairs or seeds, or a baseline out of range", path)
 	}
+	if m.CellSeeds != nil {
+		if len(m.CellSeeds) != m.cells() {
+			return nil, nil, fmt.Errorf("%s: cell_seeds has %d entries, want one per cell (%d)", path, len(m.CellSeeds), m.cells())
+		}
+		for _, n := range m.CellSeeds {
+			if n < 1 || n > len(m.Seeds) {
+				return nil, nil, fmt.Errorf("%s: cell_seeds %d out of [1, %d]", path, n, len(m.Seeds))
+			}
+		}
+	}
 	return &m, b, nil
 }
 
@@ -234,7 +269,7 @@ func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 // shardRuns returns the indexes of a shard's runs.
 func (m *matrix) shardRuns(sh Shard) []int {
 	var ks []int
-	for k := range m.runs() {
+	for k := range m.cells() * len(m.Seeds) {
 		if sh.whole() || k%sh.Count == sh.Index {
 			ks = append(ks, k)
 		}
@@ -245,11 +280,13 @@ func (m *matrix) shardRuns(sh Shard) []int {
 // RunDone reports one finished run of a comparison or sweep.
 type RunDone struct {
 	Cell
-	Seed        uint64
-	Out         string
-	Wall        time.Duration // the run's
-	Elapsed     time.Duration // since the matrix started
-	Done, Total int           // runs done and to do in this process (this shard)
+	Seed    uint64
+	Out     string
+	Wall    time.Duration // the run's
+	Elapsed time.Duration // since the matrix started
+	// Done and Total are the runs done and to do in this process (this
+	// shard); with a precision target Total grows as seeds are added.
+	Done, Total int
 }
 
 // execOptions are how to execute a matrix.
@@ -263,12 +300,15 @@ type execOptions struct {
 	// Resume keeps the runs of this shard already complete in Out (in the
 	// same format) and runs only the others.
 	Resume bool
+	// Precision, if set, adds seeds until every cell's net value is known
+	// well enough (precision.go); not with shards or Resume.
+	Precision Precision
 }
 
 // execute runs this shard's runs of m, opt.Jobs at once, and returns the
 // metric values of each (values[cell][seed], nil for runs of other shards)
 // and the summaries likewise. The first run error stops it.
-func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]results.Summary, err error) {
+func (m *matrix) execute(opt execOptions, prog *runCounter) (values [][][]float64, sums [][]results.Summary, err error) {
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -294,33 +334,47 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 			values[k/nSeeds][k%nSeeds] = v
 		}
 	}
-	if len(mine) == 0 {
-		return values, sums, nil
+	return values, sums, m.runAll(mine, values, sums, opt, prog)
+}
+
+// runCounter counts a matrix's finished runs for RunDone, across the
+// rounds of a precision target.
+type runCounter struct {
+	started     time.Time
+	done, total int
+}
+
+// runAll runs the runs ks of m (run k is cell k / len(m.Seeds), seed
+// k % len(m.Seeds)), opt.Jobs at once, into values and sums. The first run
+// error stops it.
+func (m *matrix) runAll(ks []int, values [][][]float64, sums [][]results.Summary, opt execOptions, prog *runCounter) error {
+	if len(ks) == 0 {
+		return nil
 	}
+	nSeeds := len(m.Seeds)
+	prog.total += len(ks)
 	jobs := opt.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	jobs = max(1, min(jobs, len(mine)))
+	jobs = max(1, min(jobs, len(ks)))
 	// With a run per core, runs go faster inline than piped (runner.Options.Inline).
 	opt.Run.Inline = opt.Run.Inline || jobs > 1
 	var (
-		next    atomic.Int64 // index in mine of the next run to start
-		failed  atomic.Bool
-		mu      sync.Mutex // guards errs, done and calls to opt.Done
-		errs    = make([]error, len(mine))
-		done    int
-		wg      sync.WaitGroup
-		started = time.Now()
+		next   atomic.Int64 // index in ks of the next run to start
+		failed atomic.Bool
+		mu     sync.Mutex // guards errs, prog and calls to opt.Done
+		errs   = make([]error, len(ks))
+		wg     sync.WaitGroup
 	)
 	work := func() {
 		defer wg.Done()
 		for !failed.Load() {
 			i := int(next.Add(1) - 1)
-			if i >= len(mine) {
+			if i >= len(ks) {
 				return
 			}
-			k := mine[i]
+			k := ks[i]
 			ci, si := k/nSeeds, k%nSeeds
 			cell, seed := m.cell(ci), m.Seeds[si]
 			dir := RunDir(opt.Out, cell, seed)
@@ -332,9 +386,9 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 			} else {
 				values[ci][si] = results.MetricValues(&res.Summary)
 				sums[ci][si] = res.Summary
-				done++
+				prog.done++
 				if opt.Done != nil {
-					opt.Done(RunDone{Cell: cell, Seed: seed, Out: dir, Wall: res.Wall, Elapsed: time.Since(started), Done: done, Total: len(mine)})
+					opt.Done(RunDone{Cell: cell, Seed: seed, Out: dir, Wall: res.Wall, Elapsed: time.Since(prog.started), Done: prog.done, Total: prog.total})
 				}
 			}
 			mu.Unlock()
@@ -347,10 +401,10 @@ func (m *matrix) execute(opt execOptions) (values [][][]float64, sums [][]result
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, err // the first in run order, whatever finished first
+			return err // the first in run order, whatever finished first
 		}
 	}
-	return values, sums, nil
+	return nil
 }
 
 // resume splits a shard's runs into those still to run and those already
@@ -421,43 +475,99 @@ func (m *matrix) rows(values [][][]float64) []results.ComparisonRow {
 	return rows
 }
 
-// Aggregate computes the comparison rows (all but the names) from
-// values[cell][seed] (results.MetricValues of each run): each metric's mean
-// and 95% CI over the seeds, the mean and CI of the per-seed differences
-// against values[baseline], and the Pareto frontier of (operating margin ↑,
-// internal p99 wait ↓).
-func Aggregate(values [][][]float64, baseline int) []results.ComparisonRow {
-	ms := results.ComparisonMetrics
-	rows := make([]results.ComparisonRow, len(values))
-	var opIdx, p99Idx int
-	for i, m := range ms {
-		switch m.Name {
-		case "operating_margin":
-			opIdx = i
-		case "internal_wait_p99":
-			p99Idx = i
+// metricIndex returns the index in results.ComparisonMetrics of the metric
+// named name.
+func metricIndex(name string) int {
+	for i, m := range results.ComparisonMetrics {
+		if m.Name == name {
+			return i
 		}
 	}
+	panic("experiment: no comparison metric " + name)
+}
+
+var (
+	netValueIdx     = metricIndex("net_value")
+	delayCausedIdx  = metricIndex("internal_delay_caused")
+	allMetricsCount = len(results.ComparisonMetrics)
+)
+
+// Aggregate computes the comparison rows (all but the names) from
+// values[cell][seed] (results.MetricValues of each run; cell c's runs are
+// the first len(values[c]) seeds, and the baseline has at least as many
+// as any cell): each metric's mean and 95% CI over the cell's seeds, the
+// mean and CI of the per-seed differences against values[baseline] on
+// those seeds, the Pareto frontier of (net value ↑, caused delay ↓), and
+// which cells are tied with the best (see tiedWithBest).
+func Aggregate(values [][][]float64, baseline int) []results.ComparisonRow {
+	rows := make([]results.ComparisonRow, len(values))
 	up := make([]float64, len(values))
 	down := make([]float64, len(values))
 	for c, runs := range values {
 		rows[c].Runs = len(runs)
-		rows[c].Metrics = make([]results.MetricStats, len(ms))
-		vals := make([]float64, len(runs))
-		diffs := make([]float64, len(runs))
-		for mi := range ms {
-			for k := range runs {
-				vals[k] = runs[k][mi]
-				diffs[k] = vals[k] - values[baseline][k][mi]
-			}
+		rows[c].Metrics = make([]results.MetricStats, allMetricsCount)
+		for mi := range allMetricsCount {
 			st := &rows[c].Metrics[mi]
-			st.Mean, st.CI95 = results.MeanCI95(vals)
-			st.DiffMean, st.DiffCI95 = results.MeanCI95(diffs)
+			st.Mean, st.CI95 = results.MeanCI95(column(runs, mi))
+			st.DiffMean, st.DiffCI95 = pairedDiff(runs, values[baseline], mi)
 		}
-		up[c], down[c] = rows[c].Metrics[opIdx].Mean, rows[c].Metrics[p99Idx].Mean
+		up[c], down[c] = rows[c].Metrics[netValueIdx].Mean, rows[c].Metrics[delayCausedIdx].Mean
 	}
 	for c, on := range results.Pareto(up, down) {
 		rows[c].Pareto = on
 	}
+	for c, tied := range tiedWithBest(values, netValueIdx) {
+		rows[c].TiedWithBest = tied
+	}
 	return rows
+}
+
+// column returns metric mi of each run.
+func column(runs [][]float64, mi int) []float64 {
+	xs := make([]float64, len(runs))
+	for k, r := range runs {
+		xs[k] = r[mi]
+	}
+	return xs
+}
+
+// pairedDiff returns the mean and 95% CI half-width of metric mi's per-seed
+// difference a − b over the seeds both have (the first min(len(a), len(b))).
+func pairedDiff(a, b [][]float64, mi int) (mean, half float64) {
+	n := min(len(a), len(b))
+	d := make([]float64, n)
+	for k := range n {
+		d[k] = a[k][mi] - b[k][mi]
+	}
+	return results.MeanCI95(d)
+}
+
+// tiedWithBest marks the cell with the highest mean of metric mi and every
+// cell the seeds cannot tell from it: the 95% CI of the paired per-seed
+// difference (cell − best, over the seeds both have) spans 0, or has no
+// width (fewer than 2 common seeds). The test is paired (common random
+// numbers): the variation the cells share cancels, so it separates cells
+// whose own intervals overlap. Cells without a mean are never tied.
+func tiedWithBest(values [][][]float64, mi int) []bool {
+	tied := make([]bool, len(values))
+	best, bestMean := -1, math.Inf(-1)
+	means := make([]float64, len(values))
+	for c, runs := range values {
+		means[c], _ = results.MeanCI95(column(runs, mi))
+		if !math.IsNaN(means[c]) && means[c] > bestMean {
+			best, bestMean = c, means[c]
+		}
+	}
+	if best < 0 {
+		return tied
+	}
+	for c, runs := range values {
+		if math.IsNaN(means[c]) {
+			continue
+		}
+		st := results.MetricStats{}
+		st.DiffMean, st.DiffCI95 = pairedDiff(runs, values[best], mi)
+		tied[c] = c == best || !st.DiffSignificant()
+	}
+	return tied
 }

@@ -48,8 +48,8 @@ func Merge(out string, dirs []string) (*Comparison, error) {
 	values := make([][][]float64, m.cells())
 	var missing []string
 	for c := range values {
-		values[c] = make([][]float64, len(m.Seeds))
-		for k, seed := range m.Seeds {
+		values[c] = make([][]float64, m.cellSeeds(c))
+		for k, seed := range m.Seeds[:m.cellSeeds(c)] {
 			dst := RunDir(out, m.cell(c), seed)
 			src := ""
 			for _, d := range dirs {

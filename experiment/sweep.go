@@ -72,6 +72,10 @@ type SweepOptions struct {
 	// a failure, a sweep interrupted) and runs only the others; the result
 	// is the same as a fresh run's.
 	Resume bool
+	// Precision, if set, adds seeds after the sweep's until each cell's
+	// paired Δ net value against the baseline is known to within it (not
+	// with Shard or Resume).
+	Precision Precision
 }
 
 // Sweep is a parsed sweep file, ready to run.
@@ -277,7 +281,7 @@ func (s *Sweep) Run(opt SweepOptions) (*Comparison, error) {
 	if !opt.Shard.whole() && (opt.Shard.Index < 0 || opt.Shard.Index >= opt.Shard.Count) {
 		return nil, fmt.Errorf("sweep: shard %s: the index must be in [0, %d)", opt.Shard, opt.Shard.Count)
 	}
-	c, err := s.m.run(execOptions{Out: opt.Out, Jobs: opt.Jobs, Shard: opt.Shard, Warn: opt.Warn, Done: opt.Done, Run: opt.Run, Resume: opt.Resume})
+	c, err := s.m.run(execOptions{Out: opt.Out, Jobs: opt.Jobs, Shard: opt.Shard, Warn: opt.Warn, Done: opt.Done, Run: opt.Run, Resume: opt.Resume, Precision: opt.Precision})
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", s.file, err)
 	}

@@ -22,38 +22,46 @@ const ComparisonFile = "comparison.arrow"
 type Metric struct {
 	Name   string // column-name prefix in comparison.arrow, e.g. "operating_margin"
 	Column string // the summary.arrow column it is read from
-	Unit   string
-	Doc    string
+	// Minus, if set, is a second summary.arrow column subtracted from
+	// Column's value (a derived metric such as the caused slowdown).
+	Minus string
+	Unit  string
+	Doc   string
 }
 
 // ComparisonMetrics are the metrics of comparison.arrow, in column order.
 var ComparisonMetrics = []Metric{
-	{"external_revenue", "external_revenue_usd", "USD", "revenue from the external segments"},
-	{"gross_margin", "gross_margin", "", "(revenue − external direct cost) / revenue"},
-	{"operating_margin", "operating_margin", "", "(revenue − external cash cost) / revenue"},
-	{"net_value", "net_value_usd", "USD", "revenue − external direct cost − support − the internal delay selling caused, in dollars"},
-	{"internal_delay_caused", "internal_delay_caused_gpu_hours", "GPU-h", "internal waiting selling added, against the same run without external demand"},
-	{"internal_slowdown_counterfactual", "slowdown_mean_internal_counterfactual", "", "mean bounded slowdown of the completed internal jobs without external demand"},
-	{"utilization", "utilization", "", "busy GPU-hours / capacity GPU-hours"},
-	{"internal_wait_mean", "wait_mean_s_internal", "s", "mean wait of the internal jobs that started"},
-	{"internal_wait_p99", "wait_p99_s_internal", "s", "99th percentile wait of the internal jobs that started"},
-	{"internal_slowdown_mean", "slowdown_mean_internal", "", "mean bounded slowdown of the completed internal jobs"},
-	{"preemptions", "preemptions", "", "Σ jobs' preemptions"},
-	{"lost_gpu_hours", "lost_gpu_hours", "GPU-h", "GPU-hours lost to preemptions and failures"},
+	{"external_revenue", "external_revenue_usd", "", "USD", "revenue from the external segments"},
+	{"gross_margin", "gross_margin", "", "", "(revenue − external direct cost) / revenue"},
+	{"operating_margin", "operating_margin", "", "", "(revenue − external cash cost) / revenue"},
+	{"net_value", "net_value_usd", "", "USD", "revenue − external direct cost − support − the internal delay selling caused, in dollars (a decision metric)"},
+	{"internal_delay_caused", "internal_delay_caused_gpu_hours", "", "GPU-h", "internal waiting selling added, against the same run without external demand (a decision metric)"},
+	{"internal_slowdown_counterfactual", "slowdown_mean_internal_counterfactual", "", "", "mean bounded slowdown of the completed internal jobs without external demand"},
+	{"utilization", "utilization", "", "", "busy GPU-hours / capacity GPU-hours"},
+	{"internal_wait_mean", "wait_mean_s_internal", "", "s", "mean wait of the internal jobs that started"},
+	{"internal_wait_p99", "wait_p99_s_internal", "", "s", "99th percentile wait of the internal jobs that started (a noisy statistic: a tail quantile over few seeds; not for ranking)"},
+	{"internal_slowdown_mean", "slowdown_mean_internal", "", "", "mean bounded slowdown of the completed internal jobs (a decision metric)"},
+	{"preemptions", "preemptions", "", "", "Σ jobs' preemptions"},
+	{"lost_gpu_hours", "lost_gpu_hours", "", "GPU-h", "GPU-hours lost to preemptions and failures"},
+	{"internal_slowdown_caused", "slowdown_mean_internal", "slowdown_mean_internal_counterfactual", "", "internal mean bounded slowdown minus the same run's without external demand (a decision metric)"},
 }
 
-// metricColumns[i] is ComparisonMetrics[i]'s index in summaryColumns.
-var metricColumns = func() []int {
-	idx := make([]int, len(ComparisonMetrics))
-	for i, m := range ComparisonMetrics {
-		idx[i] = -1
+// metricColumns[i] are ComparisonMetrics[i]'s Column and Minus indexes in
+// summaryColumns (Minus: -1 when unset).
+var metricColumns = func() [][2]int {
+	find := func(m Metric, name string) int {
 		for k, c := range summaryColumns {
-			if c.Name == m.Column {
-				idx[i] = k
+			if c.Name == name {
+				return k
 			}
 		}
-		if idx[i] < 0 {
-			panic("results: comparison metric " + m.Name + " reads the unknown summary column " + m.Column)
+		panic("results: comparison metric " + m.Name + " reads the unknown summary column " + name)
+	}
+	idx := make([][2]int, len(ComparisonMetrics))
+	for i, m := range ComparisonMetrics {
+		idx[i] = [2]int{find(m, m.Column), -1}
+		if m.Minus != "" {
+			idx[i][1] = find(m, m.Minus)
 		}
 	}
 	return idx
@@ -63,15 +71,20 @@ var metricColumns = func() []int {
 // no value), exactly as ReadMetricValues reads them back from its
 // summary.arrow.
 func MetricValues(s *Summary) []float64 {
-	vals := make([]float64, len(ComparisonMetrics))
-	for i, k := range metricColumns {
+	num := func(i, k int) float64 {
 		switch v := summaryColumns[k].val(s).(type) {
 		case float64:
-			vals[i] = v
+			return v
 		case int64:
-			vals[i] = float64(v)
-		default:
-			panic("results: comparison metric " + ComparisonMetrics[i].Name + " is not numeric")
+			return float64(v)
+		}
+		panic("results: comparison metric " + ComparisonMetrics[i].Name + " is not numeric")
+	}
+	vals := make([]float64, len(ComparisonMetrics))
+	for i, k := range metricColumns {
+		vals[i] = num(i, k[0])
+		if k[1] >= 0 {
+			vals[i] -= num(i, k[1])
 		}
 	}
 	return vals
@@ -106,22 +119,34 @@ func ReadMetricValues(path string) ([]float64, error) {
 	if rec.NumRows() != 1 {
 		return nil, fmt.Errorf("results: %s: %d rows, want 1", path, rec.NumRows())
 	}
+	column := func(name string) (float64, error) {
+		idx := rec.Schema().FieldIndices(name)
+		if len(idx) != 1 {
+			return 0, fmt.Errorf("results: %s: no column %q (written by an older neosim?)", path, name)
+		}
+		col := rec.Column(idx[0])
+		if col.IsNull(0) {
+			return math.NaN(), nil
+		}
+		switch col := col.(type) {
+		case *array.Float64:
+			return col.Value(0), nil
+		case *array.Int64:
+			return float64(col.Value(0)), nil
+		}
+		return 0, fmt.Errorf("results: %s: column %q is %s, want float64 or int64", path, name, col.DataType())
+	}
 	vals := make([]float64, len(ComparisonMetrics))
 	for i, m := range ComparisonMetrics {
-		idx := rec.Schema().FieldIndices(m.Column)
-		if len(idx) != 1 {
-			return nil, fmt.Errorf("results: %s: no column %q (written by an older neosim?)", path, m.Column)
+		if vals[i], err = column(m.Column); err != nil {
+			return nil, err
 		}
-		switch col := rec.Column(idx[0]).(type) {
-		case *array.Float64:
-			vals[i] = col.Value(0)
-		case *array.Int64:
-			vals[i] = float64(col.Value(0))
-		default:
-			return nil, fmt.Errorf("results: %s: column %q is %s, want float64 or int64", path, m.Column, col.DataType())
-		}
-		if rec.Column(idx[0]).IsNull(0) {
-			vals[i] = math.NaN()
+		if m.Minus != "" {
+			minus, err := column(m.Minus)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] -= minus
 		}
 	}
 	return vals, nil
@@ -134,6 +159,14 @@ type MetricStats struct {
 	DiffMean, DiffCI95 float64 // of the per-seed differences pair − baseline
 }
 
+// DiffSignificant reports whether the 95% CI of the paired difference
+// against the baseline excludes 0: false when it spans 0 (not significant:
+// the seeds cannot tell the pair from the baseline) or has no width (fewer
+// than 2 seeds, or no values).
+func (s MetricStats) DiffSignificant() bool {
+	return !math.IsNaN(s.DiffCI95) && !math.IsNaN(s.DiffMean) && math.Abs(s.DiffMean) > s.DiffCI95
+}
+
 // ComparisonRow is one (allocator, pricer) pair of a comparison, or one
 // (variant, allocator, pricer) cell of a sweep.
 type ComparisonRow struct {
@@ -143,9 +176,17 @@ type ComparisonRow struct {
 	Variant           string
 	Params            []any
 	Allocator, Pricer string
-	Runs              int
-	Metrics           []MetricStats // in ComparisonMetrics order
-	Pareto            bool
+	// Runs is the number of seeds the row's statistics are over: the first
+	// Runs of the comparison's seeds (with a precision target, each row's
+	// own number).
+	Runs    int
+	Metrics []MetricStats // in ComparisonMetrics order
+	// Pareto: on the frontier of (net value ↑, caused delay ↓).
+	Pareto bool
+	// TiedWithBest: the row with the highest mean net value, or one the
+	// seeds cannot tell from it (the 95% CI of the paired difference in
+	// net value spans 0).
+	TiedWithBest bool
 }
 
 // MeanCI95 returns the mean of xs and the half-width of its 95% confidence
@@ -203,14 +244,14 @@ func Pareto(up, down []float64) []bool {
 
 // ComparisonSchema is comparison.arrow's schema: allocator, pricer, runs,
 // then for each metric <name>_mean, _ci95, _diff_mean, _diff_ci95, then
-// pareto.
+// pareto and tied_with_best.
 func ComparisonSchema() NamedSchema { return comparisonSchema }
 
 var comparisonSchema = func() NamedSchema {
 	cols := []Column{
 		{"allocator", utf8, false, "", "allocation policy"},
 		{"pricer", utf8, false, "", "pricing policy"},
-		{"runs", i64, false, "", "runs (seeds) of the pair"},
+		{"runs", i64, false, "", "runs (seeds) of the pair: the first `runs` seeds (with --precision, the seeds this pair needed)"},
 	}
 	for _, m := range ComparisonMetrics {
 		cols = append(cols,
@@ -220,8 +261,11 @@ var comparisonSchema = func() NamedSchema {
 			Column{m.Name + "_diff_ci95", f64, true, m.Unit, "half-width of the difference's 95% Student-t interval"},
 		)
 	}
-	cols = append(cols, Column{"pareto", arrow.FixedWidthTypes.Boolean, false, "",
-		"on the Pareto frontier of (operating_margin_mean ↑, internal_wait_p99_mean ↓)"})
+	cols = append(cols,
+		Column{"pareto", arrow.FixedWidthTypes.Boolean, false, "",
+			"on the Pareto frontier of (net_value_mean ↑, internal_delay_caused_mean ↓)"},
+		Column{"tied_with_best", arrow.FixedWidthTypes.Boolean, false, "",
+			"the highest net_value_mean, or indistinguishable from it (paired 95% CI of the difference spans 0)"})
 	return newSchema("comparison", ComparisonFile, "one row per (allocator, pricer) pair of `neosim compare`", cols)
 }()
 
@@ -289,6 +333,7 @@ func WriteComparison(dir string, params []SweepParam, rows []ComparisonRow) erro
 			f64or(b.Field(lead+6+4*i).(*array.Float64Builder), m.DiffCI95)
 		}
 		b.Field(lead + 3 + 4*len(ComparisonMetrics)).(*array.BooleanBuilder).Append(r.Pareto)
+		b.Field(lead + 4 + 4*len(ComparisonMetrics)).(*array.BooleanBuilder).Append(r.TiedWithBest)
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()

@@ -143,6 +143,26 @@ func approx(a, b float64) bool {
 	return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b))
 }
 
+// A Δ whose 95% CI spans 0 is not significant; one that excludes 0 is.
+func TestDiffSignificant(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		mean, ci float64
+		want     bool
+	}{
+		{5, 4, true}, {-5, 4, true}, // the CI [1, 9] (or [−9, −1]) excludes 0
+		{3, 4, false}, {-3, 4, false}, // [−1, 7] spans 0: n.s.
+		{4, 4, false},                    // touches 0
+		{0, 0, false},                    // the baseline against itself
+		{2, 0, true},                     // a constant per-seed difference
+		{5, nan, false}, {nan, 1, false}, // one seed, or no value
+	} {
+		if got := (MetricStats{DiffMean: c.mean, DiffCI95: c.ci}).DiffSignificant(); got != c.want {
+			t.Errorf("Δ %v ± %v: significant = %v, want %v", c.mean, c.ci, got, c.want)
+		}
+	}
+}
+
 func TestPareto(t *testing.T) {
 	nan := math.NaN()
 	up := []float64{0.5, 0.6, 0.4, 0.6, 0.7, nan, 0.5}
@@ -172,7 +192,7 @@ func TestWriteComparison(t *testing.T) {
 	}
 	rows := []ComparisonRow{
 		{Allocator: "fifo", Pricer: "flat", Runs: 3, Metrics: ms, Pareto: true},
-		{Allocator: "priority", Pricer: "flat", Runs: 3, Metrics: ms},
+		{Allocator: "priority", Pricer: "flat", Runs: 5, Metrics: ms, TiedWithBest: true},
 	}
 	if err := WriteComparison(dir, nil, rows); err != nil {
 		t.Fatal(err)
@@ -190,12 +210,12 @@ func TestWriteComparison(t *testing.T) {
 	if v, _ := r.Schema().Metadata().GetValue(MetaSchemaVersion); v != SchemaVersion {
 		t.Errorf("schema version %q, want %q", v, SchemaVersion)
 	}
-	wantCols := 3 + 4*len(ComparisonMetrics) + 1
+	wantCols := 3 + 4*len(ComparisonMetrics) + 2
 	if n := r.Schema().NumFields(); n != wantCols {
 		t.Fatalf("%d columns, want %d", n, wantCols)
 	}
 	for _, name := range []string{"allocator", "pricer", "runs", "operating_margin_mean", "operating_margin_ci95",
-		"operating_margin_diff_mean", "operating_margin_diff_ci95", "internal_wait_p99_mean", "pareto"} {
+		"operating_margin_diff_mean", "operating_margin_diff_ci95", "internal_wait_p99_mean", "net_value_mean", "internal_delay_caused_diff_ci95", "internal_slowdown_caused_mean", "pareto", "tied_with_best"} {
 		if len(r.Schema().FieldIndices(name)) != 1 {
 			t.Errorf("no column %s", name)
 		}
@@ -213,8 +233,14 @@ func TestWriteComparison(t *testing.T) {
 	if !rec.Column(4).IsNull(0) {
 		t.Errorf("a NaN CI is not null")
 	}
-	if p := rec.Column(wantCols - 1).(*array.Boolean); !p.Value(0) || p.Value(1) {
+	if p := rec.Column(wantCols - 2).(*array.Boolean); !p.Value(0) || p.Value(1) {
 		t.Errorf("pareto = %v, %v, want true, false", p.Value(0), p.Value(1))
+	}
+	if p := rec.Column(wantCols - 1).(*array.Boolean); p.Value(0) || !p.Value(1) {
+		t.Errorf("tied_with_best = %v, %v, want false, true", p.Value(0), p.Value(1))
+	}
+	if n := rec.Column(2).(*array.Int64); n.Value(0) != 3 || n.Value(1) != 5 {
+		t.Errorf("runs = %d, %d, want each row's own 3, 5", n.Value(0), n.Value(1))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "."+ComparisonFile+".tmp")); err == nil {
 		t.Errorf("temporary file left behind")

@@ -26,12 +26,16 @@ Runs every allocator × pricer pair with every seed (common random numbers:
 for one seed every pair sees the same jobs), -j runs at once. Each run's
 files go to --out/allocator=A/pricer=P/seed=N/ (a hive-partitioned dataset);
 comparison.arrow gets one row per pair: each metric's mean and 95% CI over
-the seeds, the paired difference against --baseline, and the Pareto
-frontier of (operating margin, internal p99 wait). docs/compare.md explains.
+the seeds, the paired difference against --baseline, the Pareto frontier of
+(net value ↑, caused internal delay ↓) and the pairs tied with the best.
+The table ranks the pairs by mean net value; a Δ whose CI spans 0 is "n.s.".
+--precision R adds seeds until each pair's Δ net value is known to ±R of
+itself (or ±$1,000). docs/compare.md explains.
 
 Examples:
   neosim compare --allocators fifo,priority,backfill --pricers flat,utilization
   neosim compare --scenario my.yaml --seeds 1-10 --horizon 7d --baseline fifo/flat
+  neosim compare --allocators fifo,backfill --precision 0.05 --max-seeds 40
 
 Flags:
 `
@@ -53,6 +57,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		drawPlots    = plotsFlag(fs)
 		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
 		failures     bool
+		precision    = precisionFlags(fs)
 	)
 	failuresFlag(fs, &failures)
 	counterfactual := true
@@ -69,6 +74,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	}
 	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !counterfactual},
 		Allocators: splitList(*allocators), Pricers: splitList(*pricers)}
+	if opt.Precision, err = precision(fs); err != nil {
+		return err
+	}
 	if opt.Seeds, err = experiment.ParseSeeds(*seeds); err != nil {
 		return fmt.Errorf("--seeds: %w", err)
 	}
@@ -148,9 +156,28 @@ func splitList(s string) []string {
 	return out
 }
 
-// printComparison prints the pairs ranked by mean operating margin (best
-// first; pairs without one last); the header names the failure model when
-// it is known (one scenario for every run).
+// precisionFlags adds --precision and --max-seeds to a command that
+// writes a comparison; the function it returns reads them.
+func precisionFlags(fs *pflag.FlagSet) func(*pflag.FlagSet) (experiment.Precision, error) {
+	rel := fs.Float64("precision", 0, "add seeds (in order, to every pair that needs more) until each pair's 95% CI of Δ net value vs the baseline is within this fraction of |Δ| (or $1,000), e.g. 0.05 (default: off, the seeds given)")
+	most := fs.Int("max-seeds", 0, fmt.Sprintf("with --precision, the most seeds a pair runs (default %d)", experiment.DefaultMaxSeeds))
+	return func(fs *pflag.FlagSet) (experiment.Precision, error) {
+		switch {
+		case fs.Changed("precision") && !(*rel > 0):
+			return experiment.Precision{}, fmt.Errorf("--precision %v: want a fraction > 0, e.g. 0.05", *rel)
+		case fs.Changed("max-seeds") && !fs.Changed("precision"):
+			return experiment.Precision{}, fmt.Errorf("--max-seeds needs --precision")
+		case fs.Changed("max-seeds") && *most < 2:
+			return experiment.Precision{}, fmt.Errorf("--max-seeds %d: want at least 2 (a CI needs 2 seeds)", *most)
+		}
+		return experiment.Precision{Rel: *rel, MaxSeeds: *most}, nil
+	}
+}
+
+// printComparison prints the pairs ranked by mean net value (best first;
+// pairs without one last, in their order), with the decision metrics first;
+// the header names the failure model when it is known (one scenario for
+// every run).
 func printComparison(w io.Writer, c *experiment.Comparison, failureModel string) {
 	idx := map[string]int{}
 	for i, m := range results.ComparisonMetrics {
@@ -160,9 +187,9 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 	for i := range order {
 		order[i] = i
 	}
-	op := idx["operating_margin"]
+	nv := idx["net_value"]
 	slices.SortStableFunc(order, func(a, b int) int {
-		x, y := c.Rows[a].Metrics[op].Mean, c.Rows[b].Metrics[op].Mean
+		x, y := c.Rows[a].Metrics[nv].Mean, c.Rows[b].Metrics[nv].Mean
 		switch {
 		case math.IsNaN(x) && math.IsNaN(y):
 			return 0
@@ -182,36 +209,93 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 	if failureModel != "" {
 		what += " · " + failureModel
 	}
-	fmt.Fprintf(w, "%s × %d seeds · baseline %s · ± is the 95%% CI half-width · Δ is paired vs the baseline\n\n", what, len(c.Seeds), c.Baseline)
+	fewest, most := len(c.Seeds), 0
+	for _, r := range c.Rows {
+		fewest, most = min(fewest, r.Runs), max(most, r.Runs)
+	}
+	seeds := fmt.Sprint(most)
+	if fewest < most {
+		seeds = fmt.Sprintf("%d–%d", fewest, most)
+	}
+	fmt.Fprintf(w, "%s × %s seeds · baseline %s · ranked by mean net value · ± is the 95%% CI half-width\n", what, seeds, c.Baseline)
+	fmt.Fprintln(w, "Δ: paired vs the baseline, n.s. when its CI spans 0 · rank =: indistinguishable from the best · pareto *: (net value ↑, caused delay ↓)")
+	fmt.Fprintln(w, "caused: against the same run without external demand · int wait p99 is a noisy statistic (a tail over few seeds): not for ranking")
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "rank\t")
 	if c.Params != nil {
 		fmt.Fprint(tw, "variant\t")
 	}
-	fmt.Fprintln(tw, "allocator\tpricer\top margin\tΔ op margin\tgross margin\text revenue $\tutilization\tint wait p99\tΔ p99\tpareto\t")
+	fmt.Fprintln(tw, "allocator\tpricer\tseeds\tnet value $\tΔ net value $\tcaused delay GPU-h\tint slowdown\tcaused slowdown\text revenue $\top margin\tint wait p99 (noisy)\tpareto\t")
 	for r, i := range order {
 		row := c.Rows[i]
 		m := func(name string) results.MetricStats { return row.Metrics[idx[name]] }
+		rank := fmt.Sprint(r + 1)
+		if row.TiedWithBest {
+			rank += "="
+		}
 		par := ""
 		if row.Pareto {
 			par = "*"
 		}
-		fmt.Fprintf(tw, "%d\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r+1, variant(row), row.Allocator, row.Pricer,
-			pctCI(m("operating_margin").Mean, m("operating_margin").CI95),
-			pctCI(m("operating_margin").DiffMean, m("operating_margin").DiffCI95),
-			pctCI(m("gross_margin").Mean, m("gross_margin").CI95),
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", rank, variant(row), row.Allocator, row.Pricer, row.Runs,
+			moneyCI(m("net_value").Mean, m("net_value").CI95),
+			diffCI(m("net_value"), money),
+			moneyCI(m("internal_delay_caused").Mean, m("internal_delay_caused").CI95),
+			numCI(m("internal_slowdown_mean").Mean, m("internal_slowdown_mean").CI95),
+			numCI(m("internal_slowdown_caused").Mean, m("internal_slowdown_caused").CI95),
 			moneyCI(m("external_revenue").Mean, m("external_revenue").CI95),
-			pctCI(m("utilization").Mean, m("utilization").CI95),
+			pctCI(m("operating_margin").Mean, m("operating_margin").CI95),
 			durCI(m("internal_wait_p99").Mean, m("internal_wait_p99").CI95),
-			durCI(m("internal_wait_p99").DiffMean, m("internal_wait_p99").DiffCI95),
 			par)
 	}
 	tw.Flush()
+	if p := c.Precision; p.Rel > 0 {
+		fmt.Fprintf(w, "\n--precision %g: seeds added until each pair's Δ net value ±CI is within %g%% of |Δ| or $%s (at most %d seeds)\n",
+			p.Rel, 100*p.Rel, money(p.Floor), p.MaxSeeds)
+		if len(c.Unmet) > 0 {
+			var names []string
+			for _, u := range c.Unmet {
+				names = append(names, u.String())
+			}
+			fmt.Fprintf(w, "not reached at %d seeds (raise --max-seeds): %s\n", p.MaxSeeds, strings.Join(names, ", "))
+		}
+	}
 	runs := "allocator=*/pricer=*/seed=*/"
 	if c.Params != nil {
 		runs = "variant=*/" + runs
 	}
 	fmt.Fprintf(w, "\noutput %s/ (%s and %s)\n", c.Out, results.ComparisonFile, runs)
+}
+
+// diffCI formats a paired difference against the baseline: "±0" for the
+// baseline itself, "n.s." appended when its 95% CI spans 0.
+func diffCI(s results.MetricStats, format func(float64) string) string {
+	if math.IsNaN(s.DiffMean) {
+		return "-"
+	}
+	if s.DiffMean == 0 && s.DiffCI95 == 0 {
+		return "0"
+	}
+	out := format(s.DiffMean)
+	if !math.IsNaN(s.DiffCI95) {
+		out += " ±" + format(s.DiffCI95)
+	}
+	if !s.DiffSignificant() {
+		out += " n.s."
+	}
+	return out
+}
+
+// numCI formats a ratio such as a slowdown with its CI.
+func numCI(v, ci float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	if math.IsNaN(ci) {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.2f ±%.2f", v, ci)
 }
 
 func pctCI(v, ci float64) string {

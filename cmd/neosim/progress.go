@@ -90,6 +90,7 @@ func (p *progress) simulated(now, horizon sim.Time, events int64) {
 // (experiment.RunDone callbacks come one at a time).
 func (p *progress) runDone(d experiment.RunDone) {
 	if p.bar != nil {
+		p.bar.SetTotal(int64(d.Total), false) // a precision target adds runs
 		p.bar.Increment()
 		return
 	}

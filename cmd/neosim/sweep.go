@@ -50,6 +50,12 @@ Examples:
   neosim sweep -f sweep.yaml --shard 0/3 --out /shared/sweep   # one of 3 processes
   neosim sweep -f sweep.yaml --shard 0/3 --out /shared/sweep --resume   # retried: skip its finished runs
   neosim merge /shared/sweep
+  neosim sweep -f sweep.yaml --precision 0.05     # add seeds until each Δ net value is ±5%
+
+--precision R adds seeds (the next numbers after the sweep's, to every cell
+that needs more) until each cell's 95% CI of Δ net value vs the baseline is
+within R of |Δ| or $1,000, or --max-seeds; the seeds each cell used are the
+runs column. It needs every run in one process: not with --shard or --resume.
 
 Flags:
 `
@@ -84,6 +90,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
 		quiet  = fs.Bool("quiet", false, "no progress and no table")
 		fails  bool
+		prec   = precisionFlags(fs)
 	)
 	failuresFlag(fs, &fails)
 	counterfactual := true
@@ -118,6 +125,9 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		return printPlan(stdout, sw, sh)
 	}
 	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !counterfactual}, Resume: *resume}
+	if opt.Precision, err = prec(fs); err != nil {
+		return err
+	}
 	toRun := sw.ShardRuns(sh)
 	if *resume {
 		toRun = sw.Pending(*out, sh, outFormat)

@@ -106,7 +106,7 @@ function jobsDoc() {
 function comparisonType(c) {
   if (["variant", "allocator", "pricer"].includes(c)) return "String";
   if (c === "runs") return "Int64";
-  if (c === "pareto") return "Bool";
+  if (c === "pareto" || c === "tied_with_best") return "Bool";
   return "Float64"; // swept parameters and <metric>_mean, _ci95, _diff_mean, _diff_ci95
 }
 
@@ -196,16 +196,18 @@ test("every column the notebook uses exists in the fresh sweep, with a sensible 
     r.made.forEach((x) => made.add(x));
   }
   // The extraction must see the columns the question is about.
-  for (const c of ["variant", shareCol, "internal_wait_p99_mean", "internal_wait_p99_ci95", "operating_margin_mean", "operating_margin_ci95", "external_revenue_mean", "pareto", "segment", "wait_s"]) {
+  for (const c of ["variant", shareCol, "runs", "net_value_mean", "net_value_ci95", "internal_delay_caused_mean", "internal_delay_caused_ci95", "tied_with_best", "pareto", "segment", "wait_s"]) {
     assert.ok(used.has(c), `the notebook does not use ${c} (or the extraction missed it)`);
   }
   for (const c of tagged("answer").flatMap((cell) => [...columnRefs(src(cell)).used])) {
     assert.ok(made.has(c) || cmp.columns.includes(c), `the answer cell uses ${c}, not a column of comparison.arrow`);
   }
 
+  // Keys of run.json the notebook reads (the horizon).
+  const runJSON = JSON.parse(fs.readFileSync(path.join(runs()[0].dir, "run.json"), "utf8"));
   const missing = [];
   for (const c of used) {
-    let found = made.has(c);
+    let found = made.has(c) || (c in runJSON && typeof runJSON[c] === "number");
     if (cmp.columns.includes(c)) {
       found = true;
       assert.equal(dtype(cmp, c), comparisonType(c), `comparison.arrow ${c}`);
@@ -218,41 +220,43 @@ test("every column the notebook uses exists in the fresh sweep, with a sensible 
     if (hiveKeys.includes(c)) found = true; // from the folder names: checked below
     if (!found) missing.push(c);
   }
-  assert.deepEqual(missing, [], "columns the notebook uses that neither comparison.arrow, jobs.arrow, the hive keys nor the notebook (.alias) provide");
+  assert.deepEqual(missing, [], "columns the notebook uses that neither comparison.arrow, jobs.arrow, run.json, the hive keys nor the notebook (.alias) provide");
 });
 
-// answer recomputes the answer cell: the baseline (internal_share 1), the
-// limit FACTOR × max(baseline p99, floor), the largest share sold whose mean
-// (conservative: mean + ci95) p99 wait is within it.
-function answer(rows, factor, floor) {
-  const base = rows.filter((r) => r[shareCol] === 1);
-  assert.equal(base.length, 1, "comparison.arrow needs exactly one baseline row (internal_share 1)");
-  const baseP99 = base[0].internal_wait_p99_mean;
-  assert.ok(baseP99 !== null && baseP99 >= 0, `baseline p99 wait ${baseP99}`);
-  const limit = factor * Math.max(baseP99, floor);
+// months is the sweep's horizon in 30-day months (every run has the same).
+function months() {
+  const hs = new Set(runs().map((r) => JSON.parse(fs.readFileSync(path.join(r.dir, "run.json"), "utf8")).horizon_s));
+  assert.equal(hs.size, 1, `the runs have different horizons: ${[...hs]}`);
+  return [...hs][0] / (30 * 24 * 3600);
+}
+
+// answer recomputes the answer cell: per month = over the horizon ÷ months;
+// the share sold with the highest mean net value (the least sold among
+// equal means); the largest share sold whose mean (conservative: mean +
+// ci95) caused delay per month is within budget.
+function answer(rows, budget, mo) {
   const sold = (r) => 1 - r[shareCol];
-  const best = (ok) => rows.filter(ok).reduce((a, r) => (a === null || sold(r) > sold(a) ? r : a), null);
+  const sorted = [...rows].sort((a, b) => sold(a) - sold(b));
+  const best = sorted.reduce((a, r) => (a === null || r.net_value_mean > a.net_value_mean ? r : a), null);
+  const largest = (ok) => sorted.filter(ok).at(-1) ?? null;
   return {
-    base: base[0],
-    limit,
-    floored: baseP99 < floor,
-    mean: best((r) => r.internal_wait_p99_mean !== null && r.internal_wait_p99_mean <= limit),
-    conservative: best((r) => r.internal_wait_p99_mean !== null && r.internal_wait_p99_ci95 !== null && r.internal_wait_p99_mean + r.internal_wait_p99_ci95 <= limit),
+    base: rows.find((r) => r[shareCol] === 1),
+    best,
+    within: largest((r) => r.internal_delay_caused_mean / mo <= budget),
+    conservative: largest((r) => r.internal_delay_caused_ci95 !== null && (r.internal_delay_caused_mean + r.internal_delay_caused_ci95) / mo <= budget),
   };
 }
 
 test("the answer is well defined on the fresh comparison", (t) => {
   const code = src(tagged("answer")[0]);
-  const num = (name) => {
-    const m = code.match(new RegExp(`^${name}\\s*=\\s*([0-9.]+)`, "m"));
-    assert.ok(m, `the answer cell does not set ${name}`);
-    return Number(m[1]);
-  };
-  const factor = num("FACTOR");
-  const floor = num("P99_FLOOR_S");
-  assert.equal(factor, 2, "'doubles' is a factor of 2");
-  assert.ok(floor > 0, "the floor on the baseline p99 must be positive, or a baseline p99 of 0 allows no wait at all");
-  assert.match(code, /internal_wait_p99_mean"\)\s*\+\s*pl\.col\("internal_wait_p99_ci95"\)/, "no conservative answer (mean + ci95)");
+  const m0 = code.match(/^DELAY_BUDGET_GPU_H_PER_MONTH\s*=\s*([0-9_.]+)/m);
+  assert.ok(m0, "the answer cell does not set DELAY_BUDGET_GPU_H_PER_MONTH");
+  const budget = Number(m0[1].replaceAll("_", ""));
+  assert.ok(budget > 0, "the delay budget must be positive");
+  const yaml = fs.readFileSync(path.join(repo, "examples/spare-capacity.yaml"), "utf8");
+  assert.ok(yaml.replaceAll(",", "").includes(`${budget} GPU-hours per month`), "examples/spare-capacity.yaml does not state the notebook's delay budget");
+  assert.match(code, /pl\.col\("delay_month"\)\s*\+\s*pl\.col\("delay_month_ci95"\)/, "no conservative answer (mean + ci95)");
+  assert.match(code, /keeping .* for internal training earns .* per month .* costs internal training .* GPU-hours per month/s, "the answer does not say what each share earns and costs per month");
 
   const cmp = comparison();
   const rows = cmp.toRecords();
@@ -261,37 +265,41 @@ test("the answer is well defined on the fresh comparison", (t) => {
   const shares = rows.map((r) => r[shareCol]);
   assert.ok(shares.every((s) => typeof s === "number" && s >= 0 && s <= 1), `internal shares out of [0, 1]: ${shares}`);
   assert.equal(new Set(shares).size, shares.length, "one row per internal_share");
+  for (const r of rows) {
+    assert.ok(r.net_value_mean !== null && r.internal_delay_caused_mean !== null, `${r.variant}: no net value or caused delay (the counterfactual is on by default)`);
+  }
 
-  const a = answer(rows, factor, floor);
+  const mo = months();
+  const a = answer(rows, budget, mo);
+  assert.ok(a.base, "comparison.arrow needs a baseline row (internal_share 1)");
   // The baseline is the sweep's baseline: the differences are taken against it.
   const m = manifest();
   assert.equal(a.base.variant, m.variants[m.baseline].name, "the internal_share 1 variant is not the sweep's baseline");
   for (const c of cmp.columns.filter((c) => c.endsWith("_diff_mean"))) {
     assert.ok(a.base[c] === null || a.base[c] === 0, `baseline ${c} = ${a.base[c]}`);
   }
-  assert.ok(a.mean, "the baseline itself must qualify");
-  assert.ok(shares.includes(a.mean[shareCol]), "the answer is not a swept share");
-  assert.ok(a.mean.internal_wait_p99_mean <= a.limit);
-  assert.ok(a.mean.external_revenue_mean !== null, "no external revenue at the answer");
-  if (a.mean !== a.base) {
-    assert.ok(a.mean.external_revenue_mean > 0, "selling capacity earned nothing");
-    assert.ok(a.mean.operating_margin_mean !== null, "no operating margin at the answer");
-  }
+  // Selling nothing adds nothing and delays nothing.
+  assert.equal(a.base.net_value_mean, 0, "the baseline's net value");
+  assert.equal(a.base.internal_delay_caused_mean, 0, "the baseline's caused delay");
+  assert.ok(a.best.tied_with_best, "the best row is not marked tied_with_best");
+  assert.equal(rows.filter((r) => r.tied_with_best && r.net_value_mean > a.best.net_value_mean).length, 0);
+  assert.ok(a.within, "the baseline itself is within any budget");
   if (a.conservative) {
-    assert.ok(shares.includes(a.conservative[shareCol]));
-    assert.ok(1 - a.conservative[shareCol] <= 1 - a.mean[shareCol] + 1e-12, "the conservative answer sells more than the mean answer");
+    assert.ok(1 - a.conservative[shareCol] <= 1 - a.within[shareCol] + 1e-12, "the conservative answer sells more than the mean answer");
   }
   const pct = (r) => (r ? `${Math.round((1 - r[shareCol]) * 100)}%` : "none");
   t.diagnostic(
-    `baseline p99 ${a.base.internal_wait_p99_mean} s${a.floored ? " (below the floor)" : ""}, limit ${a.limit} s: ` +
-      `sell ${pct(a.mean)} (conservative ${pct(a.conservative)}), revenue ${a.mean.external_revenue_mean}, margin ${a.mean.operating_margin_mean}`,
+    `${(mo * 30).toFixed(3)} days: the most net value selling ${pct(a.best)} ($${Math.round(a.best.net_value_mean / mo)}/month); ` +
+      `within ${budget} GPU-h/month: sell ${pct(a.within)} (conservative ${pct(a.conservative)})`,
   );
 });
 
 test("every run's jobs.arrow under the hive layout matches its summary", () => {
   const m = manifest();
   const rs = runs();
-  assert.equal(rs.length, m.variants.length * m.pairs.length * m.seeds.length, "runs ≠ variants × pairs × seeds of the manifest");
+  // With --precision each cell ran its own number of seeds (cell_seeds).
+  const want = m.cell_seeds ? m.cell_seeds.reduce((a, b) => a + b, 0) : m.variants.length * m.pairs.length * m.seeds.length;
+  assert.equal(rs.length, want, "runs ≠ the manifest's");
   const cmp = comparison();
   const variants = cmp.getColumn("variant").toArray();
   assert.deepEqual([...new Set(rs.map((r) => r.variant))].sort(), [...variants].sort(), "the variants of the folders ≠ those of comparison.arrow");
@@ -328,7 +336,7 @@ test("every run's jobs.arrow under the hive layout matches its summary", () => {
       mean === null ? row.internal_wait_p99_mean === null : Math.abs(mean - row.internal_wait_p99_mean) <= 1e-9 * Math.max(1, mean),
       `${row.variant}: internal_wait_p99_mean ${row.internal_wait_p99_mean} ≠ mean of the runs' wait_p99_s_internal ${mean}`,
     );
-    assert.equal(Number(row.runs), m.seeds.length, `${row.variant}: runs`);
+    assert.equal(Number(row.runs), rs.filter((r) => r.variant === row.variant).length, `${row.variant}: runs ≠ its run folders`);
   }
 
   // The wait-CDF cell: started jobs joined to comparison.arrow by variant.
