@@ -30,7 +30,9 @@ type SweepSpec struct {
 	// "" means the embedded default scenario.
 	Scenario string `yaml:"scenario"`
 	// Horizon, if set, overrides the scenario's horizon (e.g. 7d).
-	Horizon    string   `yaml:"horizon"`
+	Horizon string `yaml:"horizon"`
+	// Warmup, if set, overrides the scenario's warm-up (e.g. 5d).
+	Warmup     string   `yaml:"warmup"`
 	Allocators []string `yaml:"allocators"`
 	Pricers    []string `yaml:"pricers"`
 	// Seeds: a list, or a string of ranges such as "1-5" or "1-3,9".
@@ -156,6 +158,11 @@ func ParseSweep(path string, b []byte, ov SweepOverrides) (*Sweep, error) {
 			return nil, fail("horizon: %v", err)
 		}
 	}
+	if spec.Warmup != "" {
+		if err := setPath(&base, "warmup", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: spec.Warmup}); err != nil {
+			return nil, fail("warmup: %v", err)
+		}
+	}
 
 	m := &matrix{Name: spec.Name}
 	variants, err := spec.variants()
@@ -187,6 +194,7 @@ func ParseSweep(path string, b []byte, ov SweepOverrides) (*Sweep, error) {
 		label := fmt.Sprintf("%s (variant %s of sweep %s)", baseName, sv.name, path)
 		s, err := scenario.Parse(label, data)
 		if err == nil {
+			s.FitWarmup() // as the runner does (it prints the note per run)
 			err = s.Validate()
 		}
 		if err != nil {

@@ -463,6 +463,7 @@ type runFile struct {
 	Pricer           string   `json:"pricer"`
 	HorizonS         *float64 `json:"horizon_s"` // null: no horizon
 	EndS             float64  `json:"end_s"`
+	WarmupS          float64  `json:"warmup_s"` // the measurement window's start
 	WallS            float64  `json:"wall_s"`
 	Events           int64    `json:"events"`
 	ResolvedScenario any      `json:"resolved_scenario"`
@@ -472,7 +473,7 @@ func marshalRun(info *RunInfo, format Format) ([]byte, error) {
 	r := runFile{
 		SchemaVersion: SchemaVersion, Format: format.String(), NeosimVersion: info.Version,
 		Scenario: info.Scenario, Seed: info.Seed, Allocator: info.Allocator, Pricer: info.Pricer,
-		EndS: info.End.Seconds(), WallS: info.WallSeconds, Events: info.Events,
+		EndS: info.End.Seconds(), WarmupS: info.Warmup.Seconds(), WallS: info.WallSeconds, Events: info.Events,
 		ResolvedScenario: info.Resolved,
 	}
 	if info.Horizon > 0 {

@@ -94,7 +94,7 @@ func TestCounterfactualExactFCFS(t *testing.T) {
 	off := false
 	s.Trace, s.Fleet = trace, scenario.Fleet{Spec: fmt.Sprintf("%dx1xH100", servers)}
 	s.Allocator, s.Pricer, s.External, s.Failures, s.Horizon = "fifo", "flat", &off, nil, 0
-	s.Frontier, s.ExternalDemand, s.Workloads = nil, nil, nil
+	s.Frontier, s.ExternalDemand, s.Workloads, s.Warmup = nil, nil, nil, 0
 	res, err := Run(s, Options{Out: filepath.Join(dir, "out")})
 	if err != nil {
 		t.Fatal(err)

@@ -85,6 +85,6 @@ func (o *Overrides) Apply(s *scenario.Scenario, own bool) error {
 	if o.Failures != nil {
 		s.SetFailures(*o.Failures)
 	}
-	s.ReplayDefaults(own || o.Horizon != nil, own || o.Failures != nil)
+	s.ReplayDefaults(own || o.Horizon != nil, own || o.Failures != nil, own || o.Warmup != nil)
 	return nil
 }

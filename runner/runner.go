@@ -169,11 +169,14 @@ func openSources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Close
 // output file is left behind.
 func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	s.EnsureDefaults()
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
 	if opt.Warn == nil {
 		opt.Warn = io.Discard
+	}
+	if note := s.FitWarmup(); note != "" {
+		fmt.Fprintln(opt.Warn, "neosim: "+note)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
 	alloc, err := policies.Allocators.NewWith(s.Allocator, s.AllocatorParams)
 	if err != nil {
@@ -306,7 +309,11 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if after != nil {
 		after.warn(opt.Warn, s.Trace)
 	}
-	if n := sum.JobsByState[sim.Rejected]; n > 0 {
+	var rejected int64 // every job, the warm-up's too
+	for seg := range st.Jobs {
+		rejected += st.Jobs[seg][sim.Rejected]
+	}
+	if n := rejected; n > 0 {
 		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of the jobs file)\n", n)
 	}
 	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st, Phases: ph}, nil

@@ -203,6 +203,17 @@ func (s *Scenario) EnsureDefaults() {
 	}
 }
 
+// FitWarmup turns the warm-up off when the horizon does not reach past it
+// (a quick look with a short --horizon on a scenario with a long warm-up)
+// and says so in the returned note; "" when it changed nothing.
+func (s *Scenario) FitWarmup() (note string) {
+	if s.Horizon > 0 && s.Warmup >= s.Horizon {
+		note = fmt.Sprintf("scenario %s: the horizon %v does not reach past the %v warm-up: the warm-up is off for this run (set warmup to choose one)", s.Name, sim.Time(s.Horizon), sim.Time(s.Warmup))
+		s.Warmup = 0
+	}
+	return note
+}
+
 // ExternalOn reports whether synthetic external demand is on.
 func (s *Scenario) ExternalOn() bool { return s.External == nil || *s.External }
 
@@ -281,12 +292,18 @@ func (s *Scenario) Marshal() ([]byte, error) { return yaml.Marshal(s) }
 //     submitted after it are counted, not simulated.
 //   - No failures setting: injected failures are off, since a trace's
 //     recorded durations already include the failures that happened.
-func (s *Scenario) ReplayDefaults(horizonSet, failuresSet bool) {
+//   - No warm-up setting: no warm-up. The embedded default's is justified
+//     for its own synthetic start-up, not for a trace (which starts where
+//     its recording started).
+func (s *Scenario) ReplayDefaults(horizonSet, failuresSet, warmupSet bool) {
 	if s.Trace == "" {
 		return
 	}
 	if !horizonSet {
 		s.Horizon = 0
+	}
+	if !warmupSet {
+		s.Warmup = 0
 	}
 	if !failuresSet && s.Failures != nil {
 		s.Failures.Enabled = false

@@ -60,23 +60,29 @@ func TestBadScenarios(t *testing.T) {
 }
 
 func TestReplayDefaults(t *testing.T) {
+	def := Default()
 	for _, tc := range []struct {
-		trace                   string
-		horizonSet, failuresSet bool
-		wantHorizon             Duration
-		wantFailures            bool
+		trace                              string
+		horizonSet, failuresSet, warmupSet bool
+		wantHorizon, wantWarmup            Duration
+		wantFailures                       bool
 	}{
-		{"", false, false, Duration(30 * sim.Day), true},         // no trace: nothing changes
-		{"jobs.csv", false, false, 0, false},                     // replay: whole trace, no injected failures
-		{"jobs.csv", true, false, Duration(30 * sim.Day), false}, // the user's horizon stands
-		{"jobs.csv", false, true, 0, true},                       // the user's failures stand
+		{"", false, false, false, Duration(30 * sim.Day), def.Warmup, true}, // no trace: nothing changes
+		{"jobs.csv", false, false, false, 0, 0, false},                      // replay: whole trace, no injected failures, no warm-up
+		{"jobs.csv", true, false, false, Duration(30 * sim.Day), 0, false},  // the user's horizon stands
+		{"jobs.csv", false, true, false, 0, 0, true},                        // the user's failures stand
+		{"jobs.csv", false, false, true, 0, def.Warmup, false},              // the user's warm-up stands
 	} {
 		s := Default()
 		s.Trace = tc.trace
-		s.ReplayDefaults(tc.horizonSet, tc.failuresSet)
-		if s.Horizon != tc.wantHorizon || s.Failures.Enabled != tc.wantFailures {
-			t.Errorf("%+v: horizon %v, failures %v; want %v, %v", tc, sim.Time(s.Horizon), s.Failures.Enabled, sim.Time(tc.wantHorizon), tc.wantFailures)
+		s.ReplayDefaults(tc.horizonSet, tc.failuresSet, tc.warmupSet)
+		if s.Horizon != tc.wantHorizon || s.Failures.Enabled != tc.wantFailures || s.Warmup != tc.wantWarmup {
+			t.Errorf("%+v: horizon %v, failures %v, warm-up %v; want %v, %v, %v", tc, sim.Time(s.Horizon), s.Failures.Enabled, sim.Time(s.Warmup),
+				sim.Time(tc.wantHorizon), tc.wantFailures, sim.Time(tc.wantWarmup))
 		}
+	}
+	if def.Warmup == 0 {
+		t.Error("the default scenario has no warm-up: the test above cannot tell")
 	}
 }
 

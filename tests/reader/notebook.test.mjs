@@ -223,11 +223,15 @@ test("every column the notebook uses exists in the fresh sweep, with a sensible 
   assert.deepEqual(missing, [], "columns the notebook uses that neither comparison.arrow, jobs.arrow, run.json, the hive keys nor the notebook (.alias) provide");
 });
 
-// months is the sweep's horizon in 30-day months (every run has the same).
+// months is the sweep's measurement window (horizon − warm-up) in 30-day
+// months (every run has the same).
 function months() {
-  const hs = new Set(runs().map((r) => JSON.parse(fs.readFileSync(path.join(r.dir, "run.json"), "utf8")).horizon_s));
-  assert.equal(hs.size, 1, `the runs have different horizons: ${[...hs]}`);
-  return [...hs][0] / (30 * 24 * 3600);
+  const ws = new Set(runs().map((r) => {
+    const run = JSON.parse(fs.readFileSync(path.join(r.dir, "run.json"), "utf8"));
+    return run.horizon_s - run.warmup_s;
+  }));
+  assert.equal(ws.size, 1, `the runs have different measurement windows: ${[...ws]}`);
+  return [...ws][0] / (30 * 24 * 3600);
 }
 
 // answer recomputes the answer cell: per month = over the horizon ÷ months;
