@@ -13,16 +13,16 @@ import (
 
 // waits records what a run did, per job and per sample.
 type waits struct {
-	n, started   int
-	sumWait      float64
-	queue        []float64 // queued jobs at each sample
-	ended        map[sim.State]int
-	gpuHours     float64
-	workHours    float64 // Σ gpus × H100 work of completed jobs
-	order        []string
-	waits        []float64 // each started job's wait, seconds, in order of job end
-	end          sim.Time
-	lostHours    float64
+	n, started int
+	sumWait    float64
+	queue      []float64 // queued jobs at each sample
+	ended      map[sim.State]int
+	gpuHours   float64
+	workHours  float64 // Σ gpus × H100 work of completed jobs
+	order      []string
+	waits      []float64 // each started job's wait, seconds, in order of job end
+	end        sim.Time
+	lostHours  float64
 }
 
 func (w *waits) JobStarted(*sim.Job) {}
