@@ -17,7 +17,7 @@ import (
 // file's schema metadata under MetaSchemaVersion and in run.json. Adding a
 // column keeps it; renaming, removing or repurposing a column, or changing
 // its type or unit, bumps it.
-const SchemaVersion = "2"
+const SchemaVersion = "3"
 
 // Schema metadata keys of every .arrow file.
 const (
@@ -160,8 +160,8 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcWait:         {"wait_s", f64, true, "s", "first start minus submit; null if it never started"},
 	jcRun:          {"run_s", f64, false, "s", "time spent running, all runs together"},
 	jcWork:         {"work_s", f64, false, "s", "work requested, as run time on H100s if never interrupted"},
-	jcState:        {"state", utf8, false, "", "terminal state: completed, failed, rejected, abandoned, unfinished or declined"},
-	jcReason:       {"reason", utf8, true, "", "why it was rejected, failed, abandoned, declined or is unfinished; null if none"},
+	jcState:        {"state", utf8, false, "", "terminal state: completed, rejected, abandoned, unfinished or declined"},
+	jcReason:       {"reason", utf8, true, "", "why it was rejected, abandoned, declined or is unfinished; null if none"},
 	jcPreemptions:  {"preemptions", i32, false, "", "times it was preempted"},
 	jcFailures:     {"failures", i32, false, "", "times a failure killed it"},
 	jcGPUHours:     {"gpu_hours", f64, false, "GPU-h", "GPU-hours held, all runs (a GPU share counts as that fraction)"},

@@ -401,3 +401,27 @@ func (a *preemptAll) Schedule(v *sim.View, p *sim.Plan) {
 	}
 	a.FIFO.Schedule(v, p)
 }
+
+// TestNodeFailureRequeues: a job whose node fails goes back to the queue,
+// loses the work since its last checkpoint, and completes on another node;
+// no job ends because of a failure, however often it is hit.
+func TestNodeFailureRequeues(t *testing.T) {
+	src := &simtest.List{Jobs: []sim.JobSpec{{ID: "long", GPUs: 1, Milli: 1000, Work: 20 * sim.Day, Checkpoint: sim.Hour}}}
+	got := simtest.Ends{}
+	cfg := sim.Config{CheckInvariants: true, Seed: 1,
+		// About one failure a day per GPU, repaired in an hour.
+		Failures: &sim.Failures{PerGPUHour: 1.0 / 24, Repair: func(*rand.Rand) sim.Time { return sim.Hour }}}
+	e := sim.New(cfg, simtest.Fleet(t, 2, 1, "H100"), &simtest.FIFO{}, nil, []sim.Source{src}, got)
+	if err := e.Run(); err != nil {
+		t.Fatal(err)
+	}
+	j := got["long"]
+	if j.State != sim.Completed || j.Failures < 5 || j.LostGPUHours() <= 0 || j.LostGPUHours() > float64(j.Failures) {
+		t.Errorf("job %v after %d failures, %.2f GPU-h lost; want completed, ≥ 5 failures, under 1 GPU-h lost each", j.State, j.Failures, j.LostGPUHours())
+	}
+	for s := sim.State(0); s < sim.NumStates; s++ {
+		if s.String() == "failed" {
+			t.Errorf("state %d is named failed: nothing ends a job in it", s)
+		}
+	}
+}
