@@ -4,7 +4,7 @@ BIN      := bin/neosim
 READER   := tests/reader
 FUZZTIME ?= 20s
 
-.PHONY: build run test test-go test-reader test-slurm bench fuzz lint clean
+.PHONY: build run test test-go test-short race test-reader test-slurm bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/neosim
@@ -22,6 +22,19 @@ test: test-go test-reader test-notebook
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# The quick loop while editing (under a minute): every Go test with -short,
+# which skips the long statistical runs and the large end-to-end runs. It is
+# not the suite CI runs (make test).
+test-short:
+	$(GO) test -count=1 -short ./...
+
+# The packages that run goroutines (parallel runs, writers, the NVML
+# sampler), under the race detector (needs cgo); with -short, to keep it to a
+# few minutes (the detector slows every run several times over).
+RACE_PKGS := ./runner/... ./experiment/... ./results/... ./cmd/... ./bench/fragmentation/... ./calibrate/...
+race:
+	$(GO) test -count=1 -race -short $(RACE_PKGS)
 
 test-reader: build
 	cd $(READER) && npm ci --no-audit --no-fund --loglevel=error

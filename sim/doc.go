@@ -27,5 +27,7 @@
 // place, and the fleet's own indexes. Tests run it after every event
 // (Config.CheckInvariants); broken invariants panic.
 //
-// This package knows no concrete policy, trace format or file format.
+// This package knows no concrete policy, trace format or file format; its
+// tests run the engine on sim/simtest's minimal FIFO allocator, flat pricer
+// and Poisson and list sources.
 package sim

@@ -6,24 +6,23 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"neosim/policies"
 	"neosim/sim"
 	"neosim/sim/fleet"
-	"neosim/workloads"
+	"neosim/sim/simtest"
 )
 
 // waits records what a run did, per job and per sample.
 type waits struct {
-	n, started   int
-	sumWait      float64
-	sumQueueTime float64 // Σ samples of queued jobs × sample interval
-	samples      int
-	ended        map[sim.State]int
-	gpuHours     float64
-	workHours    float64 // Σ gpus × H100 work of completed jobs
-	order        []string
-	end          sim.Time
-	lostHours    float64
+	n, started int
+	sumWait    float64
+	queue      []float64 // queued jobs at each sample
+	ended      map[sim.State]int
+	gpuHours   float64
+	workHours  float64 // Σ gpus × H100 work of completed jobs
+	order      []string
+	waits      []float64 // each started job's wait, seconds, in order of job end
+	end        sim.Time
+	lostHours  float64
 }
 
 func (w *waits) JobStarted(*sim.Job) {}
@@ -36,6 +35,7 @@ func (w *waits) JobEnded(j *sim.Job) {
 	if j.FirstStart >= 0 {
 		w.started++
 		w.sumWait += j.Wait().Seconds()
+		w.waits = append(w.waits, j.Wait().Seconds())
 	}
 	if j.State == sim.Completed {
 		w.gpuHours += j.GPUHours() - j.LostGPUHours()
@@ -51,8 +51,7 @@ func (w *waits) Sampled(s *sim.Sample) {
 	for _, v := range s.Queued {
 		q += v
 	}
-	w.sumQueueTime += float64(q)
-	w.samples++
+	w.queue = append(w.queue, float64(q))
 }
 
 // erlangC returns the mean wait in queue of an M/M/c system with arrival
@@ -71,21 +70,14 @@ func erlangC(c int, lambda, mu float64) float64 {
 	return pWait / (float64(c)*mu - lambda)
 }
 
+// mmc runs FIFO on c single-GPU H100 nodes fed by Poisson arrivals at
+// rho·c per hour and exponential durations of mean one hour, until jobs
+// jobs have ended.
 func mmc(t *testing.T, c int, rho float64, jobs int64, seed uint64, sample sim.Time) *waits {
 	t.Helper()
-	f, err := fleet.New([]fleet.Group{{Nodes: c, GPUsPerNode: 1, Type: "H100"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	meanService := 3600.0 // seconds
-	w := workloads.Poisson{Name: "mmc", Segment: "internal", RatePerHour: rho * float64(c),
-		GPUs: mustDist(t, "const:1"), Duration: mustDist(t, fmt.Sprintf("exp:%g", meanService)), MaxJobs: jobs}
-	src, err := w.Source(seed, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mmcJobs(c, rho, jobs).Source(seed)
 	obs := &waits{}
-	e := sim.New(sim.Config{SampleInterval: sample}, f, &policies.FIFO{}, &policies.Flat{}, []sim.Source{src}, obs)
+	e := sim.New(sim.Config{SampleInterval: sample}, simtest.Fleet(t, c, 1, "H100"), &simtest.FIFO{}, &simtest.Flat{}, []sim.Source{src}, obs)
 	if err := e.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,16 +85,18 @@ func mmc(t *testing.T, c int, rho float64, jobs int64, seed uint64, sample sim.T
 	return obs
 }
 
-func mustDist(t testing.TB, spec string) workloads.Dist {
-	d, err := workloads.ParseDist(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+func mmcJobs(c int, rho float64, jobs int64) simtest.Poisson {
+	return simtest.Poisson{Name: "mmc", RatePerHour: rho * float64(c), Work: simtest.Exp(3600), MaxJobs: jobs}
 }
 
 // TestErlangC checks the mean wait of FIFO on c single-GPU nodes with
 // Poisson arrivals and exponential durations against the Erlang C formula.
+// The bound is four standard errors of the estimate, from batch means: each
+// run's waits (in order of job end, after a warm-up of 1% of the jobs that
+// removes most of the empty-start bias) are cut into batches long against
+// the queue's relaxation time, and the batch means of all seeds give the
+// standard error. Four standard errors: a correct engine fails about once in
+// 16,000 runs.
 func TestErlangC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long statistical run")
@@ -114,28 +108,98 @@ func TestErlangC(t *testing.T) {
 	}{{0.5, 200_000}, {0.8, 400_000}, {0.95, 1_000_000}} {
 		t.Run(fmt.Sprintf("rho=%v", tc.rho), func(t *testing.T) {
 			want := erlangC(c, tc.rho*c, 1) * 3600 // seconds
-			var sum float64
-			const seeds = 4
+			const seeds, batches = 4, 20
+			var means []float64
 			for seed := uint64(1); seed <= seeds; seed++ {
 				o := mmc(t, c, tc.rho, tc.jobs, seed, sim.Hour)
 				if o.ended[sim.Completed] != int(tc.jobs) {
 					t.Fatalf("seed %d: %d of %d jobs completed: %v", seed, o.ended[sim.Completed], tc.jobs, o.ended)
 				}
 				meanWait := o.sumWait / float64(o.started)
-				sum += meanWait
-				// Little's law: time-average queue length = arrival rate × mean wait.
-				lq := o.sumQueueTime / float64(o.samples)
+				// Little's law on the run's path (empty at both ends): the
+				// time-average queue length is arrival rate × mean wait. The
+				// hourly samples estimate the former with a standard error
+				// from their batch means.
+				lq, lqSE := meanSE(batchMeans(o.queue, batches))
 				lambda := float64(o.n) / o.end.Seconds()
-				if math.Abs(lq/(lambda*meanWait)-1) > 0.02 {
-					t.Errorf("seed %d: Little's law: Lq %.4f, λW %.4f", seed, lq, lambda*meanWait)
+				if d := math.Abs(lq - lambda*meanWait); d > 4*lqSE {
+					t.Errorf("seed %d: Little's law: Lq %.4f ± %.4f (SE), λW %.4f: %.1f SE apart", seed, lq, lqSE, lambda*meanWait, d/lqSE)
 				}
+				means = append(means, batchMeans(o.waits[len(o.waits)/100:], batches)...)
 			}
-			got := sum / seeds
-			t.Logf("rho=%v: mean wait %.1fs, Erlang C %.1fs (%+.2f%%)", tc.rho, got, want, 100*(got/want-1))
-			if math.Abs(got/want-1) > 0.05 {
-				t.Errorf("mean wait %.1fs, Erlang C says %.1fs: off by more than 5%%", got, want)
+			got, se := meanSE(means)
+			t.Logf("rho=%v: mean wait %.1fs ± %.1fs (SE, %d batches), Erlang C %.1fs (%+.2f SE)", tc.rho, got, se, len(means), want, (got-want)/se)
+			if math.Abs(got-want) > 4*se {
+				t.Errorf("mean wait %.1fs, Erlang C says %.1fs: %.1f standard errors (%.1fs) apart, more than 4", got, want, math.Abs(got-want)/se, se)
 			}
 		})
+	}
+}
+
+// batchMeans returns the means of k consecutive batches of x (the last
+// len(x) mod k values are left out).
+func batchMeans(x []float64, k int) []float64 {
+	n := len(x) / k
+	m := make([]float64, k)
+	for b := range m {
+		var s float64
+		for _, v := range x[b*n : (b+1)*n] {
+			s += v
+		}
+		m[b] = s / float64(n)
+	}
+	return m
+}
+
+// meanSE returns the mean of x and its standard error (sample standard
+// deviation / √n).
+func meanSE(x []float64) (mean, se float64) {
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(len(x))
+	var ss float64
+	for _, v := range x {
+		ss += (v - mean) * (v - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(x)-1) / float64(len(x)))
+}
+
+// TestFIFOStartTimes checks the engine with the FIFO harness against an
+// independent first-come-first-served computation on an M/M/c queue near
+// saturation: job n starts at max(its arrival, the earliest time one of the c
+// servers is free), exactly, to the microsecond. Mean waits cannot tell FIFO
+// from any other order that ignores durations; start times can.
+func TestFIFOStartTimes(t *testing.T) {
+	const c, jobs, seed = 8, 20_000, 9
+	w := mmcJobs(c, 0.95, jobs)
+	got := simtest.Ends{}
+	if err := sim.New(sim.Config{}, simtest.Fleet(t, c, 1, "H100"), &simtest.FIFO{}, nil, []sim.Source{w.Source(seed)}, got).Run(); err != nil {
+		t.Fatal(err)
+	}
+	free := make([]sim.Time, c) // when each server is next free
+	src := w.Source(seed)
+	var j sim.JobSpec
+	n, waited := 0, 0
+	for ; src.Next(&j); n++ {
+		s := 0
+		for i := range free {
+			if free[i] < free[s] {
+				s = i
+			}
+		}
+		start := max(j.Submit, free[s])
+		free[s] = start + j.Work
+		if start > j.Submit {
+			waited++
+		}
+		if g, ok := got[j.ID]; !ok || g.State != sim.Completed || g.FirstStart != start || g.End != start+j.Work {
+			t.Fatalf("job %s (arrived %v): the engine ran it %v–%v (%v), FCFS starts it at %v and ends it at %v",
+				j.ID, j.Submit, g.FirstStart, g.End, g.State, start, start+j.Work)
+		}
+	}
+	if n != jobs || len(got) != jobs || waited < jobs/2 {
+		t.Fatalf("%d jobs generated, %d ended, %d waited: the queue was not exercised", n, len(got), waited)
 	}
 }
 
@@ -146,30 +210,24 @@ func TestErlangC(t *testing.T) {
 // GPU-hours, less the GPU-hours they lost to interruptions, equal their
 // work on an H100-only fleet.
 func TestConservation(t *testing.T) {
-	f, err := fleet.New([]fleet.Group{{Nodes: 6, GPUsPerNode: 8, Type: "H100"}, {Nodes: 5, GPUsPerNode: 4, Type: "H100", Datacenter: "b"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := []workloads.Poisson{
-		{Name: "small", Segment: "internal", RatePerHour: 20, GPUs: mustDist(t, "choice:1=4,2=1,4=1,8=1"), Duration: mustDist(t, "exp:3600")},
-		{Name: "gang", Segment: "internal", RatePerHour: 0.5, GPUs: mustDist(t, "choice:12=1,16=1,40=1"), Duration: mustDist(t, "exp:7200"), CheckpointS: 600},
-		{Name: "share", Segment: "spot", RatePerHour: 10, GPUs: mustDist(t, "const:1"), GPUMilli: 300, Duration: mustDist(t, "exp:1800"), CheckpointS: 300, NoticeS: 120},
-		{Name: "od", Segment: "on-demand", RatePerHour: 5, GPUs: mustDist(t, "const:8"), Duration: mustDist(t, "exp:3600"), Patience: ptr(mustDist(t, "exp:1800"))},
-		{Name: "huge", Segment: "internal", RatePerHour: 0.5, GPUs: mustDist(t, "const:100"), Duration: mustDist(t, "exp:60")},
+	f := simtest.Groups(t, fleet.Group{Nodes: 6, GPUsPerNode: 8, Type: "H100"}, fleet.Group{Nodes: 5, GPUsPerNode: 4, Type: "H100", Datacenter: "b"})
+	ws := []simtest.Poisson{
+		{Name: "small", RatePerHour: 20, GPUs: simtest.Choice([]float64{1, 2, 4, 8}, []float64{4, 1, 1, 1}), Work: simtest.Exp(3600)},
+		{Name: "gang", RatePerHour: 0.5, GPUs: simtest.Choice([]float64{12, 16, 40}, []float64{1, 1, 1}), Work: simtest.Exp(7200), Checkpoint: 600 * sim.Second},
+		{Name: "share", Segment: sim.SegSpot, RatePerHour: 10, Milli: 300, Work: simtest.Exp(1800), Checkpoint: 300 * sim.Second, Notice: 120 * sim.Second},
+		{Name: "od", Segment: sim.SegOnDemand, RatePerHour: 5, GPUs: simtest.Const(8), Work: simtest.Exp(3600), Patience: simtest.Exp(1800)},
+		{Name: "huge", RatePerHour: 0.5, GPUs: simtest.Const(100), Work: simtest.Exp(60)},
 	}
 	var srcs []sim.Source
-	for i := range ws {
-		s, err := ws[i].Source(7, 3*sim.Day)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs = append(srcs, s)
+	for _, w := range ws {
+		w.Until = 3 * sim.Day
+		srcs = append(srcs, w.Source(7))
 	}
 	obs := &waits{}
 	alloc := &chaos{rng: rand.New(rand.NewPCG(1, 2))}
 	cfg := sim.Config{CheckInvariants: true, SampleInterval: 10 * sim.Minute, RestartOverhead: 5 * sim.Minute, Seed: 3,
 		Failures: &sim.Failures{PerGPUHour: 2e-3, Repair: func(r *rand.Rand) sim.Time { return sim.Time(r.ExpFloat64() * float64(2*sim.Hour)) }}}
-	e := sim.New(cfg, f, alloc, &policies.Flat{}, srcs, obs)
+	e := sim.New(cfg, f, alloc, &simtest.Flat{sim.SegOnDemand: 6_155_000, sim.SegSpot: 2_460_000}, srcs, obs)
 	if err := e.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -193,11 +251,9 @@ func TestConservation(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // chaos is FIFO that also preempts a random running job now and then.
 type chaos struct {
-	policies.FIFO
+	simtest.FIFO
 	rng       *rand.Rand
 	preempted int
 }
@@ -224,11 +280,9 @@ func (c *chaos) Schedule(v *sim.View, p *sim.Plan) {
 // different seed does not.
 func TestDeterminism(t *testing.T) {
 	run := func(seed uint64) []string {
-		f, _ := fleet.New([]fleet.Group{{Nodes: 4, GPUsPerNode: 8, Type: "H100"}})
-		w := workloads.Poisson{Name: "w", Segment: "internal", RatePerHour: 30, GPUs: mustDist(t, "choice:1=1,8=1,16=1"), Duration: mustDist(t, "lognormal:600:1")}
-		src, _ := w.Source(seed, 2*sim.Day)
+		w := simtest.Poisson{Name: "w", RatePerHour: 30, GPUs: simtest.Choice([]float64{1, 8, 16}, []float64{1, 1, 1}), Work: simtest.Exp(600), Until: 2 * sim.Day}
 		o := &waits{order: []string{}}
-		if err := sim.New(sim.Config{Horizon: 2 * sim.Day}, f, &policies.FIFO{}, &policies.Flat{}, []sim.Source{src}, o).Run(); err != nil {
+		if err := sim.New(sim.Config{Horizon: 2 * sim.Day}, simtest.Fleet(t, 4, 8, "H100"), &simtest.FIFO{}, &simtest.Flat{}, []sim.Source{w.Source(seed)}, o).Run(); err != nil {
 			t.Fatal(err)
 		}
 		return o.order
@@ -242,26 +296,9 @@ func TestDeterminism(t *testing.T) {
 	}
 }
 
-// listSource replays fixed jobs.
-type listSource struct {
-	jobs []sim.JobSpec
-	i    int
-}
-
-func (s *listSource) Name() string { return "list" }
-func (s *listSource) Err() error   { return nil }
-func (s *listSource) Next(j *sim.JobSpec) bool {
-	if s.i >= len(s.jobs) {
-		return false
-	}
-	*j = s.jobs[s.i]
-	s.i++
-	return true
-}
-
 // preemptSpot is FIFO that, when the head is internal and does not fit,
 // preempts a spot job for it.
-type preemptSpot struct{ policies.FIFO }
+type preemptSpot struct{ simtest.FIFO }
 
 func (a *preemptSpot) Schedule(v *sim.View, p *sim.Plan) {
 	if q := v.Queue(); len(q) > 0 && v.Job(q[0]).Segment == sim.SegInternal {
@@ -276,24 +313,18 @@ func (a *preemptSpot) Schedule(v *sim.View, p *sim.Plan) {
 	a.FIFO.Schedule(v, p)
 }
 
-type ends map[string]sim.Job
-
-func (e ends) JobStarted(*sim.Job) {}
-func (e ends) JobEnded(j *sim.Job) { e[j.ID] = *j }
-func (e ends) Sampled(*sim.Sample) {}
-
 // TestSpotPreemptionLosesWorkSinceCheckpoint: a spot job preempted with
 // notice keeps running through its notice, then loses exactly the work since
 // its last checkpoint, and pays the restart overhead when it runs again.
 func TestSpotPreemptionLosesWorkSinceCheckpoint(t *testing.T) {
 	for _, overhead := range []sim.Time{0, 60 * sim.Second} {
-		f, _ := fleet.New([]fleet.Group{{Nodes: 1, GPUsPerNode: 1, Type: "H100"}})
-		src := &listSource{jobs: []sim.JobSpec{
+		f := simtest.Fleet(t, 1, 1, "H100")
+		src := &simtest.List{Jobs: []sim.JobSpec{
 			{ID: "spot", Submit: 0, GPUs: 1, Milli: 1000, Segment: sim.SegSpot, Work: 3600 * sim.Second, Checkpoint: 300 * sim.Second, Notice: 120 * sim.Second},
 			{ID: "train", Submit: 1000 * sim.Second, GPUs: 1, Milli: 1000, Segment: sim.SegInternal, Work: 500 * sim.Second},
 		}}
-		got := ends{}
-		e := sim.New(sim.Config{CheckInvariants: true, RestartOverhead: overhead}, f, &preemptSpot{}, &policies.Flat{}, []sim.Source{src}, got)
+		got := simtest.Ends{}
+		e := sim.New(sim.Config{CheckInvariants: true, RestartOverhead: overhead}, f, &preemptSpot{}, &simtest.Flat{}, []sim.Source{src}, got)
 		if err := e.Run(); err != nil {
 			t.Fatal(err)
 		}
@@ -317,10 +348,10 @@ func TestSpotPreemptionLosesWorkSinceCheckpoint(t *testing.T) {
 // TestHugeJobGPUHours: GPU-hours of a 16,384-GPU, 10-day job (1.4e19
 // milli-GPU-µs, beyond int64) come out right.
 func TestHugeJobGPUHours(t *testing.T) {
-	f, _ := fleet.New([]fleet.Group{{Nodes: 2048, GPUsPerNode: 8, Type: "H100"}})
-	src := &listSource{jobs: []sim.JobSpec{{ID: "llama", GPUs: 16384, Milli: 1000, Work: 10 * sim.Day}}}
-	got := ends{}
-	if err := sim.New(sim.Config{}, f, &policies.FIFO{}, nil, []sim.Source{src}, got).Run(); err != nil {
+	f := simtest.Fleet(t, 2048, 8, "H100")
+	src := &simtest.List{Jobs: []sim.JobSpec{{ID: "llama", GPUs: 16384, Milli: 1000, Work: 10 * sim.Day}}}
+	got := simtest.Ends{}
+	if err := sim.New(sim.Config{}, f, &simtest.FIFO{}, nil, []sim.Source{src}, got).Run(); err != nil {
 		t.Fatal(err)
 	}
 	llama := got["llama"]
@@ -332,12 +363,12 @@ func TestHugeJobGPUHours(t *testing.T) {
 // TestReservedNeverPreempted: a reserved contract holds its GPUs for its
 // whole term; the engine refuses to preempt it, whatever the allocator.
 func TestReservedNeverPreempted(t *testing.T) {
-	f, _ := fleet.New([]fleet.Group{{Nodes: 1, GPUsPerNode: 8, Type: "B200"}})
-	src := &listSource{jobs: []sim.JobSpec{
+	f := simtest.Fleet(t, 1, 8, "B200")
+	src := &simtest.List{Jobs: []sim.JobSpec{
 		{ID: "contract", GPUs: 8, Milli: 1000, Segment: sim.SegReserved, Work: 10 * sim.Day, Hold: true},
 		{ID: "urgent", Submit: sim.Hour, GPUs: 8, Milli: 1000, Segment: sim.SegInternal, Work: sim.Hour},
 	}}
-	got := ends{}
+	got := simtest.Ends{}
 	a := &preemptAll{}
 	if err := sim.New(sim.Config{CheckInvariants: true}, f, a, nil, []sim.Source{src}, got).Run(); err != nil {
 		t.Fatal(err)
@@ -354,7 +385,7 @@ func TestReservedNeverPreempted(t *testing.T) {
 // preemptAll is FIFO that tries to preempt every running job whenever the
 // head of the queue does not fit.
 type preemptAll struct {
-	policies.FIFO
+	simtest.FIFO
 	refused int
 }
 
@@ -369,4 +400,28 @@ func (a *preemptAll) Schedule(v *sim.View, p *sim.Plan) {
 		}
 	}
 	a.FIFO.Schedule(v, p)
+}
+
+// TestNodeFailureRequeues: a job whose node fails goes back to the queue,
+// loses the work since its last checkpoint, and completes on another node;
+// no job ends because of a failure, however often it is hit.
+func TestNodeFailureRequeues(t *testing.T) {
+	src := &simtest.List{Jobs: []sim.JobSpec{{ID: "long", GPUs: 1, Milli: 1000, Work: 20 * sim.Day, Checkpoint: sim.Hour}}}
+	got := simtest.Ends{}
+	cfg := sim.Config{CheckInvariants: true, Seed: 1,
+		// About one failure a day per GPU, repaired in an hour.
+		Failures: &sim.Failures{PerGPUHour: 1.0 / 24, Repair: func(*rand.Rand) sim.Time { return sim.Hour }}}
+	e := sim.New(cfg, simtest.Fleet(t, 2, 1, "H100"), &simtest.FIFO{}, nil, []sim.Source{src}, got)
+	if err := e.Run(); err != nil {
+		t.Fatal(err)
+	}
+	j := got["long"]
+	if j.State != sim.Completed || j.Failures < 5 || j.LostGPUHours() <= 0 || j.LostGPUHours() > float64(j.Failures) {
+		t.Errorf("job %v after %d failures, %.2f GPU-h lost; want completed, ≥ 5 failures, under 1 GPU-h lost each", j.State, j.Failures, j.LostGPUHours())
+	}
+	for s := sim.State(0); s < sim.NumStates; s++ {
+		if s.String() == "failed" {
+			t.Errorf("state %d is named failed: nothing ends a job in it", s)
+		}
+	}
 }

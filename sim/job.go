@@ -50,12 +50,15 @@ func ParseSegment(name string) (Segment, error) {
 // State is where a job is in its life. A job is in exactly one state.
 //
 //	Queued ──start──► Running ──work done──► Completed
-//	  │                 │  └──preempted──► Preempted (queued again, remaining work kept) ──start──► Running …
-//	  │                 └──failure──► Failed
+//	  │                 ├──preempted──► Preempted (queued again, remaining work kept) ──start──► Running …
+//	  │                 └──its node failed──► Queued (at the tail, work since its last checkpoint lost)
 //	  ├──patience ran out──► Abandoned
 //	  ├── (at arrival) cannot ever fit ──► Rejected
 //	  └── (at arrival, external) the quote is above what it would pay ──► Declined
 //	Queued, Preempted or Running when the horizon comes ──► Unfinished
+//
+// A node failure never ends a job: it goes back to the queue as often as
+// its nodes fail (Job.Failures counts the times), with no retry limit.
 type State uint8
 
 // Job states. Their names are part of the output schema.
@@ -64,7 +67,6 @@ const (
 	Running
 	Preempted
 	Completed
-	Failed
 	Rejected
 	Abandoned
 	Unfinished
@@ -72,7 +74,7 @@ const (
 	NumStates
 )
 
-var stateNames = [NumStates]string{"queued", "running", "preempted", "completed", "failed", "rejected", "abandoned", "unfinished", "declined"}
+var stateNames = [NumStates]string{"queued", "running", "preempted", "completed", "rejected", "abandoned", "unfinished", "declined"}
 
 func (s State) String() string {
 	if s < NumStates {

@@ -187,6 +187,40 @@ func (t *nodeTable) readFrom(l *loc, r io.Reader, opts Options) ([]fleet.Group, 
 	if t.noHeader != nil && !hasAll(header, t.need...) && len(header) == len(t.noHeader) && looksLikeRow(header, t.noHeader, t.need[1]) {
 		header, pending = t.noHeader, true
 	}
+	idx, err := t.locate(l, header)
+	if err != nil {
+		return nil, err
+	}
+	b := t.newGrouper(l, idx, opts)
+	if pending {
+		rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
+		if err := b.row(rec, 1); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		rec, err = cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, csvErr(l, err, rec, width)
+		}
+		ln, _ := cr.FieldPos(0)
+		if err := b.row(rec, int64(ln)); err != nil {
+			return nil, err
+		}
+	}
+	if len(b.groups) == 0 {
+		return nil, &Error{File: l.file, Msg: fmt.Sprintf("no nodes with GPUs (%d rows without GPUs)", b.skipped)}
+	}
+	b.warn(opts.Warn)
+	return b.groups, nil
+}
+
+// locate returns the position in header of each needed column, or an error
+// naming a column that is missing or appears twice.
+func (t *nodeTable) locate(l *loc, header []string) ([]int, error) {
 	idx := make([]int, len(t.need))
 	var missing []string
 	for i, n := range t.need {
@@ -212,123 +246,120 @@ func (t *nodeTable) readFrom(l *loc, r io.Reader, opts Options) ([]fleet.Group, 
 		return nil, &Error{File: l.file, Field: strings.Trim(missing[0], `"`), fieldInMsg: true,
 			Msg: fmt.Sprintf("missing required %s %s for the %s node-list format (header has: %s)", what, strings.Join(missing, ", "), t.name, strings.Join(header, ", "))}
 	}
+	return idx, nil
+}
 
+// grouper files a node list's rows into fleet groups, one per (GPU type,
+// GPUs per node), and counts what it skipped, assumed and mapped.
+type grouper struct {
+	t         *nodeTable
+	l         *loc
+	idx       []int             // position of each needed column in a record
+	overrides map[string]string // model → type: the format's, then Options.Models
+	groups    []fleet.Group
+	byKey     map[groupKey]int
+	seen      map[string]int64        // node id → its line
+	types     map[string]fleet.TypeID // model → catalog type
+	cells     []string
+	skipped   int
+	assumed   tally
+	mapped    tally
+}
+
+type groupKey struct {
+	typ  fleet.TypeID
+	gpus int
+}
+
+func (t *nodeTable) newGrouper(l *loc, idx []int, opts Options) *grouper {
 	overrides := make(map[string]string, len(t.models)+len(opts.Models))
 	for _, m := range []map[string]string{t.models, opts.Models} {
 		for k, v := range m {
 			overrides[strings.ToUpper(strings.TrimSpace(k))] = v
 		}
 	}
-	type groupKey struct {
-		typ  fleet.TypeID
-		gpus int
+	return &grouper{t: t, l: l, idx: idx, overrides: overrides, byKey: map[groupKey]int{},
+		seen: map[string]int64{}, types: map[string]fleet.TypeID{}, cells: make([]string, len(t.need))}
+}
+
+// row adds the node of record rec, read at line.
+func (b *grouper) row(rec []string, line int64) error {
+	t, l, cells := b.t, b.l, b.cells
+	for i, j := range b.idx {
+		cells[i] = strings.TrimSpace(rec[j])
 	}
-	var (
-		groups  []fleet.Group
-		byKey   = map[groupKey]int{}
-		seen    = map[string]int64{}
-		types   = map[string]fleet.TypeID{} // model → catalog type
-		cells   = make([]string, len(t.need))
-		skipped int
-		assumed tally
-		mapped  tally
-	)
-	row := func(line int64) error {
-		for i, j := range idx {
-			cells[i] = strings.TrimSpace(rec[j])
-		}
-		id := cells[0]
-		if id == "" {
-			return l.errAt(line, t.need[0], "is empty; the column is required")
-		}
-		if first, dup := seen[id]; dup {
-			return l.errAt(line, t.need[0], "duplicate node %q (first on line %d)", id, first)
-		}
-		id = strings.Clone(id)
-		seen[id] = line
-		gpus, err := strconv.Atoi(cells[1])
-		switch {
-		case cells[1] == "":
-			return l.errAt(line, t.need[1], "is empty; the column is required")
-		case err != nil:
-			return l.errAt(line, t.need[1], "%q is not a whole number", cells[1])
-		case gpus < 0 || gpus > fleet.MaxGPUsPerNode:
-			return l.errAt(line, t.need[1], "%d is outside 0..%d", gpus, fleet.MaxGPUsPerNode)
-		case gpus == 0:
-			skipped++
-			return nil
-		}
-		model, note, msg := t.model(cells[2:])
-		if msg != "" {
-			return l.errAt(line, t.need[2], "%s", msg)
-		}
-		if note != "" {
-			assumed.add(note)
-		}
-		typ, ok := types[model]
-		if !ok {
-			if typ, err = fleet.ResolveModel(model, overrides); err != nil {
-				field := "" // the model is assumed, not read
-				if len(t.need) > 2 {
-					field = t.need[2]
-				}
-				return l.errAt(line, field, "%v", err)
-			}
-			model = strings.Clone(model)
-			types[model] = typ
-		}
-		if model != fleet.Catalog[typ].Name {
-			mapped.add(model)
-		}
-		k := groupKey{typ, gpus}
-		g, ok := byKey[k]
-		if !ok {
-			g = len(groups)
-			byKey[k] = g
-			groups = append(groups, fleet.Group{GPUsPerNode: gpus, Type: fleet.Catalog[typ].Name})
-		}
-		groups[g].Nodes++
-		groups[g].Names = append(groups[g].Names, id)
+	id := cells[0]
+	if id == "" {
+		return l.errAt(line, t.need[0], "is empty; the column is required")
+	}
+	if first, dup := b.seen[id]; dup {
+		return l.errAt(line, t.need[0], "duplicate node %q (first on line %d)", id, first)
+	}
+	id = strings.Clone(id)
+	b.seen[id] = line
+	gpus, err := strconv.Atoi(cells[1])
+	switch {
+	case cells[1] == "":
+		return l.errAt(line, t.need[1], "is empty; the column is required")
+	case err != nil:
+		return l.errAt(line, t.need[1], "%q is not a whole number", cells[1])
+	case gpus < 0 || gpus > fleet.MaxGPUsPerNode:
+		return l.errAt(line, t.need[1], "%d is outside 0..%d", gpus, fleet.MaxGPUsPerNode)
+	case gpus == 0:
+		b.skipped++
 		return nil
 	}
-	if pending {
-		rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
-		if err := row(1); err != nil {
-			return nil, err
+	model, note, msg := t.model(cells[2:])
+	if msg != "" {
+		return l.errAt(line, t.need[2], "%s", msg)
+	}
+	if note != "" {
+		b.assumed.add(note)
+	}
+	typ, ok := b.types[model]
+	if !ok {
+		if typ, err = fleet.ResolveModel(model, b.overrides); err != nil {
+			field := "" // the model is assumed, not read
+			if len(t.need) > 2 {
+				field = t.need[2]
+			}
+			return l.errAt(line, field, "%v", err)
 		}
+		model = strings.Clone(model)
+		b.types[model] = typ
 	}
-	for {
-		rec, err = cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, csvErr(l, err, rec, width)
-		}
-		ln, _ := cr.FieldPos(0)
-		if err := row(int64(ln)); err != nil {
-			return nil, err
-		}
+	if model != fleet.Catalog[typ].Name {
+		b.mapped.add(model)
 	}
-	if len(groups) == 0 {
-		return nil, &Error{File: l.file, Msg: fmt.Sprintf("no nodes with GPUs (%d rows without GPUs)", skipped)}
+	k := groupKey{typ, gpus}
+	g, ok := b.byKey[k]
+	if !ok {
+		g = len(b.groups)
+		b.byKey[k] = g
+		b.groups = append(b.groups, fleet.Group{GPUsPerNode: gpus, Type: fleet.Catalog[typ].Name})
 	}
-	warn := opts.Warn
-	if warn == nil {
-		warn = os.Stderr
+	b.groups[g].Nodes++
+	b.groups[g].Names = append(b.groups[g].Names, id)
+	return nil
+}
+
+// warn writes one line each for the rows skipped, the models assumed and
+// the models mapped to catalog types (to os.Stderr if w is nil).
+func (b *grouper) warn(w io.Writer) {
+	if w == nil {
+		w = os.Stderr
 	}
-	if skipped > 0 {
-		fmt.Fprintf(warn, "traces: %s: skipped %s without GPUs (%q is 0)\n", l.file, nodesN(skipped), t.need[1])
+	if b.skipped > 0 {
+		fmt.Fprintf(w, "traces: %s: skipped %s without GPUs (%q is 0)\n", b.l.file, nodesN(b.skipped), b.t.need[1])
 	}
-	if len(assumed.keys) > 0 {
-		fmt.Fprintf(warn, "traces: %s: assumed GPU models (the file does not name them): %s\n",
-			l.file, assumed.list(func(k string) string { return k }))
+	if len(b.assumed.keys) > 0 {
+		fmt.Fprintf(w, "traces: %s: assumed GPU models (the file does not name them): %s\n",
+			b.l.file, b.assumed.list(func(k string) string { return k }))
 	}
-	if len(mapped.keys) > 0 {
-		fmt.Fprintf(warn, "traces: %s: GPU models mapped to catalog types: %s\n",
-			l.file, mapped.list(func(k string) string { return k + " → " + fleet.Catalog[types[k]].Name }))
+	if len(b.mapped.keys) > 0 {
+		fmt.Fprintf(w, "traces: %s: GPU models mapped to catalog types: %s\n",
+			b.l.file, b.mapped.list(func(k string) string { return k + " → " + fleet.Catalog[b.types[k]].Name }))
 	}
-	return groups, nil
 }
 
 // nodesN returns "1 node" or "N nodes".

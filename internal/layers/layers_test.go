@@ -30,6 +30,7 @@ var mayImport = map[string][]string{
 	"sim/fleet":           {},
 	"sim":                 simLayer,
 	"sim/econ":            simLayer,
+	"sim/simtest":         simLayer,
 	"policies/frag":       simLayer,
 	"policies":            append([]string{"policies/frag"}, simLayer...),
 	"workloads":           simLayer,

@@ -105,7 +105,7 @@ export function checkRun({ runDir, ext, read }) {
 
     // The per-state and per-segment counts add up to the total.
     const byState = sum.columns
-      .filter((c) => /^jobs_(queued|running|preempted|completed|failed|rejected|abandoned|unfinished|declined)$/.test(c))
+      .filter((c) => /^jobs_(queued|running|preempted|completed|rejected|abandoned|unfinished|declined)$/.test(c))
       .reduce((n, c) => n + Number(sum.getColumn(c).get(0)), 0);
     assert.equal(byState, total, "Σ jobs_<state> ≠ jobs_total");
     for (const seg of ["internal", "on-demand", "spot", "reserved", "serving"]) {
@@ -125,7 +125,7 @@ export function checkRun({ runDir, ext, read }) {
     const started = jobs.getColumn("wait_s").len() - jobs.getColumn("wait_s").nullCount();
     assert.equal(Number(sum.getColumn("jobs_started").get(0)), started, "jobs_started ≠ jobs with a wait_s");
     for (const v of jobs.getColumn("state").unique().toArray()) {
-      assert.ok(["completed", "failed", "rejected", "abandoned", "unfinished", "declined"].includes(v), `unexpected state ${v}`);
+      assert.ok(["completed", "rejected", "abandoned", "unfinished", "declined"].includes(v), `unexpected state ${v}`);
     }
     const u = ts.getColumn("utilization").max();
     assert.ok(u === null || (u >= 0 && u <= 1 + 1e-9), `utilization ${u} out of [0, 1]`);
