@@ -19,20 +19,24 @@ func defaultFor(t *testing.T, horizon sim.Time) *scenario.Scenario {
 }
 
 // TestElasticity: raising the list price never raises the accepted
-// on-demand demand (same seed, so the same customers).
+// on-demand demand (same seed, so the same customers), and the highest
+// multiplier's acceptance rate is below the lowest's by more than 4
+// standard errors of the difference of two binomial proportions.
 func TestElasticity(t *testing.T) {
 	prev := int64(math.MaxInt64)
+	var rates []float64
+	var n float64
 	for _, m := range []float64{0.5, 0.8, 1, 1.25, 1.6, 2.5} {
 		s := defaultFor(t, 3*sim.Day)
 		s.PricerParams = map[string]any{"multiplier": m}
-		res, err := Run(s, Options{Out: filepath.Join(t.TempDir(), "out")})
+		res, err := Run(s, Options{Out: filepath.Join(t.TempDir(), "out"), NoCounterfactual: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		row := res.Stats.Jobs[sim.SegOnDemand]
 		var arrived int64
-		for _, n := range row {
-			arrived += n
+		for _, k := range row {
+			arrived += k
 		}
 		accepted := arrived - row[sim.Declined]
 		t.Logf("price × %.2f: %d of %d on-demand requests accepted, external revenue $%.0f", m, accepted, arrived, res.Summary.Econ.ExternalRevenueUSD)
@@ -40,6 +44,13 @@ func TestElasticity(t *testing.T) {
 			t.Errorf("price × %.2f: %d accepted, more than %d at a lower price", m, accepted, prev)
 		}
 		prev = accepted
+		rates = append(rates, float64(accepted)/float64(arrived))
+		n = float64(arrived)
+	}
+	lo, hi := rates[0], rates[len(rates)-1]
+	se := math.Sqrt(lo*(1-lo)/n + hi*(1-hi)/n)
+	if !(lo-hi > 4*se) {
+		t.Errorf("acceptance %.3f at × 0.5 and %.3f at × 2.5: a difference of %.3f, want more than 4 standard errors (%.3f)", lo, hi, lo-hi, 4*se)
 	}
 }
 

@@ -425,3 +425,36 @@ func TestNodeFailureRequeues(t *testing.T) {
 		}
 	}
 }
+
+// TestReservedContractSurvivesFailures: a reserved contract hit by node
+// failures resumes with the rest of its term (no lost work, no restart
+// overhead), so it holds, and is billed for, exactly its contracted
+// GPU-hours; a checkpointed training job on the same failures loses work.
+func TestReservedContractSurvivesFailures(t *testing.T) {
+	const term = 30 * sim.Day
+	f := simtest.Fleet(t, 4, 8, "H100")
+	src := &simtest.List{Jobs: []sim.JobSpec{
+		{ID: "contract", GPUs: 16, Milli: 1000, Segment: sim.SegReserved, Work: term, Hold: true, Customer: "c"},
+		{ID: "train", GPUs: 16, Milli: 1000, Segment: sim.SegInternal, Work: term, Checkpoint: sim.Hour},
+	}}
+	got := simtest.Ends{}
+	cfg := sim.Config{CheckInvariants: true, Seed: 3, RestartOverhead: 10 * sim.Minute,
+		Failures: &sim.Failures{PerGPUHour: 1e-3, Repair: func(*rand.Rand) sim.Time { return 2 * sim.Hour }}}
+	price := &simtest.Flat{sim.SegReserved: 2_350_000} // $2.35 per GPU-hour
+	if err := sim.New(cfg, f, &simtest.FIFO{}, price, []sim.Source{src}, got).Run(); err != nil {
+		t.Fatal(err)
+	}
+	c, tr := got["contract"], got["train"]
+	if c.Failures == 0 || tr.Failures == 0 {
+		t.Fatalf("failures hit the contract %d times and the training job %d times: the test needs both hit", c.Failures, tr.Failures)
+	}
+	if c.State != sim.Completed || c.RunTime != term || c.LostTime != 0 {
+		t.Errorf("contract after %d failures: %v, held %v (lost %v); want completed, exactly its %v term, nothing lost", c.Failures, c.State, c.RunTime, c.LostTime, term)
+	}
+	if want := int64(16 * 30 * 24 * 2_350_000); c.RevenueMicroUSD() != want {
+		t.Errorf("contract billed %d µ$, want exactly 16 GPUs × %v × $2.35 = %d µ$", c.RevenueMicroUSD(), term, want)
+	}
+	if tr.LostTime == 0 || tr.RunTime <= term {
+		t.Errorf("training job after %d failures: ran %v, lost %v; want lost work redone", tr.Failures, tr.RunTime, tr.LostTime)
+	}
+}

@@ -180,8 +180,13 @@ func (d *Dist) Mean() float64 {
 // MarshalText and UnmarshalText let a Dist sit in YAML and flags as its spec.
 func (d Dist) MarshalText() ([]byte, error) { return []byte(d.spec), nil }
 
-// UnmarshalText parses a spec.
+// UnmarshalText parses a spec; "" is the zero Dist (not set: what an unset
+// Dist marshals to), which Validate of the struct holding it reports.
 func (d *Dist) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Dist{}
+		return nil
+	}
 	v, err := ParseDist(string(b))
 	if err != nil {
 		return err
