@@ -87,6 +87,10 @@ type ExternalSegment struct {
 	// Discount (reserved) is the distribution of the contract discount, in
 	// [0, 1]: WTP = list × (1 − Discount).
 	Discount Dist `yaml:"discount,omitempty" json:"discount,omitempty"`
+	// InitialBook (reserved) starts the run with the contracts a running
+	// neocloud already holds: the stationary state of the contract process
+	// (external_book.go). Default true; false starts with an empty book.
+	InitialBook *bool `yaml:"initial_book,omitempty" json:"initial_book,omitempty"`
 
 	// Serving.
 

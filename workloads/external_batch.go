@@ -42,6 +42,7 @@ func (s *ExternalSegment) source(seed uint64, prefix string, until sim.Time) (si
 	if j.reserved {
 		j.wtp = s.Discount
 	}
+
 	// Zipf-like customer weights i^−s, cumulated for inversion.
 	j.cust = make([]float64, s.Customers)
 	var total float64
@@ -53,6 +54,9 @@ func (s *ExternalSegment) source(seed uint64, prefix string, until sim.Time) (si
 		j.cust[i] /= total
 	}
 	j.cust[len(j.cust)-1] = 1
+	if j.reserved && (s.InitialBook == nil || *s.InitialBook) {
+		return newBookSource(j, s, seed, comp), nil
+	}
 	return j, nil
 }
 

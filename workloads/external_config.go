@@ -157,6 +157,8 @@ func DefaultExternalSegment(kind sim.Segment) ExternalSegment {
 			// 1-yr reserved −30 to −45% (§1 suggested defaults) [D]; AWS
 			// Capacity Blocks for p5 are 4.916 vs 6.88 on-demand, −29% (§1a).
 			Discount: mustDist("uniform:0.30:0.45"),
+			// A running neocloud's book of contracts at t = 0.
+			InitialBook: ptrTo(true),
 		}
 	case sim.SegServing:
 		return ExternalSegment{
@@ -334,6 +336,7 @@ func (s *ExternalSegment) Validate() error {
 		{"list_usd_per_hour", s.ListUSDPerHour != 0, !serving},
 		{"wtp_ratio", s.WTPRatio.String() != "", kind == sim.SegOnDemand || kind == sim.SegSpot},
 		{"discount", s.Discount.String() != "", kind == sim.SegReserved},
+		{"initial_book", s.InitialBook != nil, kind == sim.SegReserved},
 		{"tokens_per_s", s.TokensPerS != 0, serving},
 		{"noise_sigma", s.NoiseSigma != nil, serving},
 		{"noise_corr_s", s.NoiseCorrS != 0, serving},

@@ -96,7 +96,8 @@ func TestExternalDefaults(t *testing.T) {
 		}
 	}
 	// Reserved: two a month; draw a year of them.
-	rsv := bySegment(extJobs(t, &External{Segments: []ExternalSegment{{Segment: "reserved"}}}, 1, 365*sim.Day))[sim.SegReserved]
+	noBook := false // the contracts signed in the year, not the book at 0 (TestInitialBook)
+	rsv := bySegment(extJobs(t, &External{Segments: []ExternalSegment{{Segment: "reserved", InitialBook: &noBook}}}, 1, 365*sim.Day))[sim.SegReserved]
 	if len(rsv) < 10 || len(rsv) > 45 {
 		t.Fatalf("%d reserved contracts in a year, want ≈24", len(rsv))
 	}
@@ -125,11 +126,12 @@ func TestExternalDeterminism(t *testing.T) {
 // TestExternalCommonRandomNumbers: changing only the rates and cycles
 // moves the jobs in time but keeps each segment's k-th job's shape.
 func TestExternalCommonRandomNumbers(t *testing.T) {
-	base := &External{Segments: []ExternalSegment{{Segment: "on-demand", MaxJobs: 300}, {Segment: "spot", MaxJobs: 300}, {Segment: "reserved", MaxJobs: 30}}}
+	noBook := false // the book at 0 depends on the rate by design (TestInitialBook)
+	base := &External{Segments: []ExternalSegment{{Segment: "on-demand", MaxJobs: 300}, {Segment: "spot", MaxJobs: 300}, {Segment: "reserved", MaxJobs: 30, InitialBook: &noBook}}}
 	fast := &External{Segments: []ExternalSegment{
 		{Segment: "on-demand", MaxJobs: 300, RatePerHour: 40, Cycle: &Cycle{DiurnalAmplitude: 0.9, WeekendFactor: 0.2}},
 		{Segment: "spot", MaxJobs: 300, RatePerHour: 1, Cycle: &Cycle{BurstsPerDay: 3, BurstFactor: 4, BurstDurationS: 3600}},
-		{Segment: "reserved", MaxJobs: 30, RatePerHour: 0.5},
+		{Segment: "reserved", MaxJobs: 30, RatePerHour: 0.5, InitialBook: &noBook},
 	}}
 	a, b := bySegment(extJobs(t, base, 3, 0)), bySegment(extJobs(t, fast, 3, 0))
 	for seg, x := range a {
@@ -204,6 +206,10 @@ func TestAcceptProbabilityMonotone(t *testing.T) {
 func TestWTPCurve(t *testing.T) {
 	for _, seg := range []string{"on-demand", "spot", "reserved"} {
 		e := &External{Segments: []ExternalSegment{{Segment: seg, MaxJobs: 4000}}}
+		if seg == "reserved" {
+			noBook := false // contracts signed in the run: the book takes any price
+			e.Segments[0].InitialBook = &noBook
+		}
 		e.EnsureDefaults()
 		s := &e.Segments[0]
 		jobs := extJobs(t, e, 11, 0)

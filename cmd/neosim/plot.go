@@ -19,7 +19,7 @@ Redraws the plots of saved output, as PNG and SVG files next to the data,
 and prints the files written. DIR is either
 
   a comparison folder (it holds comparison.arrow; neosim compare, sweep):
-    frontier.{png,svg}     operating margin vs internal p99 wait, 95% CI bars,
+    frontier.{png,svg}     net value vs internal delay caused, 95% CI bars,
                            the Pareto frontier highlighted and joined
     breakdown.{png,svg}    per pair: external revenue by segment vs external
                            cost by kind, averaged over the pair's seeds

@@ -51,12 +51,12 @@ func Comparison(dir string) ([]string, error) {
 
 // pairRow is the part of one comparison.arrow row the figures use.
 type pairRow struct {
-	variant            string // a sweep's variant; "" without a variant column
-	allocator, pricer  string
-	runs               int
-	margin, marginCI   float64 // operating margin (fraction); NaN: null
-	waitP99, waitP99CI float64 // internal p99 wait (s); NaN: null
-	pareto             bool
+	variant           string // a sweep's variant; "" without a variant column
+	allocator, pricer string
+	runs              int
+	value, valueCI    float64 // net value (USD); NaN: null
+	delay, delayCI    float64 // internal delay caused (GPU-h); NaN: null
+	pareto            bool
 }
 
 // label names the pair: "allocator/pricer", or "variant · allocator/pricer".
@@ -83,10 +83,10 @@ func readComparison(path string) ([]pairRow, error) {
 		{"allocator", kStr, false},
 		{"pricer", kStr, false},
 		{"runs", kNum, false},
-		{"operating_margin_mean", kNum, false},
-		{"operating_margin_ci95", kNum, false},
-		{"internal_wait_p99_mean", kNum, false},
-		{"internal_wait_p99_ci95", kNum, false},
+		{"net_value_mean", kNum, false},
+		{"net_value_ci95", kNum, false},
+		{"internal_delay_caused_mean", kNum, false},
+		{"internal_delay_caused_ci95", kNum, false},
 		{"pareto", kBool, false},
 	}
 	var rows []pairRow
@@ -95,10 +95,10 @@ func readComparison(path string) ([]pairRow, error) {
 			r := pairRow{
 				allocator: str(a[1], i),
 				pricer:    str(a[2], i),
-				margin:    num(a[4], i),
-				marginCI:  num(a[5], i),
-				waitP99:   num(a[6], i),
-				waitP99CI: num(a[7], i),
+				value:     num(a[4], i),
+				valueCI:   num(a[5], i),
+				delay:     num(a[6], i),
+				delayCI:   num(a[7], i),
 				pareto:    boolean(a[8], i),
 			}
 			if a[0] != nil {
@@ -204,18 +204,16 @@ func readPairCosts(out string, r pairRow) (pairCosts, error) {
 	return pc, nil
 }
 
-// waitUnit picks the unit of a wait axis whose largest value is maxS
-// seconds.
-func waitUnit(maxS float64) (div float64, name string) {
+// moneyUnit picks the unit of a money axis whose largest magnitude is
+// maxUSD.
+func moneyUnit(maxUSD float64) (div float64, name string) {
 	switch {
-	case maxS < 120:
-		return 1, "s"
-	case maxS < 2*3600:
-		return 60, "min"
-	case maxS < 3*86400:
-		return 3600, "h"
+	case maxUSD < 1e4:
+		return 1, "USD"
+	case maxUSD < 1e7:
+		return 1e3, "thousand USD"
 	}
-	return 86400, "days"
+	return 1e6, "million USD"
 }
 
 var (
@@ -227,28 +225,29 @@ var (
 // mean internal p99 wait with 95% CI bars on both, the Pareto pairs
 // highlighted and joined, each point labelled.
 func frontierFigure(rows []pairRow) *figure {
-	f := newFigure("frontier", "Operating margin vs internal p99 wait (mean ± 95% CI over seeds)", "", "operating margin (%)")
+	f := newFigure("frontier", "Net value vs internal delay caused (mean ± 95% CI over seeds)",
+		"internal delay caused (GPU-hours over the window)", "")
 	var pts []*pairRow
 	var idx []int // the pairs' rows
-	maxS := 0.0
+	maxV := 0.0
 	header, names := keyNames(rows)
 	for i := range rows {
 		r := &rows[i]
-		if math.IsNaN(r.margin) || math.IsNaN(r.waitP99) || math.IsInf(r.margin, 0) || math.IsInf(r.waitP99, 0) {
+		if math.IsNaN(r.value) || math.IsNaN(r.delay) || math.IsInf(r.value, 0) || math.IsInf(r.delay, 0) {
 			continue
 		}
 		pts = append(pts, r)
 		idx = append(idx, i)
-		maxS = max(maxS, r.waitP99+finite(r.waitP99CI))
+		maxV = max(maxV, math.Abs(r.value)+finite(r.valueCI))
 	}
-	div, unit := waitUnit(maxS)
-	f.p.X.Label.Text = "internal p99 wait (" + unit + ")"
+	div, unit := moneyUnit(maxV)
+	f.p.Y.Label.Text = "net value (" + unit + " over the window)"
 	if skipped := len(rows) - len(pts); skipped > 0 {
-		f.p.Title.Text += fmt.Sprintf("\n%d of %d pairs have no margin or no internal p99 wait and are not drawn", skipped, len(rows))
+		f.p.Title.Text += fmt.Sprintf("\n%d of %d pairs have no net value (no counterfactual) and are not drawn", skipped, len(rows))
 	}
 	if len(pts) == 0 {
 		f.p.X.Min, f.p.X.Max, f.p.Y.Min, f.p.Y.Max = 0, 1, 0, 1
-		f.note("no pair has both a mean operating margin and a mean internal p99 wait")
+		f.note("no pair has a net value and a caused delay (were the runs made with --counterfactual=false?)")
 		return f
 	}
 	var (
@@ -259,11 +258,10 @@ func frontierFigure(rows []pairRow) *figure {
 	)
 	f.keyHeader = header
 	for i, r := range pts {
-		xys[i] = plotter.XY{X: r.waitP99 / div, Y: 100 * r.margin}
-		// A wait is never negative: the bar stops at 0.
-		xerr[i].High = finite(r.waitP99CI) / div
-		xerr[i].Low = min(xerr[i].High, xys[i].X)
-		yerr[i].Low = 100 * finite(r.marginCI)
+		xys[i] = plotter.XY{X: r.delay, Y: r.value / div}
+		xerr[i].High = finite(r.delayCI)
+		xerr[i].Low = xerr[i].High
+		yerr[i].Low = finite(r.valueCI) / div
 		yerr[i].High = yerr[i].Low
 		if r.pareto {
 			front = append(front, xys[i])
@@ -316,12 +314,6 @@ func frontierFigure(rows []pairRow) *figure {
 		fd := pairDot(front, paretoColor, vg.Points(4))
 		f.p.Add(line, fd)
 		f.legend("Pareto frontier", line, fd)
-	}
-	if f.p.X.Min >= 0 { // waits: start the axis at 0
-		f.p.X.Min = 0
-		if f.p.X.Max <= 0 {
-			f.p.X.Max = 1
-		}
 	}
 	// Each point is labelled with its pair's number; the key under the plot
 	// names them.

@@ -10,7 +10,7 @@
 //
 //	Comparison(dir), a comparison folder (comparison.arrow and the run dataset
 //	[variant=V/]allocator=A/pricer=P/seed=N/summary.arrow):
-//	  frontier     operating margin vs internal p99 wait, 95% CI bars, Pareto
+//	  frontier     net value vs internal delay caused, 95% CI bars, Pareto
 //	               frontier highlighted and joined
 //	  breakdown    per pair: external revenue by segment vs external cost by kind,
 //	               averaged over the pair's runs

@@ -305,7 +305,7 @@ func crowded(t *testing.T) string {
 			case 3:
 				m, wt = 0.70, 3600
 			}
-			margin, marginCI = append(margin, m), append(marginCI, 0.004)
+			margin, marginCI = append(margin, m*1e6), append(marginCI, 4e3)
 			wait, waitCI = append(wait, wt), append(waitCI, 60)
 			pareto = append(pareto, pi == 0)
 			run := filepath.Join(dir, "variant="+variant[len(variant)-1], "allocator="+p[0], "pricer="+p[1], "seed=1")
@@ -319,7 +319,7 @@ func crowded(t *testing.T) string {
 		}
 	}
 	writeArrow(t, filepath.Join(dir, "comparison.arrow"),
-		[]string{"variant", "allocator", "pricer", "runs", "operating_margin_mean", "operating_margin_ci95", "internal_wait_p99_mean", "internal_wait_p99_ci95", "pareto"},
+		[]string{"variant", "allocator", "pricer", "runs", "net_value_mean", "net_value_ci95", "internal_delay_caused_mean", "internal_delay_caused_ci95", "pareto"},
 		[]any{variant, alloc, pricer, runs, margin, marginCI, wait, waitCI, pareto})
 	return dir
 }

@@ -439,7 +439,7 @@ func checkComparisonSVGs(t *testing.T, dir string, pairs []string) {
 			t.Errorf("frontier.svg: no label %q in %q", p, texts)
 		}
 	}
-	for _, s := range []string{"Pareto frontier", "pair (95% CI bars)", "operating margin (%)", "internal p99 wait"} {
+	for _, s := range []string{"Pareto frontier", "pair (95% CI bars)", "net value", "internal delay caused"} {
 		if !hasText(texts, s) {
 			t.Errorf("frontier.svg: no %q in %q", s, texts)
 		}
