@@ -202,13 +202,7 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	}
 	gpuHours := j.GPUHours()
 	price := float64(j.PriceMicroUSD) / 1e6
-	revenue := price * gpuHours
-	if j.TokenPriceMicroUSD > 0 {
-		revenue = float64(j.TokensServed()) * float64(j.TokenPriceMicroUSD) / 1e12
-	}
-	if !j.Segment.External() {
-		revenue = 0
-	}
+	revenue := j.RevenueUSD(false) // each run at the price of the type it ran on
 
 	w.jID.Append(j.ID)
 	w.jSegment.Append(j.Segment.String())
@@ -263,16 +257,8 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	inWindow := j.Submit >= w.window
 	w.jInWindow.Append(inWindow)
 	if j.RunTimeBeforeWindow > 0 { // only the window's part counts in the summary
-		winHours := j.WindowGPUHours()
-		if j.TokenPriceMicroUSD > 0 {
-			revenue *= float64(j.WindowRunTime()) / float64(j.RunTime)
-		} else {
-			revenue = price * winHours
-		}
-		gpuHours = winHours
-		if !j.Segment.External() {
-			revenue = 0
-		}
+		gpuHours = j.WindowGPUHours()
+		revenue = j.RevenueUSD(true)
 	}
 	w.acc.add(j, wait, inWindow, gpuHours, revenue)
 

@@ -155,11 +155,17 @@ type Job struct {
 	End         Time         // when it reached a terminal state; -1 if it has not
 	Remaining   Time         // H100 work left
 	RunTime     Time         // time spent running, over all runs
+	Runs        int32        // runs ended so far (RunObserver.RunEnded calls)
 	Preemptions int32        // times it was preempted
 	Failures    int32        // times a failure killed it
-	// PriceMicroUSD is the price per GPU-hour quoted at arrival and billed
-	// for every GPU-hour held, in micro-dollars (0 for internal work).
+	// PriceMicroUSD is the price per GPU-hour quoted at arrival, for the
+	// first GPU type (in placement order) the job allows, in micro-dollars
+	// (0 for internal work): the price the customer accepts or declines.
 	PriceMicroUSD int64
+	// RunPriceMicroUSD is the price per GPU-hour the current (or last) run
+	// is billed: the quote for the GPU type it runs on (sim.TypeQuoter), or
+	// PriceMicroUSD if the pricer prices every type alike.
+	RunPriceMicroUSD int64
 	// LostTime is the part of RunTime that did not advance the job: work
 	// since the last checkpoint of interrupted runs, and restart overheads.
 	LostTime Time
@@ -168,15 +174,17 @@ type Job struct {
 	// 0 for one that had not run by then.
 	RunTimeBeforeWindow Time
 
-	Shares   []fleet.Share // the placement of the current run
-	gen      uint32
-	speed    float64
-	rate     float64 // µ$ per hour this run is billed
-	end      Time    // when the current run ends if not interrupted
-	restarts int32   // interruptions so far: each later run pays the restart overhead
-	overhead Time    // restart overhead at the start of the current run
-	noticeAt Time    // when the current run's preemption notice ends; -1 if none
-	live     bool    // the slot holds a job that has not ended
+	Shares       []fleet.Share // the placement of the current run
+	gen          uint32
+	speed        float64
+	rate         float64 // µ$ per hour this run is billed
+	end          Time    // when the current run ends if not interrupted
+	restarts     int32   // interruptions so far: each later run pays the restart overhead
+	overhead     Time    // restart overhead at the start of the current run
+	noticeAt     Time    // when the current run's preemption notice ends; -1 if none
+	billed       float64 // µ$ billed by GPU-hour over the runs that ended
+	billedBefore float64 // the part of billed before the measurement window
+	live         bool    // the slot holds a job that has not ended
 }
 
 // GPUHours returns the GPU-hours the job held, all runs together (a GPU
@@ -188,6 +196,34 @@ func (j *Job) GPUHours() float64 {
 }
 
 func (j *Job) gpuWeight() float64 { return float64(j.GPUs) * float64(j.Milli) / fleet.FullGPU }
+
+// RevenueUSD returns what the job was billed, in dollars: tokens served ×
+// the token price for a token-billed job, else each ended run's GPU-hours ×
+// the price of the type it ran on; 0 for internal work. window: only the
+// part inside the measurement window.
+func (j *Job) RevenueUSD(window bool) float64 {
+	if !j.Segment.External() {
+		return 0
+	}
+	if j.TokenPriceMicroUSD > 0 {
+		r := float64(j.TokensServed()) * float64(j.TokenPriceMicroUSD) / 1e12
+		if window && j.RunTimeBeforeWindow > 0 {
+			r *= float64(j.WindowRunTime()) / float64(j.RunTime)
+		}
+		return r
+	}
+	if j.billed == 0 && j.RunTime > 0 { // a job built outside the engine: one price
+		h := j.RunTime
+		if window {
+			h = j.WindowRunTime()
+		}
+		return float64(j.PriceMicroUSD) / 1e6 * j.gpuWeight() * h.Hours()
+	}
+	if window {
+		return (j.billed - j.billedBefore) / 1e6
+	}
+	return j.billed / 1e6
+}
 
 // ExpectedEnd returns when the current run ends if nothing interrupts it
 // (for a running job; backfilling plans with it).
