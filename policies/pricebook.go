@@ -46,9 +46,22 @@ func (b *PriceBook) EnsureDefaults() {
 	set(&b.Multiplier, 1)
 }
 
-// Validate checks the price book's parameters (after EnsureDefaults).
+// param returns *p, or def if the parameter is not set.
+func param(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// rates returns the spot ratio, reserved discount and multiplier in force.
+func (b *PriceBook) rates() (spot, reserved, mult float64) {
+	return param(b.SpotRatio, DefaultSpotRatio), param(b.ReservedDiscount, DefaultReservedDiscount), param(b.Multiplier, 1)
+}
+
+// Validate checks the price book's parameters.
 func (b *PriceBook) Validate() error {
-	switch sr, rd, m := *b.SpotRatio, *b.ReservedDiscount, *b.Multiplier; {
+	switch sr, rd, m := b.rates(); {
 	case !(sr > 0) || sr > 1:
 		return fmt.Errorf("spot_ratio: must be in (0, 1], got %v", sr)
 	case !(rd >= 0) || rd >= 1:
@@ -60,17 +73,17 @@ func (b *PriceBook) Validate() error {
 }
 
 // List returns the list price of catalog type t for segment seg, in
-// micro-dollars per GPU-hour (0 for internal work). Call EnsureDefaults
-// first.
+// micro-dollars per GPU-hour (0 for internal work).
 func (b *PriceBook) List(t fleet.TypeID, seg sim.Segment) int64 {
-	usd := fleet.Catalog[t].ListUSDPerHour * *b.Multiplier
+	spot, reserved, mult := b.rates()
+	usd := fleet.Catalog[t].ListUSDPerHour * mult
 	switch seg {
 	case sim.SegInternal:
 		return 0
 	case sim.SegSpot:
-		usd *= *b.SpotRatio
+		usd *= spot
 	case sim.SegReserved:
-		usd *= 1 - *b.ReservedDiscount
+		usd *= 1 - reserved
 	}
 	return int64(math.Round(usd * 1e6))
 }

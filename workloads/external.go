@@ -200,17 +200,14 @@ const (
 const (
 	ServingInputPerMTokUSD  = 0.13
 	ServingOutputPerMTokUSD = 0.40
-	servingInputTokens      = 1155.0
-	servingOutputTokens     = 211.0
 )
 
 // ServingPricePerMTokUSD is the blended price per million tokens served:
-// (1,155 × 0.13 + 211 × 0.40) / 1,366 = 0.172 $ [D] (see
+// (1,155 × 0.13 + 211 × 0.40) / 1,366 = 0.1717 $ [D] (see
 // ServingInputPerMTokUSD). A replica at the target load then earns 0.172 ×
 // 10,000 × 0.7 × 3,600 / 1e6 / 8 = 0.54 $ per GPU-hour: open-model API
 // prices pay far less per GPU-hour than renting the GPU.
-const ServingPricePerMTokUSD = (servingInputTokens*ServingInputPerMTokUSD + servingOutputTokens*ServingOutputPerMTokUSD) /
-	(servingInputTokens + servingOutputTokens)
+const ServingPricePerMTokUSD = 0.1717
 
 func h100Index() fleet.TypeID {
 	t, ok := fleet.LookupType("H100")

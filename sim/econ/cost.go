@@ -52,6 +52,7 @@ type CostModel struct {
 	// IdleCost says who pays for idle spare capacity: "internal" (the fleet
 	// is built for internal work; the marginal view) or "shared" (split
 	// between internal and external by their GPU-hours on spare capacity).
+	// "" is "internal".
 	IdleCost string `yaml:"idle_cost" json:"idle_cost"`
 	// OverheadFraction is network and operations cost (staff, network
 	// opex, maintenance) as a fraction of the depreciation: each GPU-hour
@@ -170,7 +171,7 @@ func (m *CostModel) Validate() error {
 		{"datacenter_usd_per_mw_year", m.DatacenterUSDPerMWYear, 0, math.Inf(1), false},
 		{"sales_ga_fraction", m.SalesGAFraction, 0, 1, false},
 	}
-	if m.IdleCost != IdleInternal && m.IdleCost != IdleShared {
+	if m.IdleCost != "" && m.IdleCost != IdleInternal && m.IdleCost != IdleShared {
 		return fmt.Errorf("cost.idle_cost: must be %q or %q, got %q", IdleInternal, IdleShared, m.IdleCost)
 	}
 	for i, dc := range m.DedicatedDatacenters {

@@ -43,15 +43,18 @@ func newBills() *bills {
 
 func (b *bills) JobStarted(*sim.Job) {}
 func (b *bills) Sampled(*sim.Sample) {}
-func (b *bills) JobEnded(j *sim.Job) {
+func (b *bills) JobEnded(*sim.Job)   {}
+
+// RunEnded bills each run at the price of the type it ran on.
+func (b *bills) RunEnded(j *sim.Job, ran, _ sim.Time) {
 	if !j.Segment.External() {
 		return
 	}
-	x := big.NewInt(j.PriceMicroUSD)
+	x := big.NewInt(j.RunPriceMicroUSD)
 	x.Mul(x, big.NewInt(int64(j.GPUs)*int64(j.Milli)))
-	x.Mul(x, big.NewInt(int64(j.RunTime)))
+	x.Mul(x, big.NewInt(int64(ran)))
 	b.exact[j.Segment].Add(b.exact[j.Segment], x)
-	b.float[j.Segment] += float64(j.PriceMicroUSD) * j.GPUHours()
+	b.float[j.Segment] += float64(j.RunPriceMicroUSD) * float64(j.GPUs) * float64(j.Milli) / 1000 * ran.Hours()
 }
 
 // microUSD rounds an exact bill (µ$ × milli-GPU-µs per GPU-hour) to µ$,
