@@ -40,6 +40,9 @@ var ComparisonMetrics = []Metric{
 	{"internal_slowdown_mean", "slowdown_mean_internal", "", "mean bounded slowdown of the completed internal jobs"},
 	{"preemptions", "preemptions", "", "Σ jobs' preemptions"},
 	{"lost_gpu_hours", "lost_gpu_hours", "GPU-h", "GPU-hours lost to preemptions and failures"},
+	{"company_margin_with_cloud", "company_margin_with_cloud", "", "the company's operating margin with the cloud business (without it: company_margin_without_cloud in summary.arrow)"},
+	{"company_margin_delta", "company_margin_delta_pts", "pt", "company margin with the cloud − without it, in percentage points"},
+	{"return_on_capital", "return_on_capital", "", "the cloud's annualized operating profit / the capital it uses"},
 }
 
 // metricColumns[i] is ComparisonMetrics[i]'s index in summaryColumns.

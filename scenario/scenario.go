@@ -161,7 +161,15 @@ func Parse(name string, b []byte) (*Scenario, error) {
 	if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("scenario %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	var doc yaml.Node
+	var zeros [][]string
+	if yaml.Unmarshal(b, &doc) == nil {
+		explicitZeros(&doc, nil, &zeros)
+	}
 	s.EnsureDefaults()
+	if bad := replacedZeros(s, zeros); len(bad) > 0 { // zero.go
+		return nil, fmt.Errorf("scenario %s: %s: 0 is not allowed (it would mean the default); omit the field for the default or give a value > 0", name, bad[0])
+	}
 	return s, nil
 }
 

@@ -188,7 +188,7 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 	if c.Params != nil {
 		fmt.Fprint(tw, "variant\t")
 	}
-	fmt.Fprintln(tw, "allocator\tpricer\top margin\tΔ op margin\tgross margin\text revenue $\tutilization\tint wait p99\tΔ p99\tpareto\t")
+	fmt.Fprintln(tw, "allocator\tpricer\top margin\tΔ op margin\tgross margin\text revenue $\tutilization\tint wait p99\tΔ p99\tco. margin\tΔ co. pt\tROC\tpareto\t")
 	for r, i := range order {
 		row := c.Rows[i]
 		m := func(name string) results.MetricStats { return row.Metrics[idx[name]] }
@@ -196,7 +196,7 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 		if row.Pareto {
 			par = "*"
 		}
-		fmt.Fprintf(tw, "%d\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r+1, variant(row), row.Allocator, row.Pricer,
+		fmt.Fprintf(tw, "%d\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r+1, variant(row), row.Allocator, row.Pricer,
 			pctCI(m("operating_margin").Mean, m("operating_margin").CI95),
 			pctCI(m("operating_margin").DiffMean, m("operating_margin").DiffCI95),
 			pctCI(m("gross_margin").Mean, m("gross_margin").CI95),
@@ -204,6 +204,9 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 			pctCI(m("utilization").Mean, m("utilization").CI95),
 			durCI(m("internal_wait_p99").Mean, m("internal_wait_p99").CI95),
 			durCI(m("internal_wait_p99").DiffMean, m("internal_wait_p99").DiffCI95),
+			pctCI(m("company_margin_with_cloud").Mean, m("company_margin_with_cloud").CI95),
+			fmt.Sprintf("%+.2f", m("company_margin_delta").Mean),
+			pctCI(m("return_on_capital").Mean, m("return_on_capital").CI95),
 			par)
 	}
 	tw.Flush()

@@ -90,12 +90,10 @@ type CostModel struct {
 // DefaultCostModel returns the defaults, each from
 // ../shared/calibration/SOURCES.md (docs/economics.md shows the arithmetic).
 func DefaultCostModel() CostModel {
-	capex := make(map[string]float64, len(fleet.Catalog))
-	for _, t := range fleet.Catalog {
-		capex[t.Name] = t.CapexUSD // §2 H100 all-in 47k–52k → 50k [V]; others [D]/[U] (fleet.Catalog)
-	}
 	return CostModel{
-		CapexUSD: capex,
+		// CapexUSD is empty: fleet.Catalog's CapexUSD (§2 H100 all-in
+		// 47k–52k → 50k [V]; others [D]/[U]) is the default, and a
+		// scenario's entry (by name or alias) overrides its type's.
 		// §2 "Meta server and network useful life 5.5 years (from 4–5),
 		// effective Jan 2025" [V]. Peers 5–6 years (§2).
 		LifeYears: 5.5,
