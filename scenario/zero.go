@@ -21,24 +21,30 @@ import (
 // explicitZeros returns the yaml paths (keys and sequence indexes) of the
 // numeric scalars written as 0 under n.
 func explicitZeros(n *yaml.Node, path []string, out *[][]string) {
+	numericScalars(n, path, out, func(v string) bool {
+		f, err := strconv.ParseFloat(strings.ReplaceAll(v, "_", ""), 64)
+		return err == nil && f == 0
+	})
+}
+
+// numericScalars appends the paths of the numeric scalars under n whose
+// text keep accepts.
+func numericScalars(n *yaml.Node, path []string, out *[][]string, keep func(string) bool) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			explicitZeros(c, path, out)
+			numericScalars(c, path, out, keep)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			explicitZeros(n.Content[i+1], append(path[:len(path):len(path)], n.Content[i].Value), out)
+			numericScalars(n.Content[i+1], append(path[:len(path):len(path)], n.Content[i].Value), out, keep)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			explicitZeros(c, append(path[:len(path):len(path)], strconv.Itoa(i)), out)
+			numericScalars(c, append(path[:len(path):len(path)], strconv.Itoa(i)), out, keep)
 		}
 	case yaml.ScalarNode:
-		if n.Tag != "!!int" && n.Tag != "!!float" {
-			return
-		}
-		if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil && f == 0 {
+		if (n.Tag == "!!int" || n.Tag == "!!float") && keep(n.Value) {
 			*out = append(*out, path)
 		}
 	}
