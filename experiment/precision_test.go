@@ -33,7 +33,7 @@ func TestPrecisionAddsSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Precision{Rel: 0.25, Floor: 1, MaxSeeds: 12}
+	p := Precision{Rel: 0.5, Floor: 1, MaxSeeds: 12}
 	var done, total int
 	c, err := sw.Run(SweepOptions{Out: out, Jobs: 2, Precision: p, Done: func(d RunDone) { done, total = d.Done, d.Total }})
 	if err != nil {

@@ -64,15 +64,25 @@ func TestFlatBySegment(t *testing.T) {
 	got := quotes(t, "2x8xH100", "flat", nil,
 		job("od", sim.SegOnDemand, 0, sim.Hour, 1), job("spot", sim.SegSpot, 0, sim.Hour, 1),
 		job("res", sim.SegReserved, 0, sim.Hour, 1), job("in", sim.SegInternal, 0, sim.Hour, 1))
-	want := prices{"od": 6_155_000, "spot": 2_769_750, "res": 4_000_750, "in": 0}
+	want := prices{"od": 3_990_000, "spot": 1_795_500, "res": 2_354_100, "in": 0}
 	for id, w := range want {
 		if got[id] != w {
 			t.Errorf("%s: %d µ$/GPU-h, want %d", id, got[id], w)
 		}
 	}
 	got = quotes(t, "2x8xH100", "flat", map[string]any{"multiplier": 2, "spot_ratio": 0.5}, job("od", sim.SegOnDemand, 0, sim.Hour, 1), job("spot", sim.SegSpot, 0, sim.Hour, 1))
-	if got["od"] != 12_310_000 || got["spot"] != 6_155_000 {
+	if got["od"] != 7_980_000 || got["spot"] != 3_990_000 {
 		t.Errorf("with multiplier 2 and spot_ratio 0.5: %v", got)
+	}
+	// Zero is a value: no reserved discount means reserved pays list.
+	got = quotes(t, "2x8xH100", "flat", map[string]any{"reserved_discount": 0}, job("res", sim.SegReserved, 0, sim.Hour, 1))
+	if got["res"] != 3_990_000 {
+		t.Errorf("reserved_discount 0: reserved quoted %d, want the list 3990000", got["res"])
+	}
+	for _, k := range []string{"spot_ratio", "multiplier"} {
+		if _, err := policies.Pricers.NewWith("flat", map[string]any{k: 0}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s: 0: error %v, want one naming it", k, err)
+		}
 	}
 }
 
@@ -80,7 +90,7 @@ func TestReservedDiscountByTerm(t *testing.T) {
 	got := quotes(t, "2x8xH100", "reserved-discount", nil,
 		job("10d", sim.SegReserved, 0, 10*sim.Day, 1), job("100d", sim.SegReserved, 0, 100*sim.Day, 1),
 		job("400d", sim.SegReserved, 0, 400*sim.Day, 1), job("od", sim.SegOnDemand, 0, sim.Hour, 1))
-	want := prices{"10d": 6_155_000, "100d": 4_924_000, "400d": 4_000_750, "od": 6_155_000}
+	want := prices{"10d": 3_990_000, "100d": 3_192_000, "400d": 2_354_100, "od": 3_990_000}
 	for id, w := range want {
 		if got[id] != w {
 			t.Errorf("%s: %d µ$/GPU-h, want %d", id, got[id], w)
@@ -92,7 +102,7 @@ func TestTimeOfDay(t *testing.T) {
 	got := quotes(t, "2x8xH100", "time-of-day", nil,
 		job("night", sim.SegOnDemand, 3*sim.Hour, sim.Hour, 1), job("day", sim.SegOnDemand, 10*sim.Hour, sim.Hour, 1),
 		job("next-night", sim.SegOnDemand, 46*sim.Hour, sim.Hour, 1))
-	if got["night"] != 4_924_000 || got["day"] != 7_386_000 || got["next-night"] != 4_924_000 {
+	if got["night"] != 3_192_000 || got["day"] != 4_788_000 || got["next-night"] != 3_192_000 {
 		t.Errorf("time-of-day quotes %v", got)
 	}
 }
@@ -106,10 +116,10 @@ func TestUtilizationRises(t *testing.T) {
 		job("filler2", sim.SegInternal, 10*sim.Second, sim.Day, 7),
 		job("spot-busy", sim.SegSpot, 20*sim.Second, sim.Hour, 1))
 	idle, busy := got["spot-idle"], got["spot-busy"]
-	if idle != 615_500 { // floor 0.10 × 6.155
-		t.Errorf("idle fleet: spot %d, want the floor 615500", idle)
+	if idle != 399_000 { // floor 0.10 × 3.99
+		t.Errorf("idle fleet: spot %d, want the floor 399000", idle)
 	}
-	if want := int64(6_155_000 * (0.10 + 0.50*1.0)); busy != want { // every GPU busy: the cap
+	if want := int64(3_990_000 * (0.10 + 0.50*1.0)); busy != want { // every GPU busy: the cap
 		t.Errorf("full fleet: spot %d, want the cap %d", busy, want)
 	}
 }
@@ -117,7 +127,7 @@ func TestUtilizationRises(t *testing.T) {
 // TestAuctionClears: with 8 free GPUs and waiting spot bids of 0.5, 0.4
 // (4 GPUs each) and 0.3 (the first that no longer fits), the price is 0.3.
 func TestAuctionClears(t *testing.T) {
-	list := int64(6_155_000)
+	list := int64(3_990_000)
 	bidJob := func(id string, at sim.Time, ratio float64, gpus int32) sim.JobSpec {
 		j := job(id, sim.SegSpot, at, sim.Hour, gpus)
 		j.WTPMicroUSD = int64(float64(list) * ratio)

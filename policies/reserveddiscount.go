@@ -22,8 +22,9 @@ type Term struct {
 // ReservedDiscount prices a reserved contract (a reserved-segment job whose
 // work is the term) at on-demand list less the discount of the longest term
 // it reaches; other segments pay the PriceBook list price. Default schedule,
-// from ../shared/calibration/SOURCES.md §1: 1 year 35% (1-yr −30 to −45%),
-// 3 years 55% (3-yr −50 to −60%); shorter terms [U]: 1 month 10%, 3 months
+// from ../shared/calibration/SOURCES.md §1: 1 year 41% (the H100 1-yr
+// contract index 2.35 against the 3.99 list, §1b [D]; 1-yr −30 to −45%),
+// 3 years 56% (AWS p5 3-yr, §1a; 3-yr −50 to −60%); shorter terms [U]: 1 month 10%, 3 months
 // 20%. A contract shorter than every term pays list.
 type ReservedDiscount struct {
 	PriceBook `yaml:",inline"`
@@ -43,7 +44,7 @@ func (*ReservedDiscount) Name() string { return "reserved-discount" }
 func (p *ReservedDiscount) EnsureDefaults() {
 	p.PriceBook.EnsureDefaults()
 	if p.Terms == nil {
-		p.Terms = []Term{{30, 0.10}, {90, 0.20}, {365, 0.35}, {1095, 0.55}}
+		p.Terms = []Term{{30, 0.10}, {90, 0.20}, {365, DefaultReservedDiscount}, {1095, 0.56}}
 	}
 	sort.Slice(p.Terms, func(a, b int) bool { return p.Terms[a].MinDays < p.Terms[b].MinDays })
 }

@@ -44,6 +44,9 @@ var ComparisonMetrics = []Metric{
 	{"preemptions", "preemptions", "", "", "Σ jobs' preemptions"},
 	{"lost_gpu_hours", "lost_gpu_hours", "", "GPU-h", "GPU-hours lost to preemptions and failures"},
 	{"internal_slowdown_caused", "slowdown_mean_internal", "slowdown_mean_internal_counterfactual", "", "internal mean bounded slowdown minus the same run's without external demand (a decision metric)"},
+	{"company_margin_with_cloud", "company_margin_with_cloud", "", "", "the company's operating margin with the cloud business (without it: company_margin_without_cloud in summary.arrow)"},
+	{"company_margin_delta", "company_margin_delta_pts", "", "pt", "company margin with the cloud − without it, in percentage points"},
+	{"return_on_capital", "return_on_capital", "", "", "the cloud's annualized operating profit / the capital it uses"},
 }
 
 // metricColumns[i] are ComparisonMetrics[i]'s Column and Minus indexes in

@@ -289,6 +289,22 @@ var summaryColumns = func() []summaryColumn {
 	return c
 }()
 
+// costKinds are the cost model's kinds (econ.Costs), each with
+// cost_<kind>_usd, external_cost_<kind>_usd and internal_cost_<kind>_usd
+// columns (cost_capex/overhead/power/support_usd existed before).
+var costKinds = []struct {
+	name, doc string
+	get       func(c econ.Costs) float64
+}{
+	{"capex", "depreciation (capex over each type's life)", func(c econ.Costs) float64 { return c.Capex }},
+	{"capital", "cost of capital on the undepreciated capex (economic, not in the operating cost)", func(c econ.Costs) float64 { return c.Capital }},
+	{"datacenter", "data-centre cost per MW-year of IT power", func(c econ.Costs) float64 { return c.Datacenter }},
+	{"overhead", "network and operations overhead", func(c econ.Costs) float64 { return c.Overhead }},
+	{"power", "facility energy cost", func(c econ.Costs) float64 { return c.Power }},
+	{"support", "support of the external customers", func(c econ.Costs) float64 { return c.Support }},
+	{"sales_ga", "sales, general and administrative (a share of external revenue)", func(c econ.Costs) float64 { return c.SalesGA }},
+}
+
 // econColumns are the margin ledger's summary columns (docs/economics.md).
 // They are null when the run had no ledger.
 func econColumns() []summaryColumn {
@@ -306,29 +322,41 @@ func econColumns() []summaryColumn {
 		num("external_share", "", "external segments' share of the busy GPU-hours; null if none were busy", func(r *econ.Report) float64 { return r.ExternalShare }),
 		num("customers", "", "external customers whose jobs ran", func(r *econ.Report) float64 { return float64(len(r.Customers)) }),
 		num("customer_months", "", "Σ customers' active time / 730 h (what support is charged on)", func(r *econ.Report) float64 { return r.CustomerMonths }),
-		num("cost_capex_usd", "USD", "depreciation of the whole fleet over the run", func(r *econ.Report) float64 { return r.Total.Capex }),
-		num("cost_overhead_usd", "USD", "network and operations overhead of the whole fleet", func(r *econ.Report) float64 { return r.Total.Overhead }),
-		num("cost_power_usd", "USD", "facility energy cost of the whole fleet", func(r *econ.Report) float64 { return r.Total.Power }),
-		num("cost_support_usd", "USD", "support cost of the external customers", func(r *econ.Report) float64 { return r.Total.Support }),
-		num("external_direct_cost_usd", "USD", "capex, overhead and power of the external GPU-hours", func(r *econ.Report) float64 { return r.External.Direct() }),
-		num("external_cost_usd", "USD", "external direct cost + support: the external business's cash cost", func(r *econ.Report) float64 { return r.External.Total() }),
-		num("internal_cost_usd", "USD", "direct cost of internal GPU-hours and of idle capacity", func(r *econ.Report) float64 { return r.Internal.Total() }),
-		num("idle_cost_usd", "USD", "direct cost of idle capacity (part of internal_cost_usd)", func(r *econ.Report) float64 { return r.Idle.Total() }),
+		num("external_direct_cost_usd", "USD", "cost of revenue of the external business: depreciation, data centre, overhead and power of its GPU-hours (and of the idle capacity it pays for, cost.idle_cost and cost.dedicated_datacenters)", func(r *econ.Report) float64 { return r.External.Direct() }),
+		num("external_cost_usd", "USD", "external direct cost + support + sales and G&A: the external business's operating cost (no cost of capital)", func(r *econ.Report) float64 { return r.External.Total() }),
+		num("internal_cost_usd", "USD", "operating cost of internal GPU-hours and of the idle capacity the internal business keeps", func(r *econ.Report) float64 { return r.Internal.Total() }),
+		num("idle_cost_usd", "USD", "operating cost of idle capacity (the part external pays, idle_external_cost_usd, is in external_cost_usd; the rest in internal_cost_usd)", func(r *econ.Report) float64 { return r.Idle.Total() }),
 		num("internal_wait_gpu_hours", "GPU-h", "Σ internal jobs' GPUs × time queued", func(r *econ.Report) float64 { return r.InternalWaitGPUHours }),
 		num("internal_wait_gpu_hours_counterfactual", "GPU-h", "Σ internal jobs' GPUs × time queued in the counterfactual run (the same scenario and seed without external demand); null if it was not run", func(r *econ.Report) float64 { return r.CounterfactualWaitGPUHours }),
 		num("internal_delay_caused_gpu_hours", "GPU-h", "internal_wait_gpu_hours − internal_wait_gpu_hours_counterfactual: the internal delay selling added (may be negative in one run; read its mean over seeds); null without a counterfactual", func(r *econ.Report) float64 { return r.DelayCausedGPUHours }),
 		num("internal_delay_caused_usd", "USD", "internal_delay_caused_gpu_hours × cost.delay_usd_per_gpu_hour; null without a counterfactual", func(r *econ.Report) float64 { return r.DelayCausedUSD }),
-		num("net_value_usd", "USD", "external_revenue_usd − external_direct_cost_usd − cost_support_usd − internal_delay_caused_usd: what selling added to the company in the run; null without a counterfactual", func(r *econ.Report) float64 { return r.NetValueUSD }),
+		num("net_value_usd", "USD", "external_revenue_usd − external_cost_usd − internal_delay_caused_usd: what selling added to the company in the run; null without a counterfactual", func(r *econ.Report) float64 { return r.NetValueUSD }),
 		num("gross_margin", "", "(external revenue − external direct cost) / external revenue; null without revenue", func(r *econ.Report) float64 { return r.GrossMargin }),
-		num("operating_margin", "", "(external revenue − external_cost_usd) / external revenue: a cash margin, no delay inside; null without revenue", func(r *econ.Report) float64 { return r.OperatingMargin }),
+		num("operating_margin", "", "(external revenue − external_cost_usd) / external revenue: an accounting margin, no cost of capital or delay inside; null without revenue", func(r *econ.Report) float64 { return r.OperatingMargin }),
+		num("idle_external_cost_usd", "USD", "operating cost of the idle capacity the external business pays: dedicated data centres' idle GPUs, and with cost.idle_cost shared its share of idle spare GPUs", func(r *econ.Report) float64 { return r.IdleExternal.Total() }),
+		num("dedicated_gpus", "", "GPUs in the data centres bought for the cloud (cost.dedicated_datacenters)", func(r *econ.Report) float64 { return float64(r.DedicatedGPUs) }),
+		num("economic_margin", "", "(external revenue − external_cost_usd − external_cost_capital_usd) / external revenue: after the cost of capital; null without revenue", func(r *econ.Report) float64 { return r.EconomicMargin }),
+		num("capital_used_usd", "USD", "the cloud's capital: mean undepreciated capex (capex / 2) of dedicated GPUs and of the spare GPUs it uses (by GPU-hours)", func(r *econ.Report) float64 { return r.CapitalUSD }),
+		num("return_on_capital", "", "annualized (external revenue − external_cost_usd) / capital_used_usd; null without capital", func(r *econ.Report) float64 { return r.ReturnOnCapital }),
+		num("cloud_annual_revenue_usd", "USD", "external revenue × 8760 / the window's hours", func(r *econ.Report) float64 { return r.CloudAnnualRevenueUSD }),
+		num("cloud_incremental_cost_usd", "USD", "external_cost_usd less the costs of spare capacity the company bears anyway (its depreciation, data centre, overhead and idle power): what the cloud adds to the company's costs in the run", func(r *econ.Report) float64 { return r.CloudIncrementalCostUSD }),
+		num("company_margin_without_cloud", "", "the core business's operating margin (scenario company.operating_margin)", func(r *econ.Report) float64 { return r.CompanyMarginWithout }),
+		num("company_margin_with_cloud", "", "(core operating income + annualized (external revenue − cloud_incremental_cost_usd)) / (core revenue + cloud_annual_revenue_usd)", func(r *econ.Report) float64 { return r.CompanyMarginWith }),
+		num("company_margin_delta_pts", "pt", "company_margin_with_cloud − company_margin_without_cloud, in percentage points", func(r *econ.Report) float64 { return r.CompanyMarginDeltaPts }),
 		num("energy_mwh", "MWh", "facility energy over the run", func(r *econ.Report) float64 { return r.EnergyMWh }),
 		num("avg_power_kw", "kW", "energy_mwh over the run's duration", func(r *econ.Report) float64 { return r.AvgPowerKW }),
+	}
+	for _, k := range costKinds {
+		c = append(c,
+			num("cost_"+k.name+"_usd", "USD", k.doc+", whole company", func(r *econ.Report) float64 { return k.get(r.Total) }),
+			num("external_cost_"+k.name+"_usd", "USD", k.doc+", external business", func(r *econ.Report) float64 { return k.get(r.External) }),
+			num("internal_cost_"+k.name+"_usd", "USD", k.doc+", internal business (idle it keeps included)", func(r *econ.Report) float64 { return k.get(r.Internal) }))
 	}
 	for seg := sim.SegInternal; seg < sim.NumSegments; seg++ {
 		n := colName(seg.String())
 		c = append(c,
 			num("revenue_usd_"+n, "USD", seg.String()+" revenue: Σ of its jobs' revenue_usd, each rounded once to the micro-dollar (sim/money.go), summed exactly", func(r *econ.Report) float64 { return r.Segments[seg].RevenueUSD }),
-			num("cost_usd_"+n, "USD", "direct cost (capex, overhead, power) of the "+seg.String()+" GPU-hours", func(r *econ.Report) float64 { return r.Segments[seg].Cost.Direct() }),
+			num("cost_usd_"+n, "USD", "direct cost (depreciation, data centre, overhead, power) of the "+seg.String()+" GPU-hours", func(r *econ.Report) float64 { return r.Segments[seg].Cost.Direct() }),
 			num("margin_"+n, "", "(revenue − direct cost) / revenue of "+seg.String()+"; null without revenue", func(r *econ.Report) float64 {
 				rev := r.Segments[seg].RevenueUSD
 				if rev == 0 {

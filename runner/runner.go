@@ -281,6 +281,9 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		Horizon: horizon, End: st.End, GPUsTotal: int64(f.GPUs()), Events: st.Events, NodeFailures: st.Failures, Econ: &report,
 		WallSeconds: wall.Seconds(), Version: Version, Resolved: s, Warmup: cfg.Warmup,
 	}
+	if s.Company != nil {
+		report.AddCompany(*s.Company)
+	}
 	switch {
 	case cf != nil:
 		c, err := cf.wait()

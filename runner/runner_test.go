@@ -72,7 +72,7 @@ func TestRevenueAddsUp(t *testing.T) {
 		t.Errorf("segments sum to $%.6f; ledger says $%.6f; jobs.arrow says $%.6f", ext, r.ExternalRevenueUSD, res.Summary.ExternalRevenueUSD)
 	}
 	tot := r.Total
-	if d := tot.Capex + tot.Overhead + tot.Power - r.External.Direct() - r.Internal.Direct(); math.Abs(d) > 1e-6*tot.Direct() {
+	if d := tot.Capex + tot.Datacenter + tot.Overhead + tot.Power - r.External.Direct() - r.Internal.Direct(); math.Abs(d) > 1e-6*tot.Direct() {
 		t.Errorf("external + internal direct cost misses the total by $%v", d)
 	}
 	if want := (r.ExternalRevenueUSD - r.External.Direct()) / r.ExternalRevenueUSD; math.Abs(r.GrossMargin-want) > 1e-12 {

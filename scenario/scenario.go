@@ -116,6 +116,11 @@ type Scenario struct {
 	// Cost is the cost model of the margin ledger (docs/economics.md); the
 	// fields given replace econ.DefaultCostModel's.
 	Cost econ.CostModel `yaml:"cost" json:"cost"`
+	// Company is the core business around the cloud, for the company's
+	// operating margin with and without it (docs/economics.md, "The
+	// company view"). Default: econ.DefaultCompany (Meta's Family of Apps,
+	// FY2025); the fields given replace the default's.
+	Company *econ.Company `yaml:"company,omitempty" json:"company,omitempty"`
 	// Frontier is the synthetic internal training mix of a frontier lab
 	// (docs/workloads.md); absent means none.
 	Frontier *workloads.Frontier `yaml:"frontier,omitempty" json:"frontier,omitempty"`
@@ -149,13 +154,22 @@ func Load(path string) (*Scenario, error) {
 // Parse reads scenario YAML; name labels errors. Unknown fields are errors
 // (a typo must not silently fall back to a default).
 func Parse(name string, b []byte) (*Scenario, error) {
-	s := &Scenario{Cost: econ.DefaultCostModel()}
+	c := econ.DefaultCompany()
+	s := &Scenario{Cost: econ.DefaultCostModel(), Company: &c}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("scenario %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	var doc yaml.Node
+	var zeros [][]string
+	if yaml.Unmarshal(b, &doc) == nil {
+		explicitZeros(&doc, nil, &zeros)
+	}
 	s.EnsureDefaults()
+	if bad := replacedZeros(s, zeros); len(bad) > 0 { // zero.go
+		return nil, fmt.Errorf("scenario %s: %s: 0 is not allowed (it would mean the default); omit the field for the default or give a value > 0", name, bad[0])
+	}
 	return s, nil
 }
 
@@ -188,6 +202,10 @@ func (s *Scenario) EnsureDefaults() {
 	}
 	if s.Cost.LifeYears == 0 && s.Cost.PUE == 0 {
 		s.Cost = econ.DefaultCostModel() // a Scenario built in code
+	}
+	if s.Company == nil {
+		c := econ.DefaultCompany()
+		s.Company = &c
 	}
 	if s.RestartOverhead == 0 {
 		s.RestartOverhead = Duration(10 * sim.Minute)
@@ -248,6 +266,9 @@ func (s *Scenario) Validate() error {
 		return fmt.Errorf("scenario %s: spread_penalty: must be in [0, 10], got %v", s.Name, s.SpreadPenalty)
 	}
 	if err := s.Cost.Validate(); err != nil {
+		return fmt.Errorf("scenario %s: %v", s.Name, err)
+	}
+	if err := s.Company.Validate(); err != nil {
 		return fmt.Errorf("scenario %s: %v", s.Name, err)
 	}
 	for model, typ := range s.GPUModels {

@@ -50,6 +50,29 @@ type Observer interface {
 	Sampled(s *Sample)
 }
 
+// RunObserver is an optional Observer capability: RunEnded is called at
+// the end of every run of a job (completed, preempted, killed by a
+// failure, or stopped by the horizon), before its GPUs are released, so
+// j.Shares, j.Type and j.RunPriceMicroUSD describe that run. ran is the
+// run's length and beforeWindow the part of it before the measurement
+// window opened (Config.Warmup). A ledger books each run on the GPU type
+// and nodes it ran on with it; a job that ran on several types is billed
+// and costed per type, exactly.
+type RunObserver interface {
+	RunEnded(j *Job, ran, beforeWindow Time)
+}
+
+// TypeQuoter is an optional Pricer capability: the price per GPU-hour of
+// job j on GPU type t, given the quote it accepted at arrival
+// (j.PriceMicroUSD, for the type Quote priced). The engine calls it when a
+// run starts, with the type the job landed on, and bills that run at the
+// result (Job.RunPriceMicroUSD). It must be a pure function of the job,
+// the type and the pricer's parameters. A pricer without it bills every
+// run at the arrival quote.
+type TypeQuoter interface {
+	QuoteOn(v *View, j *Job, t fleet.TypeID) int64
+}
+
 // Sample is the fleet's state at one sampling instant.
 type Sample struct {
 	T         Time
@@ -154,7 +177,9 @@ type Engine struct {
 	fleet   *fleet.Fleet
 	alloc   Allocator
 	pricer  Pricer
+	typeQ   TypeQuoter // pricer's TypeQuoter, or nil
 	obs     []Observer
+	runObs  []RunObserver // the observers that are RunObservers
 	sources []Source
 	next    []JobSpec // each source's pending arrival
 	lastSub []Time    // each source's last submit time
@@ -189,6 +214,12 @@ func New(cfg Config, f *fleet.Fleet, alloc Allocator, pricer Pricer, sources []S
 		cfg.SampleInterval = 5 * Minute
 	}
 	e := &Engine{cfg: cfg, fleet: f, alloc: alloc, pricer: pricer, sources: sources, obs: obs}
+	e.typeQ, _ = pricer.(TypeQuoter)
+	for _, o := range obs {
+		if r, ok := o.(RunObserver); ok {
+			e.runObs = append(e.runObs, r)
+		}
+	}
 	e.view = View{e: e}
 	e.plan = Plan{e: e}
 	return e
@@ -395,6 +426,10 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 		j.speed = 1 // wall-clock time, whatever the GPU
 	}
 	e.busyMilli[j.Segment] += int64(j.GPUs) * int64(j.Milli)
+	j.RunPriceMicroUSD = j.PriceMicroUSD
+	if e.typeQ != nil && j.Segment.External() && j.TokenPriceMicroUSD == 0 {
+		j.RunPriceMicroUSD = e.typeQ.QuoteOn(&e.view, j, typ)
+	}
 	j.rate = j.revenueRate()
 	e.revenueRate += j.rate
 	for _, sh := range shares {
@@ -427,6 +462,15 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	j := &e.jobs[id]
 	ran := e.now - j.Start
 	j.RunTime += ran
+	var before Time // the part of the run before the window opened
+	if w := e.cfg.Warmup; w > 0 {
+		before = min(max(0, min(e.now, w)-j.Start), ran)
+	}
+	j.bill(ran, before)
+	j.Runs++
+	for _, o := range e.runObs {
+		o.RunEnded(j, ran, before)
+	}
 	milli := int64(j.GPUs) * int64(j.Milli)
 	productive := max(0, ran-j.overhead)
 	kept := productive

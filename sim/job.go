@@ -157,11 +157,17 @@ type Job struct {
 	End         Time         // when it reached a terminal state; -1 if it has not
 	Remaining   Time         // H100 work left
 	RunTime     Time         // time spent running, over all runs
+	Runs        int32        // runs ended so far (RunObserver.RunEnded calls)
 	Preemptions int32        // times it was preempted
 	Failures    int32        // times a failure killed it
-	// PriceMicroUSD is the price per GPU-hour quoted at arrival and billed
-	// for every GPU-hour held, in micro-dollars (0 for internal work).
+	// PriceMicroUSD is the price per GPU-hour quoted at arrival, for the
+	// first GPU type (in placement order) the job allows, in micro-dollars
+	// (0 for internal work): the price the customer accepts or declines.
 	PriceMicroUSD int64
+	// RunPriceMicroUSD is the price per GPU-hour the current (or last) run
+	// is billed: the quote for the GPU type it runs on (sim.TypeQuoter), or
+	// PriceMicroUSD if the pricer prices every type alike.
+	RunPriceMicroUSD int64
 	// LostTime is the part of RunTime that did not advance the job: work
 	// since the last checkpoint of interrupted runs, and restart overheads.
 	LostTime Time
@@ -178,7 +184,11 @@ type Job struct {
 	restarts int32 // interruptions so far: each later run pays the restart overhead
 	overhead Time  // restart overhead at the start of the current run
 	noticeAt Time  // when the current run's preemption notice ends; -1 if none
-	live     bool  // the slot holds a job that has not ended
+	// billed and billedBefore are the runs' GPU-hour bills so far, exactly,
+	// in µ$ × milli-GPU-µs per GPU-hour (money.go), and their part before
+	// the measurement window.
+	billed, billedBefore wide
+	live                 bool // the slot holds a job that has not ended
 }
 
 // GPUHours returns the GPU-hours the job held, all runs together (a GPU

@@ -16,8 +16,9 @@ func bigRound(num, den *big.Int) int64 {
 }
 
 // TestRevenueExact checks every money path against math/big: GPU-hour
-// prices with GPU shares, token prices for completed and cut-short jobs,
-// the measurement window's share, and the revenue rate.
+// prices with GPU shares, billed at one quote or run by run at each run's
+// price, token prices for completed and cut-short jobs, the measurement
+// window's share, and the revenue rate.
 func TestRevenueExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	bi := func(v int64) *big.Int { return big.NewInt(v) }
@@ -36,13 +37,37 @@ func TestRevenueExact(t *testing.T) {
 		}
 		token := r.IntN(2) == 0
 		if token {
-			j.Tokens = r.Int64N(1 << 36) // 6.9e10: a month of a replica at 26k tokens/s
+			j.Tokens = r.Int64N(1 << 36)                    // 6.9e10: a month of a replica at 26k tokens/s
 			j.TokenPriceMicroUSD = 1 + r.Int64N(20_000_000) // up to $20 per million tokens
 		} else {
 			j.PriceMicroUSD = r.Int64N(50_000_000) // up to $50 per GPU-hour
 		}
 		if r.IntN(3) == 0 {
 			j.RunTimeBeforeWindow = Time(r.Int64N(int64(j.RunTime) + 1))
+		}
+		// Half the GPU-hour jobs are billed run by run, as the engine does:
+		// up to 3 runs, each at its own type's price.
+		type run struct {
+			price       int64
+			ran, before Time
+		}
+		var runs []run
+		if !token && r.IntN(2) == 0 {
+			left, beforeLeft := j.RunTime, j.RunTimeBeforeWindow
+			for k := 0; left > 0 || k == 0; k++ {
+				ran := left
+				if k < 2 {
+					ran = Time(r.Int64N(int64(left) + 1))
+				}
+				before := min(ran, beforeLeft)
+				ru := run{price: r.Int64N(50_000_000), ran: ran, before: before}
+				runs = append(runs, ru)
+				j.RunPriceMicroUSD = ru.price
+				j.bill(ran, before)
+				j.Runs++
+				left -= ran
+				beforeLeft -= before
+			}
 		}
 
 		// What the job owes for run time run, exactly.
@@ -62,6 +87,19 @@ func TestRevenueExact(t *testing.T) {
 				}
 				return bigRound(served.Mul(served, bi(j.TokenPriceMicroUSD)), bi(1_000_000))
 			}
+			if len(runs) > 0 { // Σ over the runs of price × GPU-time (in the window)
+				num := new(big.Int)
+				for _, ru := range runs {
+					t := ru.ran
+					if run != j.RunTime {
+						t -= ru.before
+					}
+					x := bi(ru.price)
+					x.Mul(x, bi(int64(j.GPUs)*int64(j.Milli)))
+					num.Add(num, x.Mul(x, bi(int64(t))))
+				}
+				return bigRound(num, bi(1000*int64(Hour)))
+			}
 			num := bi(j.PriceMicroUSD)
 			num.Mul(num, bi(int64(j.GPUs)*int64(j.Milli)))
 			num.Mul(num, bi(int64(run)))
@@ -80,7 +118,7 @@ func TestRevenueExact(t *testing.T) {
 			num.Mul(num, bi(3_600_000))
 			rate = bigRound(num, bi(int64(j.Work)))
 		} else {
-			rate = j.PriceMicroUSD * int64(j.GPUs) * int64(j.Milli)
+			rate = j.RunPriceMicroUSD * int64(j.GPUs) * int64(j.Milli)
 		}
 		if got := j.revenueRate(); got != rate {
 			t.Fatalf("job %d: rate %d n$/h, want %d", i, got, rate)

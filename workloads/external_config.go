@@ -15,12 +15,13 @@ import (
 // ../shared/traces/alibaba-servegen-2025 and azure-llm-2023.
 const (
 	// WTPMedianRatio and WTPSigma are the on-demand demand curve: WTP =
-	// list × LogNormal(median 0.88, log-sd 0.50). Its 5th and 95th
-	// percentiles are set to the H100 market's range [U]: Vast.ai's 2.40
-	// (§1b) and Azure's 12.29 $/GPU-h (§1a): median √(2.40 × 12.29) = 5.43
-	// = 0.88 × the 6.155 list (§1b CoreWeave), log-sd ln(12.29/2.40)/(2 ×
-	// 1.645) = 0.50 [D].
-	WTPMedianRatio = 0.88
+	// list × LogNormal(median 1.36, log-sd 0.50), anchored on the prices
+	// H100 capacity changes hands at, not on our list: its 5th and 95th
+	// percentiles are Vast.ai's marketplace median 2.40 (§1b) and Azure's
+	// 12.29 $/GPU-h (§1a) [U], so the median is √(2.40 × 12.29) = 5.43 $ =
+	// 1.36 × the 3.99 H100 list (fleet.Catalog, §1b median) and the log-sd
+	// ln(12.29/2.40)/(2 × 1.645) = 0.50 [D]. At list, 73% accept.
+	WTPMedianRatio = 1.36
 	WTPSigma       = 0.50
 	// SpotWTPMedianRatio and SpotWTPSigma put the 5th and 95th percentiles
 	// of spot WTP at 0.40 and 0.60 of list, the observed spot/on-demand
@@ -28,6 +29,9 @@ const (
 	// 0.12.
 	SpotWTPMedianRatio = 0.49
 	SpotWTPSigma       = 0.12
+	// ReservedDiscountDist is the reserved segment's default discount
+	// distribution (DefaultExternalSegment explains it).
+	ReservedDiscountDist = "uniform:0.2857:0.5739"
 	// SpotNoticeS is AWS's spot interruption notice (§1c) [V]; GCP and
 	// Azure give 30 s.
 	SpotNoticeS = 120.0
@@ -73,11 +77,23 @@ const (
 	ServingMinReplicas = 2
 )
 
-// ServingPricePerMTokUSD is the price per million tokens at which a
-// replica at the target load earns the H100 list price of its GPUs (6.155
-// $/GPU-h, §1b) [D]: 6.155 × 8 / (10,000 × 0.7 × 3,600) × 1e6 ≈ 1.95.
-var ServingPricePerMTokUSD = fleet.Catalog[h100Index()].ListUSDPerHour * ServingReplicaGPUs /
-	(ServingReplicaTokensPerS * ServingTargetUtilization * 3600) * 1e6
+// ServingInputPerMTokUSD and ServingOutputPerMTokUSD are an open-weight
+// 70B-class model's API prices per million tokens (Llama-3.3-70B-Instruct
+// on DeepInfra, SOURCES.md §1d) [V]. A serving job counts all its tokens
+// together, so it is billed the blend at the Azure conv mix of 1,155 input
+// and 211 output tokens per request (ServingTokensPerS) [D]: the same
+// expected revenue as pricing input and output apart.
+const (
+	ServingInputPerMTokUSD  = 0.13
+	ServingOutputPerMTokUSD = 0.40
+)
+
+// ServingPricePerMTokUSD is the blended price per million tokens served:
+// (1,155 × 0.13 + 211 × 0.40) / 1,366 = 0.1717 $ [D] (see
+// ServingInputPerMTokUSD). A replica at the target load then earns 0.172 ×
+// 10,000 × 0.7 × 3,600 / 1e6 / 8 = 0.54 $ per GPU-hour: open-model API
+// prices pay far less per GPU-hour than renting the GPU.
+const ServingPricePerMTokUSD = 0.1717
 
 func h100Index() fleet.TypeID {
 	t, ok := fleet.LookupType("H100")
@@ -154,9 +170,14 @@ func DefaultExternalSegment(kind sim.Segment) ExternalSegment {
 			Priority:    ptrTo[int32](1000),
 			CheckpointS: ptrTo(0.0), NoticeS: ptrTo(0.0),
 			Customers: 20, ZipfS: ptrTo(1.1),
-			// 1-yr reserved −30 to −45% (§1 suggested defaults) [D]; AWS
-			// Capacity Blocks for p5 are 4.916 vs 6.88 on-demand, −29% (§1a).
-			Discount: mustDist("uniform:0.30:0.45"),
+			// A contract's WTP is a price term contracts trade at: uniform
+			// on the H100 1-year contract index's range, 1.70 (the Oct 2025
+			// cycle low) to 2.85 $/GPU-h (early 2024) (§1b) [V], so the
+			// discount off the 3.99 list is uniform on [1 − 2.85/3.99,
+			// 1 − 1.70/3.99] = [0.286, 0.574] [D]. The default 41% discount
+			// (the Mar 2026 index, 2.35) is accepted by 43% of contracts:
+			// where the quote sits in the market decides, not a flat rule.
+			Discount: mustDist(ReservedDiscountDist),
 			// A running neocloud's book of contracts at t = 0.
 			InitialBook: ptrTo(true),
 		}

@@ -102,8 +102,8 @@ func TestExternalDefaults(t *testing.T) {
 		t.Fatalf("%d reserved contracts in a year, want ≈24", len(rsv))
 	}
 	for _, j := range rsv {
-		r := float64(j.WTPMicroUSD) / 6.155e6 // any type: H100 list
-		if j.GPUs < 64 || j.GPUs > 1024 || j.Work < 14*sim.Day || j.Work > 182*sim.Day || r < 0.55-1e-6 || r > 0.70+1e-6 || j.Priority != 1000 {
+		r := float64(j.WTPMicroUSD) / 3.99e6 // any type: H100 list
+		if j.GPUs < 64 || j.GPUs > 1024 || j.Work < 14*sim.Day || j.Work > 182*sim.Day || r < 1-0.5739-1e-6 || r > 1-0.2857+1e-6 || j.Priority != 1000 {
 			t.Fatalf("reserved job %+v (price ratio %.3f)", j.JobSpec, r)
 		}
 	}
@@ -157,7 +157,7 @@ func TestExternalCommonRandomNumbers(t *testing.T) {
 // TestAcceptProbabilityMonotone: the demand curves are non-increasing in
 // the quote, 1 at 0, ½ at the median WTP, and vanish far above list.
 func TestAcceptProbabilityMonotone(t *testing.T) {
-	const list = 6.155
+	const list = 3.99 // the H100 list (fleet.Catalog)
 	prev := 1.0
 	for q := 0.0; q <= 10*list; q += 0.01 {
 		p := AcceptProbability(q, list)
@@ -194,10 +194,11 @@ func TestAcceptProbabilityMonotone(t *testing.T) {
 	if od := &e.Segments[0]; od.AcceptProbability(3) != AcceptProbability(3, od.ListUSDPerHour) {
 		t.Errorf("on-demand curve differs from the documented one")
 	}
-	// Reserved: uniform 30–45% off, so 40% off list is accepted with
-	// probability P(discount ≤ 0.4) = 2/3.
-	if p := e.Segments[2].AcceptProbability(0.6 * list); math.Abs(p-2.0/3) > 1e-9 {
-		t.Errorf("reserved AcceptProbability(0.6 list) = %v, want 2/3", p)
+	// Reserved: the discount is uniform on [0.2857, 0.5739] (contract
+	// prices 1.70–2.85 against the 3.99 list), so 40% off list is accepted
+	// with probability P(discount ≤ 0.4) = 0.1143 / 0.2882.
+	if p, want := e.Segments[2].AcceptProbability(0.6*list), (0.4-0.2857)/(0.5739-0.2857); math.Abs(p-want) > 1e-9 {
+		t.Errorf("reserved AcceptProbability(0.6 list) = %v, want %v", p, want)
 	}
 }
 

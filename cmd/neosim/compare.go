@@ -226,7 +226,7 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 	if c.Params != nil {
 		fmt.Fprint(tw, "variant\t")
 	}
-	fmt.Fprintln(tw, "allocator\tpricer\tseeds\tnet value $\tΔ net value $\tcaused delay GPU-h\tint slowdown\tcaused slowdown\text revenue $\top margin\tint wait p99 (noisy)\tpareto\t")
+	fmt.Fprintln(tw, "allocator\tpricer\tseeds\tnet value $\tΔ net value $\tcaused delay GPU-h\tint slowdown\tcaused slowdown\text revenue $\top margin\tint wait p99 (noisy)\tco. margin\tΔ co. pt\tROC\tpareto\t")
 	for r, i := range order {
 		row := c.Rows[i]
 		m := func(name string) results.MetricStats { return row.Metrics[idx[name]] }
@@ -238,7 +238,7 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 		if row.Pareto {
 			par = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", rank, variant(row), row.Allocator, row.Pricer, row.Runs,
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", rank, variant(row), row.Allocator, row.Pricer, row.Runs,
 			moneyCI(m("net_value").Mean, m("net_value").CI95),
 			diffCI(m("net_value"), money),
 			moneyCI(m("internal_delay_caused").Mean, m("internal_delay_caused").CI95),
@@ -247,6 +247,9 @@ func printComparison(w io.Writer, c *experiment.Comparison, failureModel string)
 			moneyCI(m("external_revenue").Mean, m("external_revenue").CI95),
 			pctCI(m("operating_margin").Mean, m("operating_margin").CI95),
 			durCI(m("internal_wait_p99").Mean, m("internal_wait_p99").CI95),
+			pctCI(m("company_margin_with_cloud").Mean, m("company_margin_with_cloud").CI95),
+			fmt.Sprintf("%+.2f", m("company_margin_delta").Mean),
+			pctCI(m("return_on_capital").Mean, m("return_on_capital").CI95),
 			par)
 	}
 	tw.Flush()

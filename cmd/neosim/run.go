@@ -238,6 +238,11 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 	if e := sum.Econ; e != nil {
 		fmt.Fprintf(w, "external revenue $%s · gross margin %s · operating margin %s · fleet cost $%s · %.0f MWh\n",
 			money(e.ExternalRevenueUSD), pct(e.GrossMargin), pct(e.OperatingMargin), money(e.Total.Direct()), e.EnergyMWh)
+		c := e.External
+		fmt.Fprintf(w, "external costs $: depreciation %s · data centre %s · network & ops %s · power %s · support %s · sales & G&A %s · cost of capital %s\n",
+			money(c.Capex), money(c.Datacenter), money(c.Overhead), money(c.Power), money(c.Support), money(c.SalesGA), money(c.Capital))
+		fmt.Fprintf(w, "cloud: return on capital %s (capital $%s) · economic margin %s · company operating margin %s without the cloud, %s with it (%+.2f pt)\n",
+			pct(e.ReturnOnCapital), money(e.CapitalUSD), pct(e.EconomicMargin), pct(e.CompanyMarginWithout), pct(e.CompanyMarginWith), e.CompanyMarginDeltaPts)
 		if !math.IsNaN(e.NetValueUSD) {
 			fmt.Fprintf(w, "value of selling (against the same run without external demand): net $%s · internal delay caused %s GPU-h ($%s)\n",
 				money(e.NetValueUSD), money(e.DelayCausedGPUHours), money(e.DelayCausedUSD))

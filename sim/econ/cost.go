@@ -29,6 +29,31 @@ type CostModel struct {
 	CapexUSD map[string]float64 `yaml:"capex_usd,omitempty" json:"capex_usd,omitempty"`
 	// LifeYears is the straight-line depreciation period of the capex.
 	LifeYears float64 `yaml:"life_years" json:"life_years"`
+	// LifeYearsByType overrides LifeYears for catalog types, keyed by type
+	// name or alias (a GPU generation depreciated over its own life).
+	LifeYearsByType map[string]float64 `yaml:"life_years_by_type,omitempty" json:"life_years_by_type,omitempty"`
+	// CostOfCapital is the annual rate charged on the undepreciated capex:
+	// over a straight-line life the mean book value is half the capex, so
+	// a GPU-hour carries CostOfCapital × capex / 2 / 8760. It is an
+	// economic cost, below the operating line (Costs.Capital).
+	CostOfCapital float64 `yaml:"cost_of_capital" json:"cost_of_capital"`
+	// DatacenterUSDPerMWYear is the data-centre cost (space, cooling,
+	// electrical plant: a lease of powered shell, or a build's annual
+	// equivalent) per MW-year of critical IT power. Each GPU reserves its
+	// server's share at TDP: TDPW × HostPowerFactor.
+	DatacenterUSDPerMWYear float64 `yaml:"datacenter_usd_per_mw_year" json:"datacenter_usd_per_mw_year"`
+	// SalesGAFraction is sales, general and administrative expense as a
+	// fraction of external revenue.
+	SalesGAFraction float64 `yaml:"sales_ga_fraction" json:"sales_ga_fraction"`
+	// DedicatedDatacenters names the fleet's data centres bought for the
+	// cloud (dedicated capacity): all their costs, idle included, are the
+	// external business's. The rest of the fleet is spare capacity.
+	DedicatedDatacenters []string `yaml:"dedicated_datacenters,omitempty" json:"dedicated_datacenters,omitempty"`
+	// IdleCost says who pays for idle spare capacity: "internal" (the fleet
+	// is built for internal work; the marginal view) or "shared" (split
+	// between internal and external by their GPU-hours on spare capacity).
+	// "" is "internal".
+	IdleCost string `yaml:"idle_cost" json:"idle_cost"`
 	// OverheadFraction is network and operations cost (staff, network
 	// opex, maintenance) as a fraction of the depreciation: each GPU-hour
 	// costs capex/h × (1 + OverheadFraction) before power.
@@ -65,12 +90,10 @@ type CostModel struct {
 // DefaultCostModel returns the defaults, each from
 // ../shared/calibration/SOURCES.md (docs/economics.md shows the arithmetic).
 func DefaultCostModel() CostModel {
-	capex := make(map[string]float64, len(fleet.Catalog))
-	for _, t := range fleet.Catalog {
-		capex[t.Name] = t.CapexUSD // §2 H100 all-in 47k–52k → 50k [V]; others [D]/[U] (fleet.Catalog)
-	}
 	return CostModel{
-		CapexUSD: capex,
+		// CapexUSD is empty: fleet.Catalog's CapexUSD (§2 H100 all-in
+		// 47k–52k → 50k [V]; others [D]/[U]) is the default, and a
+		// scenario's entry (by name or alias) overrides its type's.
 		// §2 "Meta server and network useful life 5.5 years (from 4–5),
 		// effective Jan 2025" [V]. Peers 5–6 years (§2).
 		LifeYears: 5.5,
@@ -78,6 +101,18 @@ func DefaultCostModel() CostModel {
 		// the greaterwrong estimate [U])". SemiAnalysis puts networking,
 		// control plane, support and the rest at a 5–15% TCO spread (§2) [U].
 		OverheadFraction: 0.20,
+		// [U]: SOURCES.md has no cost of capital. 10% a year, between
+		// investment-grade debt and equity returns; the §2 "$2 H100s" rows
+		// (breakeven 1.65, stock-market IRR 2.85 $/GPU-h) imply far more.
+		CostOfCapital: 0.10,
+		// §2 "Data-centre space (leased, powered shell) ~1.65M per MW-year
+		// of critical IT power" [V] (Rittenhouse, secondary).
+		DatacenterUSDPerMWYear: 1_650_000,
+		// [U]: SOURCES.md has no S&GA share. CoreWeave's adjusted operating
+		// margin of 16% against a 61–62% adjusted EBITDA margin (§2) is
+		// mostly depreciation; 10% of revenue for sales and G&A.
+		SalesGAFraction: 0.10,
+		IdleCost:        IdleInternal,
 		// §2 "Meta data-center PUE 1.08 (2023 fleet)" [V].
 		PUE: 1.08,
 		// §2 "US industrial electricity price 8.06 ¢/kWh (2023)" [V].
@@ -130,6 +165,17 @@ func (m *CostModel) Validate() error {
 		{"serving_utilization", m.ServingUtilization, 0, 1, false},
 		{"support_usd_per_customer_month", m.SupportUSDPerCustomerMonth, 0, math.Inf(1), false},
 		{"delay_usd_per_gpu_hour", m.DelayUSDPerGPUHour, 0, math.Inf(1), false},
+		{"cost_of_capital", m.CostOfCapital, 0, 1, false},
+		{"datacenter_usd_per_mw_year", m.DatacenterUSDPerMWYear, 0, math.Inf(1), false},
+		{"sales_ga_fraction", m.SalesGAFraction, 0, 1, false},
+	}
+	if m.IdleCost != "" && m.IdleCost != IdleInternal && m.IdleCost != IdleShared {
+		return fmt.Errorf("cost.idle_cost: must be %q or %q, got %q", IdleInternal, IdleShared, m.IdleCost)
+	}
+	for i, dc := range m.DedicatedDatacenters {
+		if dc == "" {
+			return fmt.Errorf("cost.dedicated_datacenters[%d]: empty name", i)
+		}
 	}
 	for _, c := range checks {
 		if err := bound("cost."+c.field, c.v, c.min, c.max, c.open); err != nil {
@@ -139,8 +185,23 @@ func (m *CostModel) Validate() error {
 	if err := m.Power.Validate(); err != nil {
 		return fmt.Errorf("cost.%w", err)
 	}
-	names := make([]string, 0, len(m.CapexUSD))
-	for n := range m.CapexUSD {
+	if err := checkByType("cost.capex_usd", m.CapexUSD, 0, false); err != nil {
+		return err
+	}
+	return checkByType("cost.life_years_by_type", m.LifeYearsByType, 0, true)
+}
+
+// Who pays for idle spare capacity (CostModel.IdleCost).
+const (
+	IdleInternal = "internal"
+	IdleShared   = "shared"
+)
+
+// checkByType checks a per-type map: catalog keys, one key per type, and
+// values > lo (open) or ≥ lo.
+func checkByType(field string, byType map[string]float64, lo float64, open bool) error {
+	names := make([]string, 0, len(byType))
+	for n := range byType {
 		names = append(names, n)
 	}
 	sort.Strings(names) // report the first problem in a stable order
@@ -148,18 +209,32 @@ func (m *CostModel) Validate() error {
 	for _, n := range names {
 		t, ok := fleet.LookupType(n)
 		if !ok {
-			return fmt.Errorf("cost.capex_usd.%s: not a catalog type; known: %s", n, fleet.TypeNames())
+			return fmt.Errorf("%s.%s: not a catalog type; known: %s", field, n, fleet.TypeNames())
 		}
 		if other, dup := seen[t]; dup {
-			return fmt.Errorf("cost.capex_usd: %s and %s name the same type %s", other, n, fleet.Catalog[t].Name)
+			return fmt.Errorf("%s: %s and %s name the same type %s", field, other, n, fleet.Catalog[t].Name)
 		}
 		seen[t] = n
-		if err := bound("cost.capex_usd."+n, m.CapexUSD[n], 0, math.Inf(1), false); err != nil {
+		if err := bound(field+"."+n, byType[n], lo, math.Inf(1), open); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// byType returns the value of a per-type map for type t (by name or
+// alias), or def.
+func byType(m map[string]float64, t fleet.TypeID, def float64) float64 {
+	for n, v := range m {
+		if u, ok := fleet.LookupType(n); ok && u == t {
+			return v
+		}
+	}
+	return def
+}
+
+// Life returns the depreciation life of type t in years.
+func (m *CostModel) Life(t fleet.TypeID) float64 { return byType(m.LifeYearsByType, t, m.LifeYears) }
 
 // bound checks min ≤ v ≤ max (min < v if open); NaN and ±Inf fail.
 func bound(field string, v, lo, hi float64, open bool) error {
@@ -179,18 +254,16 @@ func bound(field string, v, lo, hi float64, open bool) error {
 // Capex returns the capital cost per GPU of catalog type t: the override
 // in CapexUSD if any (by name or alias), else the catalog's.
 func (m *CostModel) Capex(t fleet.TypeID) float64 {
-	for n, v := range m.CapexUSD {
-		if u, ok := fleet.LookupType(n); ok && u == t {
-			return v
-		}
-	}
-	return fleet.Catalog[t].CapexUSD
+	return byType(m.CapexUSD, t, fleet.Catalog[t].CapexUSD)
 }
 
 // rates are a cost model's per-GPU-hour costs of one catalog type, in
 // dollars; computed once per ledger.
 type rates struct {
 	capex    float64 // depreciation per GPU-hour
+	capital  float64 // cost of capital per GPU-hour
+	dc       float64 // data-centre cost per GPU-hour
+	book     float64 // mean undepreciated capex per GPU: capex / 2
 	overhead float64 // network and operations per GPU-hour
 	idleKW   float64 // facility power of an idle GPU (host and PUE included)
 	ctxKW    float64 // what a busy GPU at f = 0 adds over idleKW: (context idle − idle) × host × PUE
@@ -210,10 +283,13 @@ func (r *rates) linear() bool { return r.ctxKW == 0 && r.exp == 1 }
 
 func (m *CostModel) rates(t fleet.TypeID) rates {
 	p := m.Power.For(t)
-	capex := m.Capex(t) / (m.LifeYears * HoursPerYear)
+	capex := m.Capex(t) / (m.Life(t) * HoursPerYear)
 	k := m.HostPowerFactor * m.PUE / 1000 // W → facility kW
 	return rates{
 		capex:    capex,
+		book:     m.Capex(t) / 2,
+		capital:  m.CostOfCapital * m.Capex(t) / 2 / HoursPerYear,
+		dc:       m.DatacenterUSDPerMWYear * fleet.Catalog[t].TDPW * m.HostPowerFactor / 1e6 / HoursPerYear,
 		overhead: capex * m.OverheadFraction,
 		idleKW:   p.IdleW * k,
 		ctxKW:    (p.BaseW() - p.IdleW) * k,

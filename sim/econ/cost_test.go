@@ -38,9 +38,13 @@ func TestValidate(t *testing.T) {
 		{func(m *CostModel) { m.SupportUSDPerCustomerMonth = -5 }, "cost.support_usd_per_customer_month: must be ≥ 0"},
 		{func(m *CostModel) { m.DelayUSDPerGPUHour = math.NaN() }, "cost.delay_usd_per_gpu_hour: must be a finite number"},
 		{func(m *CostModel) { m.PUE = math.Inf(1) }, "cost.pue: must be a finite number"},
-		{func(m *CostModel) { m.CapexUSD["H100-SXM"] = -1 }, "cost.capex_usd.H100-SXM: must be ≥ 0"},
-		{func(m *CostModel) { m.CapexUSD["V100"] = 1 }, "cost.capex_usd.V100: not a catalog type"},
-		{func(m *CostModel) { m.CapexUSD["H100"] = 1 }, "cost.capex_usd: H100 and H100-SXM name the same type"},
+		{func(m *CostModel) { m.CapexUSD = map[string]float64{"H100-SXM": -1} }, "cost.capex_usd.H100-SXM: must be ≥ 0"},
+		{func(m *CostModel) { m.CapexUSD = map[string]float64{"V100": 1} }, "cost.capex_usd.V100: not a catalog type"},
+		{func(m *CostModel) { m.CapexUSD = map[string]float64{"H100": 1, "H100-SXM": 2} }, "cost.capex_usd: H100 and H100-SXM name the same type"},
+		{func(m *CostModel) { m.LifeYearsByType = map[string]float64{"B200": 0} }, "cost.life_years_by_type.B200: must be > 0"},
+		{func(m *CostModel) { m.CostOfCapital = -0.1 }, "cost.cost_of_capital: must be ≥ 0"},
+		{func(m *CostModel) { m.SalesGAFraction = 1.5 }, "cost.sales_ga_fraction: must be ≤ 1"},
+		{func(m *CostModel) { m.IdleCost = "split" }, "cost.idle_cost: must be"},
 	} {
 		m := DefaultCostModel()
 		tc.edit(&m)

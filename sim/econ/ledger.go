@@ -40,12 +40,15 @@ type Ledger struct {
 	// model (CostModel.Power): PowerKW then averages per type.
 	curved bool
 
-	// gpuTime[t][s] is segment s's GPU-time on catalog type t, in
-	// milli-GPU-µs, attributed to the type of the job's last run (see
-	// docs/economics.md: a job that ran on several types is counted on its
-	// last one until the engine reports every run).
-	gpuTime [][sim.NumSegments]u128
-	seg     [sim.NumSegments]segAcc
+	// gpuTime[p][t][s] is segment s's GPU-time on catalog type t in pool
+	// p (spare, dedicated), in milli-GPU-µs, booked run by run
+	// (RunEnded) on the nodes each run held: exact per type and pool.
+	gpuTime [numPools][][sim.NumSegments]u128
+	// capacity[p][t] is the GPUs of type t in pool p.
+	capacity [numPools][]int64
+	// pool[n] is node n's pool.
+	pool []uint8
+	seg  [sim.NumSegments]segAcc
 
 	customers []customer
 	byName    map[string]int32
@@ -77,7 +80,18 @@ type customer struct {
 	first, last sim.Time // first start and last end of its jobs that started
 }
 
-var _ sim.Observer = (*Ledger)(nil)
+// Pools: spare capacity (the company's fleet) and dedicated capacity
+// (bought for the cloud, CostModel.DedicatedDatacenters).
+const (
+	poolSpare = iota
+	poolDedicated
+	numPools
+)
+
+var (
+	_ sim.Observer    = (*Ledger)(nil)
+	_ sim.RunObserver = (*Ledger)(nil)
+)
 
 // NewLedger returns a ledger for a run on fleet f under model m, or the
 // error of m.Validate.
@@ -89,11 +103,33 @@ func NewLedger(m CostModel, f *fleet.Fleet) (*Ledger, error) {
 		return nil, err
 	}
 	l := &Ledger{
-		model:   m,
-		fleet:   f,
-		rates:   make([]rates, len(fleet.Catalog)),
-		gpuTime: make([][sim.NumSegments]u128, len(fleet.Catalog)),
-		byName:  map[string]int32{},
+		model:  m,
+		fleet:  f,
+		rates:  make([]rates, len(fleet.Catalog)),
+		pool:   make([]uint8, f.Nodes()),
+		byName: map[string]int32{},
+	}
+	dedicated := map[string]bool{}
+	for _, dc := range m.DedicatedDatacenters {
+		dedicated[dc] = false
+	}
+	for p := range numPools {
+		l.gpuTime[p] = make([][sim.NumSegments]u128, len(fleet.Catalog))
+		l.capacity[p] = make([]int64, len(fleet.Catalog))
+	}
+	for n := range f.Nodes() {
+		id := fleet.NodeID(n)
+		dc, _ := f.Datacenter(id)
+		if _, ok := dedicated[dc]; ok {
+			dedicated[dc] = true
+			l.pool[n] = poolDedicated
+		}
+		l.capacity[l.pool[n]][f.NodeType(id)] += int64(f.NodeGPUs(id))
+	}
+	for _, dc := range m.DedicatedDatacenters {
+		if !dedicated[dc] {
+			return nil, fmt.Errorf("cost.dedicated_datacenters: the fleet has no data centre %q", dc)
+		}
 	}
 	for t := range fleet.Catalog {
 		l.rates[t] = m.rates(fleet.TypeID(t))
@@ -124,12 +160,7 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 	if j.PriceMicroUSD < 0 || j.RunTime < 0 || j.GPUs < 0 {
 		panic(fmt.Sprintf("econ: job %q has a negative price, run time or GPU count (%d µ$/GPU-h, %v, %d GPUs)", j.ID, j.PriceMicroUSD, j.RunTime, j.GPUs))
 	}
-	share := uint64(j.Milli)
-	if share == 0 {
-		share = fleet.FullGPU // as the engine reads a zero Milli
-	}
-	milli := uint64(j.GPUs) * share
-	gt := mul64(milli, uint64(j.WindowRunTime()))
+	milli := uint64(j.GPUs) * milliOf(j)
 	a := &l.seg[s]
 	if j.Submit >= l.window {
 		a.jobs++
@@ -138,17 +169,75 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 			a.wait.add(mul64(milli, uint64(wait)))
 		}
 	}
-	if j.Type >= 0 && int(j.Type) < len(l.gpuTime) {
-		l.gpuTime[j.Type][s].add(gt)
+	if j.Runs == 0 && j.RunTime > 0 && j.Type >= 0 && int(j.Type) < len(fleet.Catalog) {
+		// A job built outside the engine (no RunEnded): one run on its
+		// Type, on spare capacity, at its quote.
+		gt := mul64(milli, uint64(j.WindowRunTime()))
+		l.book(j, poolSpare, gt)
 	}
-	if !s.External() {
-		return
-	}
-	rev := j.WindowRevenueMicroUSD() // sim/money.go: the one place money is computed
-	a.revenue += rev
-	if j.FirstStart < 0 || j.End < l.window {
+	if !s.External() || j.FirstStart < 0 || j.End < l.window {
 		return // never ran (in the window): no bill, no support
 	}
+	c := l.customer(j)
+	// Every bill, GPU-hour or token priced, from the one place money is
+	// computed (sim/money.go): each job's rounded once, summed exactly.
+	rev := j.WindowRevenueMicroUSD()
+	a.revenue += rev
+	c.revenue += rev
+	c.jobs++
+	c.first = min(c.first, max(j.FirstStart, l.window))
+	c.last = max(c.last, j.End)
+}
+
+// RunEnded books one run of a job (sim.RunObserver): the GPU-time it held
+// in the window, on each node's pool and on the type it ran on. (The run's
+// bill, at the price of the type it ran on, accumulates on the job: see
+// sim/money.go.)
+func (l *Ledger) RunEnded(j *sim.Job, ran, before sim.Time) {
+	if j.Segment >= sim.NumSegments || j.Type < 0 || int(j.Type) >= len(fleet.Catalog) {
+		return
+	}
+	if j.RunPriceMicroUSD < 0 || ran < 0 || j.GPUs < 0 {
+		panic(fmt.Sprintf("econ: job %q has a negative price, run time or GPU count (%d µ$/GPU-h, %v, %d GPUs)", j.ID, j.RunPriceMicroUSD, ran, j.GPUs))
+	}
+	in := uint64(ran - before)
+	if in == 0 {
+		return
+	}
+	share := milliOf(j)
+	if len(j.Shares) == 0 { // no placement recorded: its GPUs on spare capacity
+		l.book(j, poolSpare, mul64(uint64(j.GPUs)*share, in))
+		return
+	}
+	for _, sh := range j.Shares {
+		p := poolSpare
+		if int(sh.Node) < len(l.pool) {
+			p = int(l.pool[sh.Node])
+		}
+		l.book(j, p, mul64(uint64(sh.GPUs())*share, in))
+	}
+}
+
+// book adds gt of j's GPU-time in pool p (revenue is booked per job, in
+// JobEnded).
+func (l *Ledger) book(j *sim.Job, p int, gt u128) {
+	l.gpuTime[p][j.Type][j.Segment].add(gt)
+	if j.Segment.External() {
+		l.customer(j).gpuTime.add(gt)
+	}
+}
+
+// milliOf is a job's share of each GPU, as the engine reads a zero Milli.
+func milliOf(j *sim.Job) uint64 {
+	if j.Milli == 0 {
+		return fleet.FullGPU
+	}
+	return uint64(j.Milli)
+}
+
+// customer returns j's customer entry (JobSpec.Customer, else Tenant),
+// adding it on its first job.
+func (l *Ledger) customer(j *sim.Job) *customer {
 	name := j.Customer
 	if name == "" {
 		name = j.Tenant
@@ -156,33 +245,63 @@ func (l *Ledger) JobEnded(j *sim.Job) {
 	i, ok := l.byName[name]
 	if !ok {
 		i = int32(len(l.customers))
-		l.customers = append(l.customers, customer{name: name, first: max(j.FirstStart, l.window), last: j.End})
+		l.customers = append(l.customers, customer{name: name, first: math.MaxInt64, last: -1})
 		l.byName[name] = i
 	}
-	c := &l.customers[i]
-	c.jobs++
-	c.gpuTime.add(gt)
-	c.revenue += rev
-	c.first = min(c.first, max(j.FirstStart, l.window))
-	c.last = max(c.last, j.End)
+	return &l.customers[i]
 }
 
 // Costs is a cost split by kind, in dollars.
 type Costs struct {
-	Capex    float64 // straight-line depreciation
-	Overhead float64 // network and operations
-	Power    float64 // facility energy × electricity price
-	Support  float64 // external customers' support
+	Capex      float64 // straight-line depreciation
+	Capital    float64 // cost of capital on the undepreciated capex (economic, not cash)
+	Datacenter float64 // data-centre space and plant, per MW-year of IT power
+	Overhead   float64 // network and operations
+	Power      float64 // facility energy × electricity price
+	Support    float64 // external customers' support
+	SalesGA    float64 // sales, general and administrative (a share of external revenue)
 }
 
-// Direct returns the cost of running GPUs: capex, overhead and power.
-func (c Costs) Direct() float64 { return c.Capex + c.Overhead + c.Power }
+// Direct returns the cost of running GPUs, the cost of revenue:
+// depreciation, data centre, network and operations, and power.
+func (c Costs) Direct() float64 { return c.Capex + c.Datacenter + c.Overhead + c.Power }
 
-// Total returns the sum of every kind: the cash cost.
-func (c Costs) Total() float64 { return c.Direct() + c.Support }
+// Total returns the operating (cash and depreciation) cost: Direct,
+// support, and sales and G&A. The cost of capital is not in it.
+func (c Costs) Total() float64 { return c.Direct() + c.Support + c.SalesGA }
 
 func (c Costs) plus(d Costs) Costs {
-	return Costs{c.Capex + d.Capex, c.Overhead + d.Overhead, c.Power + d.Power, c.Support + d.Support}
+	return Costs{c.Capex + d.Capex, c.Capital + d.Capital, c.Datacenter + d.Datacenter, c.Overhead + d.Overhead,
+		c.Power + d.Power, c.Support + d.Support, c.SalesGA + d.SalesGA}
+}
+
+func (c Costs) times(f float64) Costs {
+	return Costs{c.Capex * f, c.Capital * f, c.Datacenter * f, c.Overhead * f, c.Power * f, c.Support * f, c.SalesGA * f}
+}
+
+// Company is the company around the cloud: its core business, for the
+// margin with and without the cloud (Report.AddCompany). The defaults are
+// Meta's Family of Apps, FY2025 (docs/economics.md).
+type Company struct {
+	// AnnualRevenueUSD is the core business's revenue over a year.
+	AnnualRevenueUSD float64 `yaml:"annual_revenue_usd" json:"annual_revenue_usd"`
+	// OperatingMargin is the core business's operating margin, in [−1, 1].
+	OperatingMargin float64 `yaml:"operating_margin" json:"operating_margin"`
+}
+
+// DefaultCompany returns Meta's Family of Apps in FY2025: operating margin
+// 51.6% (SOURCES.md §2) [V]; revenue $198.8B [U] (Meta's FY2025 revenue
+// less Reality Labs, not in SOURCES.md: check the 10-K segment table).
+func DefaultCompany() Company {
+	return Company{AnnualRevenueUSD: 198.8e9, OperatingMargin: 0.516}
+}
+
+// Validate checks the company block, naming the field.
+func (c *Company) Validate() error {
+	if err := bound("company.annual_revenue_usd", c.AnnualRevenueUSD, 0, math.Inf(1), false); err != nil {
+		return err
+	}
+	return bound("company.operating_margin", c.OperatingMargin, -1, 1, false)
 }
 
 // SegmentReport is one segment's part of a Report.
@@ -253,9 +372,9 @@ type Report struct {
 	InternalWaitGPUHours float64
 
 	// GrossMargin = (revenue − External.Direct()) / revenue;
-	// OperatingMargin = (revenue − External.Total()) / revenue: cash
-	// margins, with no opportunity cost inside (the caused delay is
-	// reported beside them, never folded in).
+	// OperatingMargin = (revenue − External.Total()) / revenue: accounting
+	// margins (depreciation in, cost of capital and the caused delay out:
+	// both are reported beside them, never folded in).
 	GrossMargin     float64
 	OperatingMargin float64
 
@@ -264,8 +383,8 @@ type Report struct {
 	// AddCounterfactual. DelayCausedGPUHours = InternalWaitGPUHours −
 	// CounterfactualWaitGPUHours (negative in a run where selling happened
 	// to help); DelayCausedUSD prices it at DelayUSDPerGPUHour;
-	// NetValueUSD = external revenue − External.Direct() − External.Support
-	// − DelayCausedUSD: what selling added to the company in the run.
+	// NetValueUSD = external revenue − External.Total() − DelayCausedUSD:
+	// what selling added to the company in the run.
 	CounterfactualWaitGPUHours float64
 	DelayCausedGPUHours        float64
 	DelayCausedUSD             float64
@@ -277,7 +396,53 @@ type Report struct {
 	// AvgPowerKW is EnergyMWh over the run's duration, in kW (0 if End is 0).
 	AvgPowerKW float64
 
+	// IdleExternal is the part of Idle the external business pays: the idle
+	// capacity of dedicated data centres, and with idle_cost "shared" its
+	// GPU-hour share of idle spare capacity. It is in External, not in
+	// Internal.
+	IdleExternal Costs
+	// DedicatedGPUs is the GPUs of the data centres bought for the cloud.
+	DedicatedGPUs int64
+
+	// The cloud's return and the company view. CapitalUSD is the capital
+	// the cloud uses: the mean undepreciated capex (capex / 2) of dedicated
+	// GPUs, and of spare GPUs in proportion to its GPU-hours on them.
+	// ReturnOnCapital is its annualized operating profit (revenue −
+	// External.Total()) over CapitalUSD (NaN if no capital).
+	// EconomicMargin = (revenue − External.Total() − External.Capital) /
+	// revenue: after the cost of capital.
+	CapitalUSD      float64
+	ReturnOnCapital float64
+	EconomicMargin  float64
+	// Annualized: × 8760 / the window's hours.
+	CloudAnnualRevenueUSD float64
+	// CloudIncrementalCostUSD is what the company spends because the cloud
+	// exists, in the run: External.Total() less the costs of spare capacity
+	// that the company bears anyway (depreciation, data centre, overhead
+	// and idle power of the GPUs the cloud borrows, and shared idle).
+	CloudIncrementalCostUSD float64
+	// Company operating margins (AddCompany; NaN before): without the cloud
+	// (the core business alone), with it (core + the cloud's annualized
+	// revenue and incremental profit), and the difference in points.
+	CompanyMarginWithout  float64
+	CompanyMarginWith     float64
+	CompanyMarginDeltaPts float64
+
 	delayPrice float64 // the model's DelayUSDPerGPUHour
+	annual     float64 // 8760 / the window's hours (0 if empty)
+}
+
+// AddCompany sets the company view from the core business c.
+func (r *Report) AddCompany(c Company) {
+	r.CompanyMarginWithout = c.OperatingMargin
+	coreOI := c.AnnualRevenueUSD * c.OperatingMargin
+	rev := c.AnnualRevenueUSD + r.CloudAnnualRevenueUSD
+	oi := coreOI + (r.ExternalRevenueUSD-r.CloudIncrementalCostUSD)*r.annual
+	r.CompanyMarginWith = math.NaN()
+	if rev > 0 {
+		r.CompanyMarginWith = oi / rev
+	}
+	r.CompanyMarginDeltaPts = 100 * (r.CompanyMarginWith - r.CompanyMarginWithout)
 }
 
 // AddCounterfactual sets the value-of-selling fields from the internal
@@ -288,7 +453,7 @@ func (r *Report) AddCounterfactual(waitGPUHours float64) {
 	r.CounterfactualWaitGPUHours = waitGPUHours
 	r.DelayCausedGPUHours = r.InternalWaitGPUHours - waitGPUHours
 	r.DelayCausedUSD = r.DelayCausedGPUHours * r.delayPrice
-	r.NetValueUSD = r.ExternalRevenueUSD - r.External.Direct() - r.External.Support - r.DelayCausedUSD
+	r.NetValueUSD = r.ExternalRevenueUSD - r.External.Total() - r.DelayCausedUSD
 }
 
 // Report computes the economics of the run from time 0 to end (the engine's
@@ -300,33 +465,61 @@ func (l *Ledger) Report(end sim.Time) Report {
 	r.CapacityGPUHours = float64(r.GPUs) * hours
 
 	var kWh float64 // facility energy: the rates hold host × PUE
-	var ext, intern, idle Costs
+	var ext, intern, idleInt, idleExt, transfer Costs
 	var extHours float64
-	for _, t := range l.fleet.Types() {
-		rt := l.rates[t]
-		capacity := float64(l.fleet.TypeGPUs(t)) * hours
-		busy := 0.0
-		for s := range sim.NumSegments {
-			gh := l.gpuTime[t][s].float() / float64(gpuHour)
-			busy += gh
-			kw := rt.idleKW + rt.addKW(l.util[s])
-			c := Costs{Capex: gh * rt.capex, Overhead: gh * rt.overhead, Power: gh * kw * m.USDPerKWh}
-			kWh += gh * kw
-			sr := &r.Segments[s]
-			sr.GPUHours += gh
-			sr.Cost = sr.Cost.plus(c)
-			if sim.Segment(s).External() {
-				ext = ext.plus(c)
-				extHours += gh
-			} else {
-				intern = intern.plus(c)
+	for p := range numPools {
+		for _, t := range l.fleet.Types() {
+			rt := l.rates[t]
+			capacity := float64(l.capacity[p][t]) * hours
+			if p == poolDedicated {
+				r.DedicatedGPUs += l.capacity[p][t]
+			}
+			busy, extBusy := 0.0, 0.0
+			for s := range sim.NumSegments {
+				gh := l.gpuTime[p][t][s].float() / float64(gpuHour)
+				busy += gh
+				kw := rt.idleKW + rt.addKW(l.util[s])
+				c := Costs{Capex: gh * rt.capex, Capital: gh * rt.capital, Datacenter: gh * rt.dc,
+					Overhead: gh * rt.overhead, Power: gh * kw * m.USDPerKWh}
+				kWh += gh * kw
+				sr := &r.Segments[s]
+				sr.GPUHours += gh
+				sr.Cost = sr.Cost.plus(c)
+				if sim.Segment(s).External() {
+					ext = ext.plus(c)
+					extHours += gh
+					extBusy += gh
+					if p == poolSpare { // the company's fleet: only the power above idle is new
+						transfer = transfer.plus(Costs{Capex: c.Capex, Datacenter: c.Datacenter, Overhead: c.Overhead,
+							Power: gh * rt.idleKW * m.USDPerKWh})
+					}
+					if hours > 0 {
+						r.CapitalUSD += gh / hours * rt.book
+					}
+				} else {
+					intern = intern.plus(c)
+				}
+			}
+			ih := max(0, capacity-busy)
+			idle := Costs{Capex: ih * rt.capex, Capital: ih * rt.capital, Datacenter: ih * rt.dc,
+				Overhead: ih * rt.overhead, Power: ih * rt.idleKW * m.USDPerKWh}
+			kWh += ih * rt.idleKW
+			r.BusyGPUHours += busy
+			r.IdleGPUHours += ih
+			switch {
+			case p == poolDedicated:
+				idleExt = idleExt.plus(idle)
+				r.CapitalUSD += ih / max(hours, 1e-300) * rt.book
+			case m.IdleCost == IdleShared && busy > 0:
+				share := extBusy / busy
+				idleExt = idleExt.plus(idle.times(share))
+				idleInt = idleInt.plus(idle.times(1 - share))
+				transfer = transfer.plus(idle.times(share))
+				r.CapitalUSD += ih * share / max(hours, 1e-300) * rt.book
+			default:
+				idleInt = idleInt.plus(idle)
 			}
 		}
-		ih := capacity - busy
-		idle = idle.plus(Costs{Capex: ih * rt.capex, Overhead: ih * rt.overhead, Power: ih * rt.idleKW * m.USDPerKWh})
-		kWh += ih * rt.idleKW
-		r.BusyGPUHours += busy
-		r.IdleGPUHours += ih
 	}
 	r.ExternalShare = math.NaN()
 	if r.BusyGPUHours > 0 {
@@ -336,6 +529,7 @@ func (l *Ledger) Report(end sim.Time) Report {
 	r.ITEnergyMWh = r.EnergyMWh / m.PUE
 	if hours > 0 {
 		r.AvgPowerKW = kWh / hours
+		r.annual = HoursPerYear / hours
 	}
 
 	var extRev int64
@@ -354,34 +548,46 @@ func (l *Ledger) Report(end sim.Time) Report {
 	r.ExternalRevenueMicroUSD = extRev
 	r.ExternalRevenueUSD = float64(r.ExternalRevenueMicroUSD) / 1e6
 
-	r.Customers = make([]CustomerReport, len(l.customers))
+	r.Customers = make([]CustomerReport, 0, len(l.customers))
 	for i := range l.customers {
 		c := &l.customers[i]
-		active := (c.last - c.first).Hours()
+		active := 0.0
+		if c.last >= c.first {
+			active = (c.last - c.first).Hours()
+		}
 		rev := c.revenue
-		r.Customers[i] = CustomerReport{
+		r.Customers = append(r.Customers, CustomerReport{
 			Name: c.name, Jobs: c.jobs, GPUHours: c.gpuTime.float() / float64(gpuHour),
 			RevenueMicroUSD: rev, RevenueUSD: float64(rev) / 1e6,
 			ActiveHours: active, SupportUSD: active / HoursPerMonth * m.SupportUSDPerCustomerMonth,
-		}
+		})
 		r.CustomerMonths += active / HoursPerMonth
 	}
 	sort.Slice(r.Customers, func(i, j int) bool { return r.Customers[i].Name < r.Customers[j].Name })
 
 	r.InternalWaitGPUHours = r.Segments[sim.SegInternal].WaitGPUHours
 	ext.Support = r.CustomerMonths * m.SupportUSDPerCustomerMonth
-	r.External = ext
-	r.Idle = idle
-	r.Internal = intern.plus(idle)
+	ext.SalesGA = r.ExternalRevenueUSD * m.SalesGAFraction
+	r.External = ext.plus(idleExt)
+	r.IdleExternal = idleExt
+	r.Idle = idleInt.plus(idleExt)
+	r.Internal = intern.plus(idleInt)
 	r.Total = r.External.plus(r.Internal)
+	r.CloudIncrementalCostUSD = r.External.Total() - transfer.Total()
+	r.CloudAnnualRevenueUSD = r.ExternalRevenueUSD * r.annual
 
 	r.delayPrice = m.DelayUSDPerGPUHour
 	nan := math.NaN()
 	r.CounterfactualWaitGPUHours, r.DelayCausedGPUHours, r.DelayCausedUSD, r.NetValueUSD = nan, nan, nan, nan
-	r.GrossMargin, r.OperatingMargin = nan, nan
+	r.CompanyMarginWithout, r.CompanyMarginWith, r.CompanyMarginDeltaPts = nan, nan, nan
+	r.GrossMargin, r.OperatingMargin, r.EconomicMargin, r.ReturnOnCapital = nan, nan, nan, nan
 	if rev := r.ExternalRevenueUSD; r.ExternalRevenueMicroUSD != 0 {
 		r.GrossMargin = (rev - r.External.Direct()) / rev
 		r.OperatingMargin = (rev - r.External.Total()) / rev
+		r.EconomicMargin = (rev - r.External.Total() - r.External.Capital) / rev
+	}
+	if r.CapitalUSD > 0 {
+		r.ReturnOnCapital = (r.ExternalRevenueUSD - r.External.Total()) * r.annual / r.CapitalUSD
 	}
 	return r
 }
@@ -423,12 +629,13 @@ func (l *Ledger) PowerKW(s *sim.Sample) float64 {
 }
 
 // CostUSDPerHour returns the whole fleet's cost rate at a sample, dollars
-// per hour: depreciation and overhead of every GPU, and the power of the
+// per hour: depreciation, data centre and overhead of every GPU, and the power of the
 // sample (PowerKW) at the electricity price.
 func (l *Ledger) CostUSDPerHour(s *sim.Sample) float64 {
 	var fixed float64
 	for _, t := range l.fleet.Types() {
-		fixed += float64(l.fleet.TypeGPUs(t)) * (l.rates[t].capex + l.rates[t].overhead)
+		rt := &l.rates[t]
+		fixed += float64(l.fleet.TypeGPUs(t)) * (rt.capex + rt.dc + rt.overhead)
 	}
 	return fixed + l.PowerKW(s)*l.model.USDPerKWh
 }

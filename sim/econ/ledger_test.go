@@ -27,28 +27,43 @@ func (s *listSource) Next(spec *sim.JobSpec) bool {
 }
 
 // bills records what every ended job owes, computed independently with big
-// integers: each job's bill rounded to the micro-dollar (halves up) and
-// summed (rounded), and Σ price × GPUHours() in floating point.
+// integers: each run at the price of the type it ran on, summed exactly per
+// job, each job's bill rounded to the micro-dollar (halves up) and those
+// summed; and Σ price × GPU-hours in floating point.
 type bills struct {
 	rounded [sim.NumSegments]int64
 	float   [sim.NumSegments]float64
+	job     map[string]*big.Int // the runs so far of the jobs alive
 }
 
 func newBills() *bills {
-	return &bills{}
+	return &bills{job: map[string]*big.Int{}}
 }
 
 func (b *bills) JobStarted(*sim.Job) {}
 func (b *bills) Sampled(*sim.Sample) {}
+
+// JobEnded rounds the job's bill once.
 func (b *bills) JobEnded(j *sim.Job) {
+	if x, ok := b.job[j.ID]; ok {
+		b.rounded[j.Segment] += microUSD(x)
+		delete(b.job, j.ID)
+	}
+}
+
+// RunEnded bills each run at the price of the type it ran on.
+func (b *bills) RunEnded(j *sim.Job, ran, _ sim.Time) {
 	if !j.Segment.External() {
 		return
 	}
-	x := big.NewInt(j.PriceMicroUSD)
+	x := big.NewInt(j.RunPriceMicroUSD)
 	x.Mul(x, big.NewInt(int64(j.GPUs)*int64(j.Milli)))
-	x.Mul(x, big.NewInt(int64(j.RunTime)))
-	b.rounded[j.Segment] += microUSD(x)
-	b.float[j.Segment] += float64(j.PriceMicroUSD) * j.GPUHours()
+	x.Mul(x, big.NewInt(int64(ran)))
+	if b.job[j.ID] == nil {
+		b.job[j.ID] = new(big.Int)
+	}
+	b.job[j.ID].Add(b.job[j.ID], x)
+	b.float[j.Segment] += float64(j.RunPriceMicroUSD) * float64(j.GPUs) * float64(j.Milli) / 1000 * ran.Hours()
 }
 
 // microUSD rounds an exact bill (µ$ × milli-GPU-µs per GPU-hour) to µ$,

@@ -31,8 +31,14 @@ type GPUType struct {
 //     (§4 AcmeTrace row, "TDP 400 W") [V]; GB200 1,200 W per GPU [U] (§2, conflicting).
 //   - Idle power: §4 public nvidia-smi dumps: A100 54–65 W, H100 67–71 W, H200
 //     73–76 W, B200 136–144 W [V] (midpoints used); GB200 taken as B200 [U].
-//   - List price: §1b CoreWeave on-demand per GPU-hour, read 2026-09-20 [V]:
-//     A100 80GB 2.70, H100 6.155, H200 6.305, B200 8.60, GB200 10.50.
+//   - List price: the median of the neocloud on-demand quotes in §1b (2026)
+//     [D]: H100 3.99 (CoreWeave 6.155, Lambda 3.99, Nebius 3.85, Together
+//     3.99, Crusoe 3.90); H200 5.25 (CoreWeave 6.305, Nebius 4.50, Together
+//     5.99, Crusoe 4.29: midpoint of the middle two); B200 7.15 (CoreWeave
+//     8.60, Lambda 6.99, Nebius 7.15); A100 80GB 2.70 (CoreWeave 2.70,
+//     Lambda 2.79, Crusoe 2.30); GB200 8.73 = CoreWeave's 10.50 × the B200
+//     median / CoreWeave's B200 (7.15 / 8.60), its only quote [D]
+//     (docs/pricing.md).
 //   - Capex: §2 H100 all-in 47k–52k (50k) [V]; H200 and B200 add the GPU price
 //     difference of the aiinframap estimates (+5k, +10k) to 50k [D]; GB200
 //     70k per GPU (≈5M per NVL72 rack) [U]; A100 25k [U].
@@ -42,10 +48,10 @@ type GPUType struct {
 //     B200 180 GB as in DGX B200, GB200 186 GB) [U].
 var Catalog = []GPUType{
 	{Name: "A100-80GB", MemoryGB: 80, TDPW: 400, IdleW: 60, Speed: 0.5, ListUSDPerHour: 2.70, CapexUSD: 25_000},
-	{Name: "H100-SXM", MemoryGB: 80, TDPW: 700, IdleW: 69, Speed: 1.0, ListUSDPerHour: 6.155, CapexUSD: 50_000},
-	{Name: "H200", MemoryGB: 141, TDPW: 700, IdleW: 75, Speed: 1.2, ListUSDPerHour: 6.305, CapexUSD: 55_000},
-	{Name: "B200", MemoryGB: 180, TDPW: 1000, IdleW: 140, Speed: 2.2, ListUSDPerHour: 8.60, CapexUSD: 60_000},
-	{Name: "GB200", MemoryGB: 186, TDPW: 1200, IdleW: 140, Speed: 2.5, ListUSDPerHour: 10.50, CapexUSD: 70_000},
+	{Name: "H100-SXM", MemoryGB: 80, TDPW: 700, IdleW: 69, Speed: 1.0, ListUSDPerHour: 3.99, CapexUSD: 50_000},
+	{Name: "H200", MemoryGB: 141, TDPW: 700, IdleW: 75, Speed: 1.2, ListUSDPerHour: 5.25, CapexUSD: 55_000},
+	{Name: "B200", MemoryGB: 180, TDPW: 1000, IdleW: 140, Speed: 2.2, ListUSDPerHour: 7.15, CapexUSD: 60_000},
+	{Name: "GB200", MemoryGB: 186, TDPW: 1200, IdleW: 140, Speed: 2.5, ListUSDPerHour: 8.73, CapexUSD: 70_000},
 }
 
 // aliases maps accepted spellings (upper-cased) to catalog names.
