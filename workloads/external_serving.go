@@ -41,7 +41,8 @@ import (
 // trace every P = ⌊span / interval⌋ + 1 intervals (span: first to last
 // request) until the horizon; without it the source ends with the interval
 // of the last request, and the replicas with it (no min_replicas after
-// it). T_k is then a whole number, and an interval's tokens are split among
+// it). Replica jobs end by the horizon (rounded up to a whole interval), so
+// the demand is the trace's up to it. T_k is then a whole number, and an interval's tokens are split among
 // its n_k replicas as whole numbers (the first T_k mod n_k levels one
 // more), so the jobs' tokens sum to Σ T_k exactly.
 type ServingSource struct {
@@ -269,6 +270,10 @@ func (s *ServingSource) Next(j *sim.JobSpec) bool {
 			end := s.k + s.holdMin
 			for end < s.k+s.holdMax && s.info(end).need >= L {
 				end++
+			}
+			if s.trace != nil {
+				// No demand past the horizon: the replicas end by it.
+				end = min(end, int64(s.until/s.interval)+min(1, int64(s.until%s.interval)))
 			}
 			s.levelEnd[L-1] = end
 			var tokens float64
