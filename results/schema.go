@@ -146,6 +146,7 @@ const (
 	jcCustomer
 	jcWaitCF
 	jcInWindow
+	jcTokens
 	jcCount
 )
 
@@ -174,6 +175,7 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
 	jcInWindow:     {"in_window", boolean, false, "", "submitted at or after the warm-up (summary warmup_s): counted in the summary's per-job statistics"},
 	jcWaitCF:       {"wait_s_counterfactual", f64, true, "s", "internal jobs: wait_s in the counterfactual run (the same scenario and seed without external demand); null for external jobs, without a counterfactual, or if it never started there"},
+	jcTokens:       {"tokens", i64, true, "tokens", "serving jobs: the tokens (input + output) the autoscaler gave the replica to serve over its work (a completed job served them all; one cut short its share run_s / work_s, rounded down); null for other segments"},
 })
 
 // Column indexes of timeseries.arrow: five fixed columns, then one busy and
@@ -257,6 +259,8 @@ var summaryColumns = func() []summaryColumn {
 		summaryColumn{Column{"job_failures", i64, false, "", "Σ jobs.failures: job runs killed by node failures"}, func(s *Summary) any { return s.JobFailures }},
 		summaryColumn{Column{"node_failures", i64, false, "", "node failures during the run (each takes a node out of service until repaired)"}, func(s *Summary) any { return s.NodeFailures }},
 		summaryColumn{Column{"jobs_after_horizon", i64, false, "jobs", "trace jobs submitted after the horizon: counted, not simulated (not in jobs.arrow)"}, func(s *Summary) any { return s.JobsAfterHorizon }},
+		summaryColumn{Column{"serving_tokens_demanded", i64, false, "tokens", "Σ jobs.tokens of the serving jobs submitted in the measurement window: the demand the autoscaler placed (a request trace's tokens, × trace_rate_scale)"}, func(s *Summary) any { return s.ServingTokensDemanded }},
+		summaryColumn{Column{"serving_tokens_served", i64, false, "tokens", "the tokens those jobs served: all of a completed job's, run_s / work_s of one cut short (rounded down), none of one that never ran"}, func(s *Summary) any { return s.ServingTokensServed }},
 	)
 	waitCols := func(suffix, who string, seg func(s *Summary) *WaitStats) {
 		c = append(c,

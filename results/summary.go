@@ -43,6 +43,10 @@ type Summary struct {
 	JobFailures        int64   // Σ jobs' runs killed by failures
 	NodeFailures       int64   // RunInfo.NodeFailures
 	JobsAfterHorizon   int64   // RunInfo.JobsAfterHorizon
+	// ServingTokensDemanded and ServingTokensServed are the tokens of the
+	// serving jobs counted in Jobs, and those they served
+	// (sim.Job.TokensServed).
+	ServingTokensDemanded, ServingTokensServed int64
 
 	Wait     WaitStats // over all jobs that started
 	Segments [sim.NumSegments]SegmentSummary
@@ -138,6 +142,8 @@ type accumulator struct {
 	waitSum    [sim.NumSegments]float64 // µs
 	waits      [sim.NumSegments]waitList
 	slowdown   [sim.NumSegments]SlowdownMean
+	// tokens demanded and served by serving jobs
+	tokens, served int64
 }
 
 // add counts a job: the GPU-hours and revenue it had inside the
@@ -169,6 +175,12 @@ func (a *accumulator) add(j *sim.Job, wait sim.Time, inWindow bool, gpuHours flo
 		a.waits[seg].add(float32(wait.Seconds()))
 	}
 	a.slowdown[seg].Add(j)
+	if seg == sim.SegServing {
+		a.tokens += j.Tokens
+		if j.RunTime > 0 {
+			a.served += j.TokensServed()
+		}
+	}
 }
 
 // summarize sorts the waits and computes the summary.
@@ -179,6 +191,7 @@ func (a *accumulator) summarize(info RunInfo) Summary {
 		Jobs: a.jobs, JobsByState: a.byState, GPUHours: a.gpuHours, Utilization: math.NaN(),
 		ExternalRevenueUSD: float64(a.extRevenue) / 1e6, LostGPUHours: a.lost, Preemptions: a.preempts,
 		JobFailures: a.failures, NodeFailures: info.NodeFailures, JobsAfterHorizon: info.JobsAfterHorizon, Econ: info.Econ, Counterfactual: info.Counterfactual,
+		ServingTokensDemanded: a.tokens, ServingTokensServed: a.served,
 	}
 	if info.Horizon > 0 {
 		s.HorizonS = info.Horizon.Seconds()

@@ -38,6 +38,7 @@ type Writer struct {
 	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
 	jPrice, jRevenue, jLost, jWaitCF                     *array.Float64Builder
 	jInWindow                                            *array.BooleanBuilder
+	jTokens                                              *array.Int64Builder
 	cfWait                                               func(id string) (sim.Time, bool)
 	window                                               sim.Time // SetWindow
 
@@ -134,6 +135,7 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
 	w.jWaitCF = f64(jcWaitCF)
 	w.jInWindow = jf[jcInWindow].(*array.BooleanBuilder)
+	w.jTokens = jf[jcTokens].(*array.Int64Builder)
 
 	tf := w.ts.b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
@@ -256,6 +258,11 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	}
 	inWindow := j.Submit >= w.window
 	w.jInWindow.Append(inWindow)
+	if j.Segment == sim.SegServing {
+		w.jTokens.Append(j.Tokens)
+	} else {
+		w.jTokens.AppendNull()
+	}
 	w.acc.add(j, wait, inWindow, j.WindowGPUHours(), j.WindowRevenueMicroUSD())
 
 	w.jobs.rows++

@@ -29,6 +29,9 @@ type Overrides struct {
 	Warmup *sim.Time
 	// Failures turns injected node failures on or off.
 	Failures *bool
+	// ServingTrace is a request log that replaces the synthetic token rate
+	// of every serving segment of external_demand (its trace key).
+	ServingTrace *string
 }
 
 // Apply sets the overrides on s and checks each (a fleet that builds, a
@@ -85,6 +88,31 @@ func (o *Overrides) Apply(s *scenario.Scenario, own bool) error {
 	if o.Failures != nil {
 		s.SetFailures(*o.Failures)
 	}
+	if o.ServingTrace != nil {
+		if err := setServingTrace(s, *o.ServingTrace); err != nil {
+			return fmt.Errorf("--serving-trace: %w", err)
+		}
+	}
 	s.ReplayDefaults(own || o.Horizon != nil, own || o.Failures != nil, own || o.Warmup != nil)
+	return nil
+}
+
+// setServingTrace sets the request log of every serving segment.
+func setServingTrace(s *scenario.Scenario, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	n := 0
+	if e := s.ExternalDemand; e != nil && s.ExternalOn() {
+		for i := range e.Segments {
+			if e.Segments[i].Segment == sim.SegServing.String() {
+				e.Segments[i].Trace = path
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("scenario %s has no serving segment in external_demand (or external demand is off)", s.Name)
+	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"neosim/sim/econ"
 	"neosim/sim/fleet"
 	"neosim/traces"
+	"neosim/workloads"
 )
 
 // Version is neosim's version, recorded in run.json.
@@ -145,7 +146,7 @@ func openSources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Close
 		}
 	}
 	if s.ExternalDemand != nil && s.ExternalOn() {
-		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.ExternalDemand.Source(s.Seed, h) }); err != nil {
+		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.ExternalDemand.SourceWith(s.Seed, h, openRequests) }); err != nil {
 			return nil, closers, nil, fmt.Errorf("external_demand: %w", err)
 		}
 	}
@@ -163,6 +164,15 @@ func openSources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Close
 		}
 	}
 	return srcs, closers, after, nil
+}
+
+// openRequests reads a serving segment's request log (traces.ReadRequests).
+func openRequests(path string) (workloads.RequestLog, error) {
+	r, err := traces.ReadRequests(path)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Run simulates the scenario and writes its output files. On any error no

@@ -1,5 +1,6 @@
 // Package traces reads and writes the canonical job trace, neosim's one
-// input format for recorded jobs, and imports node lists as fleets.
+// input format for recorded jobs, reads request traces (serving demand),
+// and imports node lists as fleets.
 //
 // # The canonical job trace
 //
@@ -90,6 +91,13 @@
 // yields canonical JobSpecs; one that skips rows (openb's CPU-only pods)
 // implements Skipper. Inspect summarizes a trace and Convert writes it in
 // the canonical format (`neosim trace inspect|convert`).
+//
+// # Request traces
+//
+// ReadRequests reads a serving request log (Azure LLM inference CSV,
+// Mooncake JSON lines, BurstGPT CSV; detected from the content) into a
+// Requests, the demand of a serving segment (workloads.RequestLog);
+// InspectRequests summarizes one. docs/traces.md describes them.
 //
 // # Node lists
 //

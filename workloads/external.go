@@ -118,6 +118,14 @@ type ExternalSegment struct {
 	MinReplicas *int `yaml:"min_replicas,omitempty" json:"min_replicas,omitempty"`
 	// PricePerMTokUSD is the price of a million tokens, for billing.
 	PricePerMTokUSD float64 `yaml:"price_per_mtok_usd,omitempty" json:"price_per_mtok_usd,omitempty"`
+	// Trace is a request log (Azure LLM CSV, Mooncake JSONL, BurstGPT CSV)
+	// whose tokens replace the synthetic rate (tokens_per_s, cycle and
+	// noise); TraceRateScale, TraceShiftS and TraceTile adjust it (see
+	// ServingSource).
+	Trace          string  `yaml:"trace,omitempty" json:"trace,omitempty"`
+	TraceRateScale float64 `yaml:"trace_rate_scale,omitempty" json:"trace_rate_scale,omitempty"`
+	TraceShiftS    float64 `yaml:"trace_shift_s,omitempty" json:"trace_shift_s,omitempty"`
+	TraceTile      bool    `yaml:"trace_tile,omitempty" json:"trace_tile,omitempty"`
 }
 
 // Source returns the external demand of a run with the given seed: the
@@ -126,6 +134,12 @@ type ExternalSegment struct {
 // every segment has reached its max_jobs; until ≤ 0 needs max_jobs on
 // every segment.
 func (e *External) Source(seed uint64, until sim.Time) (sim.Source, error) {
+	return e.SourceWith(seed, until, nil)
+}
+
+// SourceWith is Source with the reader of serving request logs (a segment
+// with a trace needs one: this package reads no files).
+func (e *External) SourceWith(seed uint64, until sim.Time, open OpenRequestLog) (sim.Source, error) {
 	g := *e
 	g.Segments = slices.Clone(e.Segments)
 	g.EnsureDefaults()
@@ -134,7 +148,7 @@ func (e *External) Source(seed uint64, until sim.Time) (sim.Source, error) {
 	}
 	m := &mergedSource{name: "external demand " + g.Name}
 	for i := range g.Segments {
-		src, err := g.Segments[i].source(seed, g.Name, until)
+		src, err := g.Segments[i].source(seed, g.Name, until, open)
 		if err != nil {
 			return nil, fmt.Errorf("external demand %q: segments[%d]: %w", g.Name, i, err)
 		}
@@ -151,10 +165,15 @@ func (e *External) Source(seed uint64, until sim.Time) (sim.Source, error) {
 // Source returns the segment's own job stream (streams named prefix/name;
 // see External). Defaults are applied to a copy.
 func (s *ExternalSegment) Source(seed uint64, prefix string, until sim.Time) (sim.Source, error) {
+	return s.SourceWith(seed, prefix, until, nil)
+}
+
+// SourceWith is Source with the reader of its request log (Trace).
+func (s *ExternalSegment) SourceWith(seed uint64, prefix string, until sim.Time, open OpenRequestLog) (sim.Source, error) {
 	c := *s
 	c.EnsureDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return c.source(seed, prefix, until)
+	return c.source(seed, prefix, until, open)
 }

@@ -13,8 +13,8 @@ import (
 
 // source builds the stream of a segment whose defaults are applied: a
 // ServingSource for serving, a jobSource for the other kinds.
-func (s *ExternalSegment) source(seed uint64, prefix string, until sim.Time) (sim.Source, error) {
-	if until <= 0 && s.MaxJobs == 0 {
+func (s *ExternalSegment) source(seed uint64, prefix string, until sim.Time, open OpenRequestLog) (sim.Source, error) {
+	if until <= 0 && s.MaxJobs == 0 && (s.Trace == "" || s.TraceTile) {
 		return nil, fmt.Errorf("segment %q: needs a horizon or max_jobs, or it never ends", s.Name)
 	}
 	if until <= 0 {
@@ -24,7 +24,7 @@ func (s *ExternalSegment) source(seed uint64, prefix string, until sim.Time) (si
 	types, _ := fleet.ParseTypeSet(s.GPUType)
 	comp := prefix + "/" + s.Name
 	if kind == sim.SegServing {
-		return newServingSource(s, types, seed, comp, until), nil
+		return newServingSource(s, types, seed, comp, until, open)
 	}
 	a := Arrivals{RatePerHour: s.RatePerHour, Cycle: *s.Cycle}
 	proc, err := a.Process(seed, comp)

@@ -33,7 +33,7 @@ func TestInitialBook(t *testing.T) {
 	var nLeft int
 	for seed := range uint64(seeds) {
 		s := DefaultExternalSegment(sim.SegReserved)
-		src, err := s.source(seed+1, "test", 30*sim.Day)
+		src, err := s.source(seed+1, "test", 30*sim.Day, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestInitialBook(t *testing.T) {
 	after := func(book bool) []sim.JobSpec {
 		s := DefaultExternalSegment(sim.SegReserved)
 		s.InitialBook = &book
-		src, err := s.source(7, "test", 365*sim.Day)
+		src, err := s.source(7, "test", 365*sim.Day, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -369,6 +369,10 @@ func (s *ExternalSegment) Validate() error {
 		{"max_hold_s", s.MaxHoldS != 0, serving},
 		{"min_replicas", s.MinReplicas != nil, serving},
 		{"price_per_mtok_usd", s.PricePerMTokUSD != 0, serving},
+		{"trace", s.Trace != "", serving},
+		{"trace_rate_scale", s.TraceRateScale != 0, serving},
+		{"trace_shift_s", s.TraceShiftS != 0, serving},
+		{"trace_tile", s.TraceTile, serving},
 	}
 	for _, o := range only {
 		if o.set && !o.ok {
@@ -455,7 +459,7 @@ func (s *ExternalSegment) validateServing(bad func(float64) bool) error {
 		return fmt.Errorf("tokens_per_s: needs %.3g replicas on average, more than %d",
 			s.TokensPerS/(s.ReplicaTokensPerS*s.TargetUtilization), maxReplicas/100)
 	}
-	return nil
+	return s.validateTrace(bad)
 }
 
 // Bounds that keep a generator's memory small whatever the input.

@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -28,6 +29,22 @@ import (
 // in each interval k' it spans with n_k' ≥ L (the load balancer fills the
 // lowest levels; replicas above n_k', kept by the minimum hold, idle), so
 // the jobs' tokens sum to Σ T_k.
+//
+// Request trace. With a trace (ExternalSegment.Trace, read by an
+// OpenRequestLog) T_k is the trace's tokens (input + output) of the
+// requests that fall in interval k, instead of the rate and noise. Request
+// i lands at TraceShiftS + its time from the trace's first request;
+// requests before 0 are dropped. TraceRateScale k multiplies the token
+// rate, as if each request came k times: with C_k the trace's tokens up to
+// the end of interval k, T_k = round(k·C_k) − round(k·C_{k−1}), so the
+// tokens demanded are round(k × the trace's) exactly. TraceTile repeats the
+// trace every P = ⌊span / interval⌋ + 1 intervals (span: first to last
+// request) until the horizon; without it the source ends with the interval
+// of the last request, and the replicas with it (no min_replicas after
+// it). Replica jobs end by the horizon (rounded up to a whole interval), so
+// the demand is the trace's up to it. T_k is then a whole number, and an interval's tokens are split among
+// its n_k replicas as whole numbers (the first T_k mod n_k levels one
+// more), so the jobs' tokens sum to Σ T_k exactly.
 type ServingSource struct {
 	name, prefix, customer string
 	seg                    *ExternalSegment
@@ -50,14 +67,110 @@ type ServingSource struct {
 	maxJobs, n             int64
 	tokens                 int64
 	idBuf                  []byte
+	trace                  *servingTrace // nil: the synthetic rate
 }
 
 type servingInterval struct {
 	need   int
-	tokens float64
+	tokens float64 // a whole number with a trace
 }
 
-func newServingSource(s *ExternalSegment, types fleet.TypeSet, seed uint64, comp string, until sim.Time) *ServingSource {
+// RequestLog is a serving request log in memory, sorted by time: traces
+// reads the files (traces.Requests), this package only bins them.
+type RequestLog interface {
+	Len() int
+	// Request returns request i's time from the first request (so
+	// non-decreasing from 0) and its tokens, input + output.
+	Request(i int) (at sim.Time, tokens int64)
+}
+
+// OpenRequestLog reads the request log at path (the runner passes the
+// traces reader).
+type OpenRequestLog func(path string) (RequestLog, error)
+
+// servingTrace is a request log binned by autoscaling interval.
+type servingTrace struct {
+	bins   []int64 // tokens of tile 0's intervals first, first+1, …
+	first  int64   // interval index of bins[0] (negative: before time 0)
+	period int64   // tile period in intervals; 0: no tiling
+	scale  float64
+	cum    int64 // tokens of the log up to the last interval computed
+}
+
+// maxTraceBins bounds a trace's span in autoscaling intervals.
+const maxTraceBins = 10_000_000
+
+func newServingTrace(s *ExternalSegment, log RequestLog, interval sim.Time) (*servingTrace, error) {
+	n := log.Len()
+	if n == 0 {
+		return nil, fmt.Errorf("trace %s: no requests", s.Trace)
+	}
+	shift := sim.FromSeconds(s.TraceShiftS)
+	span, _ := log.Request(n - 1)
+	floorDiv := func(t sim.Time) int64 {
+		q := int64(t / interval)
+		if t%interval < 0 {
+			q--
+		}
+		return q
+	}
+	t := &servingTrace{first: floorDiv(shift), scale: s.TraceRateScale}
+	if t.scale == 0 {
+		t.scale = 1
+	}
+	if last := floorDiv(shift + span); last-t.first >= maxTraceBins {
+		return nil, fmt.Errorf("trace %s: spans %d autoscaling intervals, more than %d", s.Trace, last-t.first+1, maxTraceBins)
+	} else {
+		t.bins = make([]int64, last-t.first+1)
+	}
+	if s.TraceTile {
+		t.period = int64(span/interval) + 1
+	}
+	for i := range n {
+		at, tokens := log.Request(i)
+		if at < 0 || at > span || tokens < 0 {
+			return nil, fmt.Errorf("trace %s: request %d at %v with %d tokens: not sorted from 0, or negative", s.Trace, i, at, tokens)
+		}
+		t.bins[floorDiv(shift+at)-t.first] += tokens
+	}
+	return t, nil
+}
+
+// end returns the interval after the trace's last (math.MaxInt64 when
+// tiled).
+func (t *servingTrace) end() int64 {
+	if t.period > 0 {
+		return math.MaxInt64
+	}
+	return t.first + int64(len(t.bins))
+}
+
+// tokens returns interval k's scaled tokens; k must grow by one each call
+// from 0.
+func (t *servingTrace) tokens(k int64) int64 {
+	var raw int64
+	if d := k - t.first; d >= 0 {
+		i := int64(0)
+		if t.period > 0 {
+			i = d / t.period
+		}
+		for ; i >= 0 && d-i*t.period < int64(len(t.bins)); i-- {
+			raw += t.bins[d-i*t.period]
+			if t.period == 0 {
+				break
+			}
+		}
+	}
+	if t.scale == 1 {
+		t.cum += raw
+		return raw
+	}
+	before := math.Round(t.scale * float64(t.cum))
+	t.cum += raw
+	return int64(math.Round(t.scale*float64(t.cum)) - before)
+}
+
+func newServingSource(s *ExternalSegment, types fleet.TypeSet, seed uint64, comp string, until sim.Time, open OpenRequestLog) (*ServingSource, error) {
 	iv := s.IntervalS
 	sigma := *s.NoiseSigma
 	src := &ServingSource{
@@ -73,7 +186,22 @@ func newServingSource(s *ExternalSegment, types fleet.TypeSet, seed uint64, comp
 		until:      until, maxJobs: s.MaxJobs,
 	}
 	src.holdMax = max(src.holdMin, int64(math.Ceil(s.MaxHoldS/iv-1e-9)))
-	return src
+	if s.Trace != "" {
+		if open == nil {
+			return nil, fmt.Errorf("trace %s: no request-log reader (the runner reads traces)", s.Trace)
+		}
+		log, err := open(s.Trace)
+		if err != nil {
+			return nil, err
+		}
+		if src.trace, err = newServingTrace(s, log, src.interval); err != nil {
+			return nil, err
+		}
+		if end := src.trace.end(); end < math.MaxInt64 {
+			src.until = min(src.until, sim.Time(end)*src.interval)
+		}
+	}
+	return src, nil
 }
 
 func (s *ServingSource) Name() string { return s.name }
@@ -86,6 +214,10 @@ func (s *ServingSource) Rate() *Rate { return s.rate }
 func (s *ServingSource) info(k int64) servingInterval {
 	for s.base+int64(len(s.ahead)) <= k {
 		j := s.base + int64(len(s.ahead))
+		if s.trace != nil {
+			s.ahead = append(s.ahead, s.traceInterval(j))
+			continue
+		}
 		from := sim.Time(j) * s.interval
 		tokens := s.rate.Integral(from, from+s.interval)
 		if s.sigma > 0 {
@@ -103,6 +235,17 @@ func (s *ServingSource) info(k int64) servingInterval {
 		s.ahead = append(s.ahead, servingInterval{need: max(need, s.minRep), tokens: tokens})
 	}
 	return s.ahead[k-s.base]
+}
+
+// traceInterval is interval k's need and tokens from the trace: no
+// replica after the end of an untiled trace.
+func (s *ServingSource) traceInterval(k int64) servingInterval {
+	tokens := s.trace.tokens(k)
+	if k >= s.trace.end() {
+		return servingInterval{}
+	}
+	need := int(min(math.Ceil(float64(tokens)/s.interval.Seconds()/s.perReplica-1e-9), maxReplicas))
+	return servingInterval{need: max(need, s.minRep), tokens: float64(tokens)}
 }
 
 func (s *ServingSource) Next(j *sim.JobSpec) bool {
@@ -128,12 +271,26 @@ func (s *ServingSource) Next(j *sim.JobSpec) bool {
 			for end < s.k+s.holdMax && s.info(end).need >= L {
 				end++
 			}
+			if s.trace != nil {
+				// No demand past the horizon: the replicas end by it.
+				end = min(end, int64(s.until/s.interval)+min(1, int64(s.until%s.interval)))
+			}
 			s.levelEnd[L-1] = end
 			var tokens float64
+			var whole int64 // with a trace
 			for k := s.k; k < end; k++ {
-				if iv := s.info(k); iv.need >= L {
+				if iv := s.info(k); iv.need >= L && s.trace != nil {
+					t, n := int64(iv.tokens), int64(iv.need)
+					whole += t / n
+					if int64(L) <= t%n {
+						whole++
+					}
+				} else if iv.need >= L {
 					tokens += iv.tokens / float64(iv.need)
 				}
+			}
+			if s.trace != nil {
+				tokens = float64(whole)
 			}
 			s.emit(j, at, end, tokens)
 			return true
@@ -173,4 +330,26 @@ func (s *ServingSource) emit(j *sim.JobSpec, at sim.Time, end int64, tokens floa
 	if patience > 0 && j.Patience == 0 {
 		j.Patience = sim.Microsecond
 	}
+}
+
+// validateTrace checks the trace fields of a serving segment.
+func (s *ExternalSegment) validateTrace(bad func(float64) bool) error {
+	if s.Trace == "" {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"trace_rate_scale", s.TraceRateScale != 0}, {"trace_shift_s", s.TraceShiftS != 0}, {"trace_tile", s.TraceTile}} {
+			if f.set {
+				return fmt.Errorf("%s: needs trace (a request log)", f.name)
+			}
+		}
+		return nil
+	}
+	switch {
+	case !(s.TraceRateScale >= 0 && s.TraceRateScale <= 1e6):
+		return fmt.Errorf("trace_rate_scale: must be in (0, 1e6] (absent: 1), got %v", s.TraceRateScale)
+	case bad(s.TraceShiftS) || math.Abs(s.TraceShiftS) > 1e10:
+		return fmt.Errorf("trace_shift_s: must be a number of seconds within ±1e10, got %v", s.TraceShiftS)
+	}
+	return nil
 }

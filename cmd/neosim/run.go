@@ -43,6 +43,7 @@ Examples:
   neosim run --fleet 1000x8xH100,250x8xB200 --trace jobs.csv --external=false
   neosim run --scenario my.yaml --allocator fifo --pricer flat
   neosim run --format parquet --out /tmp/lake/run=1
+  neosim run --serving-trace AzureLLMInferenceTrace_conv.csv --horizon 2h   # serving demand from a request log
   neosim run --plots                # also utilization, spot price and wait CDF plots (PNG, SVG)
   neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --external=false
   neosim run --trace philly_jobs_pollux.csv --fleet cluster_machine_list.csv --horizon 30d --failures
@@ -100,7 +101,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 type runFlags struct {
 	scenarioPath, trace, traceFormat, fleet, fleetFormat string
 	allocator, pricer, horizon, out, format, sample      string
-	cpuProfile, warmup                                   string
+	cpuProfile, warmup, servingTrace                     string
 	external, failures, check, quiet, plots              bool
 	counterfactual                                       bool
 	seed                                                 uint64
@@ -127,6 +128,7 @@ func addRunFlags(fs *pflag.FlagSet) *runFlags {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress and no summary table")
 	fs.BoolVar(&f.counterfactual, "counterfactual", true, "also simulate the same scenario and seed without external demand, to measure the internal delay selling causes and its net value (--counterfactual=false: skip it; those columns are then null)")
 	fs.StringVar(&f.warmup, "warmup", "", "warm-up left out of every statistic and cost, e.g. 3d (default: the scenario's; docs/economics.md)")
+	fs.StringVar(&f.servingTrace, "serving-trace", "", "request log (Azure LLM CSV, Mooncake JSONL or BurstGPT CSV) whose tokens replace the serving segment's synthetic rate (external_demand serving trace; docs/external-demand.md)")
 	fs.BoolVar(&f.plots, "plots", false, "also draw the run's plots next to its files (docs/plots.md; neosim plot DIR draws them later)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	return f
@@ -150,6 +152,7 @@ func (f *runFlags) scenario(fs *pflag.FlagSet) (*scenario.Scenario, error) {
 	}
 	o.Trace, o.TraceFormat, o.Fleet = set("trace", &f.trace), set("trace-format", &f.traceFormat), set("fleet", &f.fleet)
 	o.Allocator, o.Pricer = set("allocator", &f.allocator), set("pricer", &f.pricer)
+	o.ServingTrace = set("serving-trace", &f.servingTrace)
 	if fs.Changed("external") {
 		o.External = &f.external
 	}
@@ -234,6 +237,10 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 			dur(sum.Segments[seg].Wait.MeanS), dur(sum.Segments[seg].Wait.P50S), dur(sum.Segments[seg].Wait.P99S))
 	}
 	tw.Flush()
+	if sum.ServingTokensDemanded > 0 {
+		fmt.Fprintf(w, "\nserving tokens: demanded %s · served %s (%s)\n", traces.Thousands(sum.ServingTokensDemanded),
+			traces.Thousands(sum.ServingTokensServed), pct(float64(sum.ServingTokensServed)/float64(sum.ServingTokensDemanded)))
+	}
 	fmt.Fprintf(w, "\nutilization %.1f%% · lost %s GPU-h to %d preemptions and %d node failures\n", 100*sum.Utilization, money(sum.LostGPUHours), sum.Preemptions, sum.NodeFailures)
 	if e := sum.Econ; e != nil {
 		fmt.Fprintf(w, "external revenue $%s · gross margin %s · operating margin %s · fleet cost $%s · %.0f MWh\n",

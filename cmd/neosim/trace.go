@@ -20,7 +20,10 @@ const traceHelp = `Usage:
 inspect reads a job trace and prints what a run would replay: the detected
 format, jobs, time span, GPUs per job, GPU-hours, duration quantiles, counts
 by tenant, segment, QoS and GPU type, and the rows the format's adapter
-skipped (such as openb's CPU-only pods) with the reason.
+skipped (such as openb's CPU-only pods) with the reason. Given a request
+trace (serving demand for --serving-trace: Azure LLM CSV, Mooncake JSONL,
+BurstGPT CSV, detected from the content), it prints the requests, span,
+input and output tokens, and quantiles of the request and token rates.
 
 convert writes a trace in the canonical format, chosen by OUT's extension
 (.csv, .csv.gz, .arrow, .arrows, .parquet). It streams as the input allows;
@@ -33,6 +36,7 @@ the CSV header. docs/traces.md describes every format.
 Examples:
   neosim trace inspect ../shared/traces/philly-2017/philly_jobs_pollux.csv
   neosim trace inspect pods.csv --trace-format openb --top 5
+  neosim trace inspect ../shared/traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv
   neosim trace convert philly_jobs_pollux.csv philly.parquet
   neosim trace convert openb_pod_list_gpuspec33.csv openb.arrow --gpu-models T4=A100-80GB,G2=H200
 
@@ -47,6 +51,13 @@ func cmdTrace(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "inspect":
 		return traceCmd(args[1:], 1, stdout, stderr, func(files []string, format string, opts traces.Options, top int) error {
+			if _, ok := traces.IsRequestTrace(files[0]); ok && (format == "" || format == "auto") {
+				st, err := traces.InspectRequests(files[0])
+				if err != nil {
+					return err
+				}
+				return st.Print(stdout)
+			}
 			st, err := traces.Inspect(files[0], format, opts)
 			if err != nil {
 				return err

@@ -138,3 +138,30 @@ func TestTraceErrors(t *testing.T) {
 		t.Errorf("trace --help: exit %d\n%s", code, stdout)
 	}
 }
+
+// TestServingTraceAzureConv replays the Azure conversation log as serving
+// demand: inspect reports SOURCE.md's numbers, and a run with capacity to
+// spare serves every token the log asks for.
+func TestServingTraceAzureConv(t *testing.T) {
+	path := sharedtest.Trace(t, "azure-llm-2023/AzureLLMInferenceTrace_conv.csv")
+	code, out, stderr := neosim(t, "trace", "inspect", path)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"\nformat azure-llm ", "\nrequests 19,366\n", "\ntokens 26,450,535 (input 22,361,870 + output 4,088,665)\n", "\ntokens/s min "} {
+		if !strings.Contains(squeeze(out), want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, stderr = neosim(t, "run", "--serving-trace", path, "--horizon", "2h", "--external=false", "--counterfactual=false", "--out", filepath.Join(t.TempDir(), "run"))
+	if code == 0 || !strings.Contains(stderr, "--serving-trace") {
+		t.Errorf("--external=false: exit %d, %s", code, stderr)
+	}
+	code, out, stderr = neosim(t, "run", "--serving-trace", path, "--horizon", "2h", "--counterfactual=false", "--out", filepath.Join(t.TempDir(), "run"))
+	if code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	if want := "serving tokens: demanded 26,450,535 · served 26,450,535 (100.0%)"; !strings.Contains(out, want) {
+		t.Errorf("run output lacks %q:\n%s", want, out)
+	}
+}
