@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -17,26 +18,7 @@ import (
 // such column, fails the test.
 func Column(t testing.TB, path, name string) (nums []float64, strs []string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	idx := r.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		t.Fatalf("%s: no column %q", path, name)
-	}
-	for i := 0; i < r.NumRecords(); i++ {
-		rec, err := r.RecordBatch(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		col := rec.Column(idx[0])
+	each(t, path, name, func(col arrow.Array) {
 		for k := 0; k < col.Len(); k++ {
 			if col.IsNull(k) {
 				nums = append(nums, math.NaN())
@@ -56,12 +38,31 @@ func Column(t testing.TB, path, name string) (nums []float64, strs []string) {
 				t.Fatalf("%s: column %q has type %v", path, name, col.DataType())
 			}
 		}
-	}
+	})
 	return nums, strs
 }
 
 // Bools reads a boolean column of an Arrow IPC file (a null fails the test).
 func Bools(t testing.TB, path, name string) []bool {
+	t.Helper()
+	var out []bool
+	each(t, path, name, func(col arrow.Array) {
+		c, ok := col.(*array.Boolean)
+		if !ok {
+			t.Fatalf("%s: column %q has type %v, want bool", path, name, col.DataType())
+		}
+		for k := 0; k < c.Len(); k++ {
+			if c.IsNull(k) {
+				t.Fatalf("%s: column %q row %d is null", path, name, len(out))
+			}
+			out = append(out, c.Value(k))
+		}
+	})
+	return out
+}
+
+// each calls fn with the column name of every record batch of the file.
+func each(t testing.TB, path, name string, fn func(arrow.Array)) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -77,22 +78,11 @@ func Bools(t testing.TB, path, name string) []bool {
 	if len(idx) != 1 {
 		t.Fatalf("%s: no column %q", path, name)
 	}
-	var out []bool
 	for i := 0; i < r.NumRecords(); i++ {
 		rec, err := r.RecordBatch(i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, ok := rec.Column(idx[0]).(*array.Boolean)
-		if !ok {
-			t.Fatalf("%s: column %q has type %v, want bool", path, name, rec.Column(idx[0]).DataType())
-		}
-		for k := 0; k < c.Len(); k++ {
-			if c.IsNull(k) {
-				t.Fatalf("%s: column %q row %d is null", path, name, len(out))
-			}
-			out = append(out, c.Value(k))
-		}
+		fn(rec.Column(idx[0]))
 	}
-	return out
 }
