@@ -34,10 +34,11 @@ func counterfactualScenario(s *scenario.Scenario) *scenario.Scenario {
 }
 
 // hasExternal reports whether s can produce external jobs at all: synthetic
-// external demand, or a trace (whose rows may be external). Without any, the
-// counterfactual is the run itself.
-func hasExternal(s *scenario.Scenario) bool {
-	return s.Trace != "" || (s.ExternalOn() && (s.ExternalDemand != nil || externalWorkloads(s)))
+// external demand, or a trace whose rows may be external (traceInternal:
+// its format says every row is internal). Without any, the counterfactual
+// is the run itself.
+func hasExternal(s *scenario.Scenario, traceInternal bool) bool {
+	return (s.Trace != "" && !traceInternal) || (s.ExternalOn() && (s.ExternalDemand != nil || externalWorkloads(s)))
 }
 
 func externalWorkloads(s *scenario.Scenario) bool {

@@ -174,3 +174,31 @@ func TestNoExternalNoValue(t *testing.T) {
 			e.DelayCausedGPUHours, e.NetValueUSD, e.InternalWaitGPUHours)
 	}
 }
+
+// TestInternalTraceIsItsOwnCounterfactual: a trace whose format has no
+// segment column holds internal work only, so the run is not simulated a
+// second time: it is its own counterfactual, with no caused delay.
+func TestInternalTraceIsItsOwnCounterfactual(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "jobs.csv")
+	var sb strings.Builder
+	sb.WriteString("job_id,submit_s,gpus,duration_s\n")
+	for i := range 200 {
+		fmt.Fprintf(&sb, "j%d,%d,1,%d\n", i, i*10, 100+i%7*50)
+	}
+	if err := os.WriteFile(trace, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := scenario.Default()
+	off := false
+	s.Trace, s.Fleet = trace, scenario.Fleet{Spec: "4x1xH100"}
+	s.Allocator, s.Pricer, s.External, s.Failures, s.Horizon, s.Warmup = "fifo", "flat", &off, nil, 0, 0
+	res, err := Run(s, Options{Out: filepath.Join(dir, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, e := res.Summary.Counterfactual, res.Summary.Econ
+	if c == nil || !c.Self || e.DelayCausedGPUHours != 0 || e.InternalWaitGPUHours == 0 {
+		t.Errorf("counterfactual %+v, caused delay %v, internal wait %v: want the run as its own counterfactual, 0 caused, some waiting", c, e.DelayCausedGPUHours, e.InternalWaitGPUHours)
+	}
+}

@@ -97,27 +97,29 @@ func BuildFleet(s *scenario.Scenario, warn io.Writer) (*fleet.Fleet, error) {
 // the internal workloads, then each workload the scenario keeps. The caller
 // closes the returned closers.
 func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, error) {
-	srcs, closers, _, err := openSources(s, warn)
+	srcs, closers, _, _, err := openSources(s, warn)
 	return srcs, closers, err
 }
 
 // openSources is Sources, which also returns the counter of the trace jobs
-// after the horizon (nil without a trace or a horizon). With a trace and no
-// horizon, the synthetic sources generate up to the trace's last arrival.
-func openSources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, *afterHorizon, error) {
-	var srcs []sim.Source
-	var closers []io.Closer
-	var after *afterHorizon
+// after the horizon (nil without a trace or a horizon) and whether the
+// trace, if any, holds internal jobs only (traces.InternalOnly). With a
+// trace and no horizon, the synthetic sources generate up to the trace's
+// last arrival.
+func openSources(s *scenario.Scenario, warn io.Writer) (srcs []sim.Source, closers []io.Closer, after *afterHorizon, traceInternal bool, err error) {
 	genHorizon := sim.Time(s.Horizon)
 	if s.Trace != "" {
 		r, format, err := traces.OpenAs(s.Trace, s.TraceFormat, traces.Options{Warn: warn, Models: s.GPUModels})
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, false, err
 		}
 		if s.TraceFormat == "" || s.TraceFormat == "auto" {
 			fmt.Fprintf(warn, "neosim: trace %s: %s format\n", s.Trace, format)
 		}
 		closers = append(closers, r)
+		if io, ok := r.(traces.InternalOnly); ok {
+			traceInternal = io.InternalOnly()
+		}
 		if genHorizon > 0 {
 			after = &afterHorizon{Source: r, horizon: genHorizon}
 			srcs = append(srcs, after)
@@ -142,28 +144,28 @@ func openSources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Close
 	}
 	if s.Frontier != nil && s.Trace == "" {
 		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.Frontier.Source(s.Seed, h) }); err != nil {
-			return nil, closers, nil, fmt.Errorf("frontier: %w", err)
+			return nil, closers, nil, false, fmt.Errorf("frontier: %w", err)
 		}
 	}
 	if s.ExternalDemand != nil && s.ExternalOn() {
 		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.ExternalDemand.SourceWith(s.Seed, h, openRequests) }); err != nil {
-			return nil, closers, nil, fmt.Errorf("external_demand: %w", err)
+			return nil, closers, nil, false, fmt.Errorf("external_demand: %w", err)
 		}
 	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		seg, err := sim.ParseSegment(w.Segment)
 		if err != nil {
-			return nil, closers, nil, fmt.Errorf("workloads[%d]: %w", i, err)
+			return nil, closers, nil, false, fmt.Errorf("workloads[%d]: %w", i, err)
 		}
 		if (seg == sim.SegInternal && s.Trace != "") || (seg.External() && !s.ExternalOn()) {
 			continue
 		}
 		if err := synthetic(func(h sim.Time) (sim.Source, error) { return w.Source(s.Seed, h) }); err != nil {
-			return nil, closers, nil, err
+			return nil, closers, nil, false, err
 		}
 	}
-	return srcs, closers, after, nil
+	return srcs, closers, after, traceInternal, nil
 }
 
 // openRequests reads a serving segment's request log (traces.ReadRequests).
@@ -201,7 +203,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs, closers, after, err := openSources(s, opt.Warn)
+	srcs, closers, after, traceInternal, err := openSources(s, opt.Warn)
 	defer func() {
 		for _, c := range closers {
 			c.Close()
@@ -270,7 +272,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		obs, closeObs = aw, aw.close
 	}
 	var cf *counterfactualRun
-	if !opt.NoCounterfactual && hasExternal(s) {
+	if !opt.NoCounterfactual && hasExternal(s, traceInternal) {
 		cf = startCounterfactual(s, cfg, opt)
 		defer cf.board.close() // a failed run stops asking
 		w.SetCounterfactualWaits(cf.board.take)

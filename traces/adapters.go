@@ -15,6 +15,15 @@ type Source interface {
 	io.Closer
 }
 
+// InternalOnly is an optional Source capability: it reports, once the
+// trace is open, that every job it yields is internal work (the format has
+// no segment column, as the Philly and openb traces and a canonical trace
+// without `segment`). A run of such a trace needs no counterfactual: with
+// no external job, it is its own.
+type InternalOnly interface {
+	InternalOnly() bool
+}
+
 // Adapter reads one kind of job trace: the canonical format, or a public
 // trace's own format (philly, openb, …). Each adapter registers itself from
 // its file's init function.

@@ -406,3 +406,6 @@ func (r *OpenbReader) firstWithHash(h uint64) (string, int64, error) {
 		}
 	}
 }
+
+// InternalOnly reports that every openb pod is internal work.
+func (r *OpenbReader) InternalOnly() bool { return true }

@@ -429,3 +429,6 @@ func (t *table) int(k int, lo, hi int64, required bool) (int64, error) {
 	}
 	return v, nil
 }
+
+// InternalOnly reports that every Philly job is internal work.
+func (r *PhillyReader) InternalOnly() bool { return true }

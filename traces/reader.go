@@ -96,7 +96,14 @@ type Reader struct {
 	done bool
 }
 
-var _ sim.Source = (*Reader)(nil)
+var (
+	_ sim.Source   = (*Reader)(nil)
+	_ InternalOnly = (*Reader)(nil)
+)
+
+// InternalOnly reports that the trace has no segment column: every job is
+// internal.
+func (r *Reader) InternalOnly() bool { return r.idx[cSegment] < 0 }
 
 // Open opens a trace and reads its header or schema; the format follows the
 // extension (see FormatOf). Header problems, such as a missing required
