@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ import (
 	"neosim/traces"
 	"neosim/workloads"
 )
+
+// notes holds the notes already printed by this process.
+var notes sync.Map
 
 // Version is neosim's version, recorded in run.json.
 const Version = "0.1.0"
@@ -185,7 +189,9 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		opt.Warn = io.Discard
 	}
 	if note := s.FitWarmup(); note != "" {
-		fmt.Fprintln(opt.Warn, "neosim: "+note)
+		if _, said := notes.LoadOrStore(note, true); !said { // once, not once per run of a sweep
+			fmt.Fprintln(opt.Warn, "neosim: "+note)
+		}
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
