@@ -12,8 +12,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"neosim/policies"
