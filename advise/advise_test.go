@@ -189,30 +189,45 @@ func TestErlangShare(t *testing.T) {
 	}
 }
 
-// TestStableAcrossSeeds: two searches on disjoint seed sets recommend the
-// same or an adjacent grid point.
+// TestStableAcrossSeeds: two searches on disjoint seed sets (1… and
+// 1001…) recommend the same or an adjacent grid point, on the Erlang
+// scenario (share × price: the budget decides) and on the price scenario
+// (the demand curve decides).
 func TestStableAcrossSeeds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("two searches")
+		t.Skip("four searches")
 	}
-	shares, mults := mustRange(t, "0.44:0.56:0.04"), mustRange(t, "0.9,1")
-	run := func(base uint64) Candidate {
-		opt := Options{Load: loader(t, erlangYAML), Jobs: 2, BudgetRuns: 120, SeedBase: base,
-			MaxDelayGPUHoursPerMonth: 1000, MaxSlowdownIncrease: math.NaN(),
-			Space: Space{Allocators: []string{PartitionAllocator}, Pricers: []string{"flat"}, Shares: shares, Multipliers: mults}}
-		res, err := Search(opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Recommended < 0 {
-			t.Fatalf("seed base %d: no recommendation (%s)", base, res.Stop)
-		}
-		t.Logf("seed base %d: %s (%d runs)", base, res.Sentence(), res.Runs)
-		return res.Candidates[res.Recommended].Candidate
-	}
-	a, b := run(1), run(1001)
-	if math.Abs(a.Share-b.Share) > 0.04+1e-9 || math.Abs(a.Multiplier-b.Multiplier) > 0.1+1e-9 {
-		t.Errorf("seeds 1… recommend %s, seeds 1001… %s: not the same or adjacent", a.Label(), b.Label())
+	for _, tc := range []struct {
+		name, yaml          string
+		space               Space
+		maxDelay            float64
+		shareStep, multStep float64
+	}{
+		{"erlang", erlangYAML, Space{Allocators: []string{PartitionAllocator}, Pricers: []string{"flat"},
+			Shares: mustRange(t, "0.44:0.56:0.04"), Multipliers: mustRange(t, "0.9,1")}, 1000, 0.04, 0.1},
+		{"price", priceYAML, Space{Allocators: []string{"fifo"}, Pricers: []string{"flat"},
+			Multipliers: mustRange(t, "0.8:1.5:0.05")}, math.NaN(), 0, 0.05},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(base uint64) Candidate {
+				opt := Options{Load: loader(t, tc.yaml), Jobs: 2, BudgetRuns: 200, SeedBase: base,
+					MaxDelayGPUHoursPerMonth: tc.maxDelay, MaxSlowdownIncrease: math.NaN(), Space: tc.space}
+				res, err := Search(opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Recommended < 0 {
+					t.Fatalf("seed base %d: no recommendation (%s)", base, res.Stop)
+				}
+				t.Logf("seed base %d: %s (%d runs)", base, res.Sentence(), res.Runs)
+				return res.Candidates[res.Recommended].Candidate
+			}
+			a, b := run(1), run(1001)
+			if a.Allocator != b.Allocator || math.Abs(a.Multiplier-b.Multiplier) > tc.multStep+1e-9 ||
+				(tc.shareStep > 0 && math.Abs(a.Share-b.Share) > tc.shareStep+1e-9) {
+				t.Errorf("seeds 1… recommend %s, seeds 1001… %s: not the same or adjacent", a.Label(), b.Label())
+			}
+		})
 	}
 }
 

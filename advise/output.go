@@ -291,6 +291,8 @@ func ArrowSchema() *arrow.Schema {
 		{Name: "decided_at_seeds", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "delay_bound", Type: arrow.BinaryTypes.String},
 		{Name: "slowdown_bound", Type: arrow.BinaryTypes.String},
+		{Name: "net_value_vs_recommended_usd_per_month_mean", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "net_value_vs_recommended_usd_per_month_ci95", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	}
 	for _, m := range measures {
 		fields = append(fields,
@@ -329,10 +331,13 @@ func (r *Result) WriteArrow(dir string) error {
 		}
 		b.Field(8).(*array.StringBuilder).Append(c.Delay.String())
 		b.Field(9).(*array.StringBuilder).Append(c.Slowdown.String())
+		d := r.diffStat(i, netValue)
+		f64(10, d.Mean)
+		f64(11, d.CI95)
 		for k, m := range measures {
 			s := statOf(c.Obs, m.f)
-			f64(10+2*k, s.Mean)
-			f64(11+2*k, s.CI95)
+			f64(12+2*k, s.Mean)
+			f64(13+2*k, s.CI95)
 		}
 	}
 	rec := b.NewRecordBatch()

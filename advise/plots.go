@@ -92,7 +92,7 @@ func (r *Result) Figures() ([]Figure, error) {
 			name, title, y string
 			f              func(*Obs) float64
 			scale, bound   float64
-		}{"slowdown_increase", "Internal mean bounded slowdown vs without selling (mean, 95% CI)", "slowdown increase (%)", slowdownIncrease, 100, r.Options.MaxSlowdownIncrease * 100})
+		}{"slowdown_increase", "Internal slowdown increase vs selling nothing (mean, 95% CI)", "slowdown increase (%)", slowdownIncrease, 100, r.Options.MaxSlowdownIncrease * 100})
 	}
 	var figs []Figure
 	for _, sp := range specs {
@@ -174,6 +174,21 @@ func (r *Result) Figures() ([]Figure, error) {
 		figs = append(figs, Figure{Name: sp.name, Title: sp.title, PNG: png, SVG: svg})
 	}
 	return figs, nil
+}
+
+// diffStat is candidate i's paired difference from the recommendation
+// over the seeds both ran (NaN without a recommendation).
+func (r *Result) diffStat(i int, f func(*Obs) float64) Stat {
+	if r.Recommended < 0 {
+		return Stat{math.NaN(), math.NaN()}
+	}
+	a, b := r.Candidates[i].Obs, r.Candidates[r.Recommended].Obs
+	n := min(len(a), len(b))
+	d := make([]Obs, n)
+	for j := range n {
+		d[j].NetValue = f(&a[j]) - f(&b[j])
+	}
+	return statOf(d, netValue)
 }
 
 // byShareMissing reports whether candidate i is on no series (an

@@ -24,11 +24,13 @@ var reportTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <title>neosim advise: {{.Scenario}}</title>
 <style>
-body { font-family: system-ui, sans-serif; max-width: 64rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+body { font-family: system-ui, sans-serif; max-width: 84rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.5rem; }
 .rec { font-size: 1.2rem; background: #eef6ee; border-left: 6px solid #2a7a2a; padding: 0.8rem 1rem; }
 .rec.none { background: #fbeeee; border-color: #a33; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }
+table { border-collapse: collapse; font-size: 0.8rem; margin: 1rem 0; }
+td { white-space: nowrap; }
+figure { max-width: 64rem; }
 th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
 th { background: #f3f3f3; }
 td.l, th.l { text-align: left; }
@@ -53,12 +55,13 @@ dt { font-weight: bold; }
 <h2>Candidates</h2>
 <p>Every candidate ran on the seeds {{.SeedBase}}, {{.SeedBase}}+1, … (common random numbers); the search added
 seeds only to candidates still in contention. Means with 95% confidence half-widths over each candidate's seeds,
-per 30-day month of the measurement window.</p>
+per 30-day month of the measurement window. A candidate eliminated after a few seeds has its own mean over those
+seeds only: the column "vs recommended, paired" compares it with the recommendation on the same seeds.</p>
 <table id="candidates">
 <tr><th>#</th><th class="l">allocator</th><th class="l">pricer</th><th>internal share</th><th>price ×</th><th>seeds</th><th class="l">status</th>
-<th>net value (USD/month)</th><th>delay caused (GPU-h/month)</th><th>slowdown increase</th><th>revenue (USD/month)</th><th>gross margin</th><th>operating margin</th></tr>
+<th>net value (USD/month)</th><th>vs recommended, paired (USD/month)</th><th>delay caused (GPU-h/month)</th><th>slowdown increase</th><th>revenue (USD/month)</th><th>gross margin</th><th>operating margin</th></tr>
 {{range .Rows}}<tr class="{{.Status}}"><td>{{.Index}}</td><td class="l">{{.Allocator}}</td><td class="l">{{.Pricer}}</td><td>{{.Share}}</td><td>{{.Multiplier}}</td><td>{{.Seeds}}</td><td class="l">{{.Status}}</td>
-<td>{{.Net}}</td><td>{{.Delay}}</td><td>{{.Slowdown}}</td><td>{{.Revenue}}</td><td>{{.Gross}}</td><td>{{.Operating}}</td></tr>
+<td>{{.Net}}</td><td>{{.Diff}}</td><td>{{.Delay}}</td><td>{{.Slowdown}}</td><td>{{.Revenue}}</td><td>{{.Gross}}</td><td>{{.Operating}}</td></tr>
 {{end}}</table>
 <h2>Assumptions</h2>
 <dl>
@@ -76,10 +79,10 @@ the plots as PNG and SVG (docs/output-schema.md, "advise").</p>
 `))
 
 type reportRow struct {
-	Index                                           int
-	Allocator, Pricer, Share, Multiplier, Status    string
-	Seeds                                           int
-	Net, Delay, Slowdown, Revenue, Gross, Operating string
+	Index                                                 int
+	Allocator, Pricer, Share, Multiplier, Status          string
+	Seeds                                                 int
+	Net, Diff, Delay, Slowdown, Revenue, Gross, Operating string
 }
 
 type kv struct{ K, V string }
@@ -123,7 +126,7 @@ func (r *Result) report(w io.Writer, command string, figs []Figure) error {
 		}
 		rows = append(rows, reportRow{Index: i, Allocator: c.Allocator, Pricer: c.Pricer, Share: share, Multiplier: fmtNum(c.Multiplier),
 			Seeds: len(c.Obs), Status: r.status(i),
-			Net: pm(measures[0].name, grouped), Delay: pm(measures[1].name, grouped), Slowdown: pm(measures[2].name, pctOrNA),
+			Net: pm(measures[0].name, grouped), Diff: diffStr(r.diffStat(i, netValue)), Delay: pm(measures[1].name, grouped), Slowdown: pm(measures[2].name, pctOrNA),
 			Revenue: pm(measures[3].name, grouped), Gross: pm(measures[4].name, pctOrNA), Operating: pm(measures[5].name, pctOrNA)})
 	}
 	data := map[string]any{
@@ -134,6 +137,16 @@ func (r *Result) report(w io.Writer, command string, figs []Figure) error {
 		"Command": command, "Version": runner.Version, "SchemaVersion": SchemaVersion,
 	}
 	return reportTmpl.Execute(w, data)
+}
+
+func diffStr(s Stat) string {
+	if math.IsNaN(s.Mean) {
+		return "—"
+	}
+	if math.IsNaN(s.CI95) {
+		return grouped(s.Mean)
+	}
+	return grouped(s.Mean) + " ± " + grouped(s.CI95)
 }
 
 func pctOrNA(x float64) string {

@@ -27,7 +27,7 @@ const (
 	DefaultAlpha        = 0.05
 	DefaultIndifference = 0.05 // of the best first-stage |mean net value|
 	DefaultTolerance    = 0.1  // of each budget
-	DefaultBudgetRuns   = 400
+	DefaultBudgetRuns   = 300
 )
 
 // Method names the procedure in advice.json.
@@ -252,6 +252,23 @@ func bound(b float64) Feasibility {
 		return Unbounded
 	}
 	return Undecided
+}
+
+// RunRecommended simulates the recommendation with the first seed and
+// keeps its files (jobs.arrow, timeseries.arrow, summary.arrow, run.json)
+// in dir: the one candidate run worth reading job by job.
+func (r *Result) RunRecommended(dir string) error {
+	if r.Recommended < 0 {
+		return errors.New("no recommendation to keep")
+	}
+	s, err := r.Options.Load()
+	if err != nil {
+		return err
+	}
+	r.Candidates[r.Recommended].Apply(s)
+	s.Seed = r.Options.SeedBase
+	_, err = runner.Run(s, runner.Options{Out: dir})
+	return err
 }
 
 // fill sets the defaults and checks the options.

@@ -68,6 +68,7 @@ func cmdAdvise(args []string, stdout, stderr io.Writer) error {
 		out          = fs.String("out", "", "output folder (default results/advise/<scenario>)")
 		jobs         = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
 		quiet        = fs.Bool("quiet", false, "no progress lines")
+		keep         = fs.Bool("keep-recommended", false, "also rerun the recommendation with the first seed and keep its files (jobs.arrow, …) in --out/recommended/")
 		failures     bool
 	)
 	failuresFlag(fs, &failures)
@@ -153,6 +154,11 @@ func cmdAdvise(args []string, stdout, stderr io.Writer) error {
 	}
 	if _, err := res.Write(dir, commandLine(args)); err != nil {
 		return err
+	}
+	if *keep && res.Recommended >= 0 {
+		if err := res.RunRecommended(filepath.Join(dir, "recommended")); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(stdout, res.Sentence())
 	fmt.Fprintf(stdout, "%d runs in %s; stopped: %s. %s\n", res.Runs, res.Wall.Round(time.Second), res.Stop, filepath.Join(dir, advise.ReportHTML))
