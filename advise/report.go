@@ -28,8 +28,7 @@ body { font-family: system-ui, sans-serif; max-width: 84rem; margin: 2rem auto; 
 h1 { font-size: 1.5rem; }
 .rec { font-size: 1.2rem; background: #eef6ee; border-left: 6px solid #2a7a2a; padding: 0.8rem 1rem; }
 .rec.none { background: #fbeeee; border-color: #a33; }
-table { border-collapse: collapse; font-size: 0.8rem; margin: 1rem 0; }
-td { white-space: nowrap; }
+table { border-collapse: collapse; font-size: 0.8rem; margin: 1rem 0; width: 100%; }
 figure { max-width: 64rem; }
 th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
 th { background: #f3f3f3; }
