@@ -4,7 +4,7 @@ BIN      := bin/neosim
 READER   := tests/reader
 FUZZTIME ?= 20s
 
-.PHONY: build run test test-go test-short race test-reader test-slurm bench fuzz lint clean
+.PHONY: build run test test-go test-short race test-reader test-slurm test-browser test-browser-if-present bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/neosim
@@ -16,8 +16,9 @@ run: build
 # Every test: Go unit, statistical and end-to-end tests, then an independent
 # reader (nodejs-polars, not arrow-go) on the Arrow and the Parquet files of
 # a fresh run (same seed: the two must hold the same data), and DuckDB
-# (@duckdb/node-api) on the Parquet files.
-test: test-go test-reader test-notebook
+# (@duckdb/node-api) on the Parquet files. Then, where Chromium is installed,
+# the browser check of neosim advise's report.html (test-browser).
+test: test-go test-reader test-notebook test-browser-if-present
 
 test-go:
 	$(GO) vet ./...
@@ -55,6 +56,23 @@ test-notebook: build
 	rm -rf $(READER)/sweep
 	./$(BIN) sweep --quiet -f examples/spare-capacity.yaml --horizon 3d --seeds 1-2 --out $(READER)/sweep -j 2
 	NEOSIM_SWEEP_DIR=$(CURDIR)/$(READER)/sweep node --test $(READER)/notebook.test.mjs
+
+# neosim advise's report.html in headless Chromium (advise/browser_test.go):
+# it renders (a screenshot that is not blank), has no console error and
+# shows the recommendation. Installs Debian's chromium with apt-get if
+# missing (needs root; about 80 s with apt-get update on 2 cores, so CI
+# does not: `make test` runs it only where Chromium already is).
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
+test-browser:
+	@if [ -z "$(CHROMIUM)" ]; then \
+	  echo "test-browser: installing Debian's chromium (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	NEOSIM_CHROMIUM=$$(command -v chromium || command -v chromium-browser) $(GO) test -count=1 -run '^TestReportInChromium$$' ./advise/
+
+test-browser-if-present:
+	@if [ -n "$(CHROMIUM)" ]; then $(MAKE) --no-print-directory test-browser; \
+	else echo "test-browser: skipped, Chromium is not installed (make test-browser installs it)"; fi
 
 # A real one-node Slurm on localhost (installs slurm-wlm and munge with
 # apt-get if missing: needs root): deploy/slurm/sweep.sbatch as a 3-task job

@@ -90,6 +90,7 @@ type ExternalSegment struct {
 	// InitialBook (reserved) starts the run with the contracts a running
 	// neocloud already holds: the stationary state of the contract process
 	// (external_book.go). Default true; false starts with an empty book.
+	// MaxJobs counts the book's contracts too.
 	InitialBook *bool `yaml:"initial_book,omitempty" json:"initial_book,omitempty"`
 
 	// Serving.

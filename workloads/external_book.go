@@ -24,6 +24,7 @@ import (
 type bookSource struct {
 	*jobSource
 	book []sim.JobSpec
+	left int64 // arrivals still allowed by max_jobs after the book; -1: no limit
 }
 
 // newBookSource draws the book of src's segment s.
@@ -31,7 +32,7 @@ func newBookSource(src *jobSource, s *ExternalSegment, seed uint64, comp string)
 	r := sim.Stream(seed, comp+"/book", 0)
 	rate := s.RatePerHour / float64(sim.Hour) // contracts per µs
 	if !(rate > 0) {
-		return &bookSource{jobSource: src}
+		return &bookSource{jobSource: src, left: -1}
 	}
 	// How far back: the longest of many draws of the term, so that a
 	// contract older than that is (almost surely) over.
@@ -44,8 +45,8 @@ func newBookSource(src *jobSource, s *ExternalSegment, seed uint64, comp string)
 	var age float64
 	for n := 0; ; n++ {
 		age += r.ExpFloat64() / rate
-		if age > back {
-			break
+		if age > back || (src.maxJobs > 0 && int64(len(b.book)) >= src.maxJobs) {
+			break // max_jobs counts the book too: the youngest contracts
 		}
 		// The same draws, in the same order, as jobSource.Next.
 		gpus := s.GPUs.Sample(r)
@@ -71,6 +72,10 @@ func newBookSource(src *jobSource, s *ExternalSegment, seed uint64, comp string)
 			// quote (WTP 0 = any price) and never walks away.
 		})
 	}
+	b.left = -1
+	if src.maxJobs > 0 {
+		b.left = src.maxJobs - int64(len(b.book)) // max_jobs counts the book
+	}
 	return b
 }
 
@@ -80,6 +85,12 @@ func (b *bookSource) Next(j *sim.JobSpec) bool {
 		*j = b.book[0]
 		b.book = b.book[1:]
 		return true
+	}
+	if b.left == 0 {
+		return false
+	}
+	if b.left > 0 {
+		b.left--
 	}
 	return b.jobSource.Next(j)
 }

@@ -2,6 +2,7 @@
 // sells spare capacity as a cloud. Its subcommands:
 //
 //	run        simulate one scenario (package runner)
+//	advise     recommend how much to sell and at what price (advise)
 //	compare    allocators × pricers × seeds, compared with CIs (experiment)
 //	sweep      compare over a grid of scenario variants, in shards (experiment)
 //	merge      combine a sharded sweep's outputs (experiment)
@@ -32,6 +33,7 @@ allocation and pricing policies by margin and by delay to internal work.
 
 Usage:
   neosim run [flags]       simulate a scenario and write Arrow output
+  neosim advise [flags]    recommend how much of the fleet to sell, at what price (report.html)
   neosim compare [flags]   run allocators × pricers × seeds and compare them with CIs
   neosim plot DIR          redraw the plots (PNG, SVG) of a run or comparison folder
   neosim sweep -f FILE     compare over a grid of scenario parameters; --shard i/n for clusters
@@ -70,6 +72,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = cmdRun(args[1:], stdout, stderr)
+	case "advise":
+		err = cmdAdvise(args[1:], stdout, stderr)
 	case "compare":
 		err = cmdCompare(args[1:], stdout, stderr)
 	case "plot":

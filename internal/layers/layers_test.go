@@ -21,7 +21,7 @@ var simLayer = []string{"sim", "sim/econ", "sim/fleet"}
 var model = []string{"policies", "policies/frag", "workloads", "traces", "results", "results/plots", "scenario"}
 
 // runLayers run simulations or tools around them.
-var runLayers = []string{"runner", "experiment", "bench", "bench/fragmentation", "calibrate", "cmd/neosim"}
+var runLayers = []string{"runner", "experiment", "advise", "bench", "bench/fragmentation", "calibrate", "cmd/neosim"}
 
 // mayImport is the package map of docs/design.md: each package's allowed
 // imports within the module. A package missing here fails the test, so a
@@ -41,6 +41,7 @@ var mayImport = map[string][]string{
 	"calibrate":           simLayer,
 	"runner":              append(slices.Clone(model), simLayer...),
 	"experiment":          append([]string{"runner"}, append(slices.Clone(model), simLayer...)...),
+	"advise":              append([]string{"runner"}, append(slices.Clone(model), simLayer...)...),
 	"bench":               append([]string{"runner", "experiment"}, append(slices.Clone(model), simLayer...)...),
 	"bench/fragmentation": append(slices.Clone(model), simLayer...),
 	"cmd/neosim":          nil,            // the command line: anything
