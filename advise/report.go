@@ -196,8 +196,9 @@ func (r *Result) assumptions() []kv {
 			capex = append(capex, fmt.Sprintf("%s $%s", fleet.Catalog[t].Name, grouped(s.Cost.Capex(t))))
 		}
 		c := s.Cost
-		out = append(out, kv{"costs", fmt.Sprintf("capex %s over %g years, overhead %g%%, PUE %g, $%g/kWh, support $%g per customer-month, internal delay priced at $%g per GPU-hour (docs/economics.md)",
-			strings.Join(capex, ", "), c.LifeYears, c.OverheadFraction*100, c.PUE, c.USDPerKWh, c.SupportUSDPerCustomerMonth, c.DelayUSDPerGPUHour)})
+		out = append(out, kv{"costs", fmt.Sprintf("capex %s over %g years, cost of capital %g%% a year, data centre $%s per MW-year, overhead %g%%, PUE %g, $%g/kWh, support $%g per customer-month, sales & G&A %g%% of revenue, internal delay priced at $%g per GPU-hour (docs/economics.md)",
+			strings.Join(capex, ", "), c.LifeYears, c.CostOfCapital*100, grouped(c.DatacenterUSDPerMWYear), c.OverheadFraction*100, c.PUE, c.USDPerKWh,
+			c.SupportUSDPerCustomerMonth, c.SalesGAFraction*100, c.DelayUSDPerGPUHour)})
 	}
 	out = append(out,
 		kv{"horizon", sim.Time(s.Horizon).String()},
