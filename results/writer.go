@@ -27,8 +27,8 @@ type Writer struct {
 	mem     memory.Allocator
 	batch   int // rows per record batch (BatchRows; smaller in tests)
 
-	jobs *table // jobs.arrow (or .parquet)
-	ts   *table // timeseries.arrow
+	jobs *table // jobs.arrow (or .parquet); nil if not written (Outputs)
+	ts   *table // timeseries.arrow; nil if not written
 	sum  *table // summary.arrow, opened by Commit
 
 	// jobs.arrow builders, by column
@@ -78,17 +78,25 @@ var ErrClosed = errors.New("results: writer already committed or aborted")
 // files, in the Arrow IPC format. On error it leaves nothing behind: no
 // file, and no folder it made.
 func Create(dir string) (*Writer, error) {
-	return create(dir, FormatArrow, BatchRows)
+	return create(dir, FormatArrow, BatchRows, AllOutputs)
 }
 
 // CreateFormat is Create with the data files in the given format: the same
 // rows, columns and metadata, encoded as Arrow IPC (jobs.arrow, …) or
 // Parquet (jobs.parquet, …).
 func CreateFormat(dir string, format Format) (*Writer, error) {
-	return create(dir, format, BatchRows)
+	return create(dir, format, BatchRows, AllOutputs)
 }
 
-func create(dir string, format Format, batch int) (w *Writer, err error) {
+// CreateOutputs is CreateFormat writing only the selected outputs: without
+// OutJobs no jobs file, without OutTimeseries no timeseries file (the
+// summary is the same either way). Commit removes an earlier run's file of
+// an output left out, so the folder holds one run's files only.
+func CreateOutputs(dir string, format Format, outputs Outputs) (*Writer, error) {
+	return create(dir, format, BatchRows, outputs)
+}
+
+func create(dir string, format Format, batch int, outputs Outputs) (w *Writer, err error) {
 	if dir == "" {
 		return nil, errors.New("results: empty output folder name")
 	}
@@ -118,12 +126,22 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 			w = nil
 		}
 	}()
-	if w.jobs, err = openTable(dir, jobsSchema, format, w.mem, batch); err != nil {
-		return w, err
+	if outputs&OutJobs != 0 {
+		if w.jobs, err = openTable(dir, jobsSchema, format, w.mem, batch); err != nil {
+			return w, err
+		}
+		w.jobBuilders()
 	}
-	if w.ts, err = openTable(dir, timeseriesSchema, format, w.mem, 0); err != nil {
-		return w, err
+	if outputs&OutTimeseries != 0 {
+		if w.ts, err = openTable(dir, timeseriesSchema, format, w.mem, 0); err != nil {
+			return w, err
+		}
+		w.timeseriesBuilders()
 	}
+	return w, nil
+}
+
+func (w *Writer) jobBuilders() {
 	jf := w.jobs.b.Fields()
 	str := func(i int) *array.StringBuilder { return jf[i].(*array.StringBuilder) }
 	i32 := func(i int) *array.Int32Builder { return jf[i].(*array.Int32Builder) }
@@ -136,7 +154,9 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 	w.jWaitCF = f64(jcWaitCF)
 	w.jInWindow = jf[jcInWindow].(*array.BooleanBuilder)
 	w.jTokens = jf[jcTokens].(*array.Int64Builder)
+}
 
+func (w *Writer) timeseriesBuilders() {
 	tf := w.ts.b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
 	w.tGPUsTotal = tf[tcGPUsTotal].(*array.Int64Builder)
@@ -152,7 +172,6 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 		w.tBusySeg[s] = tf[tcBusySeg+int(s)].(*array.Float64Builder)
 		w.tQueuedSeg[s] = tf[tcQueuedSeg+int(s)].(*array.Int64Builder)
 	}
-	return w, nil
 }
 
 // Dir returns the output folder.
@@ -202,6 +221,16 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	if w.state != open || w.err != nil {
 		return
 	}
+	wait := j.Wait()
+	inWindow := j.Submit >= w.window
+	w.acc.add(j, wait, inWindow, j.WindowGPUHours(), j.WindowRevenueMicroUSD())
+	if w.jobs != nil {
+		w.jobRow(j, wait, inWindow)
+	}
+}
+
+// jobRow appends the job's row to jobs.arrow.
+func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	gpuHours := j.GPUHours()
 	price := float64(j.PriceMicroUSD) / 1e6
 	revenue := float64(j.RevenueMicroUSD()) / 1e6 // sim/money.go: the one place money is computed
@@ -218,7 +247,6 @@ func (w *Writer) JobEnded(j *sim.Job) {
 		w.jGPUType.AppendNull()
 	}
 	w.jSubmit.Append(j.Submit.Seconds())
-	wait := j.Wait()
 	if wait >= 0 {
 		w.jStart.Append(j.FirstStart.Seconds())
 		w.jWait.Append(wait.Seconds())
@@ -256,15 +284,12 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	} else {
 		w.jWaitCF.AppendNull()
 	}
-	inWindow := j.Submit >= w.window
 	w.jInWindow.Append(inWindow)
 	if j.Segment == sim.SegServing {
 		w.jTokens.Append(j.Tokens)
 	} else {
 		w.jTokens.AppendNull()
 	}
-	w.acc.add(j, wait, inWindow, j.WindowGPUHours(), j.WindowRevenueMicroUSD())
-
 	w.jobs.rows++
 	if w.jobs.rows >= w.batch {
 		w.err = w.jobs.flush(false)
@@ -278,6 +303,10 @@ func (w *Writer) Sampled(s *sim.Sample) {
 	}
 	w.internalBusy = append(w.internalBusy, float64(s.BusyMilli[sim.SegInternal]))
 	w.sampleT = append(w.sampleT, s.T)
+	w.lastGPUsTotal = s.GPUsTotal
+	if w.ts == nil {
+		return
+	}
 	var busy, queued int64
 	for seg := range sim.NumSegments {
 		busy += s.BusyMilli[seg]
@@ -308,7 +337,6 @@ func (w *Writer) Sampled(s *sim.Sample) {
 		w.tSpot.AppendNull()
 	}
 	w.tRev.Append(s.RevenueUSDPerHour)
-	w.lastGPUsTotal = s.GPUsTotal
 
 	w.ts.rows++
 	if w.ts.rows >= w.batch {
@@ -381,11 +409,13 @@ func (w *Writer) commit(info RunInfo) error {
 	if err != nil {
 		return err
 	}
-	if err := w.jobs.finish(); err != nil {
-		return err
-	}
-	if err := w.ts.finish(); err != nil {
-		return err
+	for _, t := range []*table{w.jobs, w.ts} {
+		if t == nil {
+			continue
+		}
+		if err := t.finish(); err != nil {
+			return err
+		}
 	}
 	sum, err := openTable(w.dir, summarySchema, w.format, w.mem, 1)
 	if err != nil {
@@ -408,7 +438,22 @@ func (w *Writer) commit(info RunInfo) error {
 		return fmt.Errorf("results: %w", err)
 	}
 	for _, t := range []*table{w.jobs, w.ts, sum} {
+		if t == nil {
+			continue
+		}
 		if err := os.Rename(t.tmp, t.final); err != nil {
+			return fmt.Errorf("results: %w", err)
+		}
+	}
+	for _, left := range []struct {
+		t    *table
+		name string
+	}{{w.jobs, "jobs"}, {w.ts, "timeseries"}} {
+		if left.t != nil {
+			continue
+		}
+		// An earlier run's file of an output left out.
+		if err := os.Remove(filepath.Join(w.dir, w.format.File(left.name))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("results: %w", err)
 		}
 	}

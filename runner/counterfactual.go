@@ -73,12 +73,18 @@ type counterfactualRun struct {
 }
 
 // startCounterfactual starts the counterfactual of s on a goroutine. The
-// caller waits for it with wait.
-func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options) *counterfactualRun {
-	c := &counterfactualRun{board: newWaitBoard(), done: make(chan struct{})}
+// caller waits for it with wait. With perJob its internal jobs' waits go
+// to c.board, for the jobs file; without, c.board is nil.
+func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, perJob bool) *counterfactualRun {
+	c := &counterfactualRun{done: make(chan struct{})}
+	if perJob {
+		c.board = newWaitBoard()
+	}
 	go func() {
 		defer close(c.done)
-		defer c.board.finish()
+		if c.board != nil {
+			defer c.board.finish()
+		}
 		c.res, c.err = runCounterfactual(counterfactualScenario(s), cfg, opt, c.board)
 		if c.err != nil {
 			c.err = fmt.Errorf("counterfactual (the same scenario without external demand): %w", c.err)
@@ -133,11 +139,11 @@ func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board 
 	return Counterfactual{InternalWaitGPUHours: r.InternalWaitGPUHours, InternalSlowdownMean: obs.slowdown.Mean()}, nil
 }
 
-// counterfactualObserver hands internal jobs' waits to the board and
-// averages their bounded slowdown.
+// counterfactualObserver hands internal jobs' waits to the board (if any)
+// and averages their bounded slowdown.
 type counterfactualObserver struct {
-	board    *waitBoard
-	window   sim.Time // jobs submitted before it are not in the slowdown
+	board    *waitBoard // nil: nobody asks for the waits
+	window   sim.Time   // jobs submitted before it are not in the slowdown
 	slowdown results.SlowdownMean
 }
 
@@ -147,7 +153,9 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 	if j.Segment.External() {
 		return
 	}
-	o.board.put(j.ID, j.Wait())
+	if o.board != nil {
+		o.board.put(j.ID, j.Wait())
+	}
 	if j.Submit >= o.window {
 		o.slowdown.Add(j)
 	}

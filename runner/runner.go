@@ -52,6 +52,19 @@ type Options struct {
 	// with possible external demand also simulates its counterfactual,
 	// on a goroutine beside it.
 	NoCounterfactual bool
+	// Outputs selects the data files written (results.Outputs); the zero
+	// value writes every one. The summary is always computed and written;
+	// a sweep that needs only summaries leaves out jobs and timeseries,
+	// and then the counterfactual does not hand its per-job waits over.
+	Outputs results.Outputs
+}
+
+// outputs returns the selected outputs, every one by default.
+func (o *Options) outputs() results.Outputs {
+	if o.Outputs == 0 {
+		return results.AllOutputs
+	}
+	return o.Outputs
 }
 
 // Result is what a finished run reports.
@@ -217,7 +230,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if out == "" {
 		out = DefaultOut(s)
 	}
-	w, err := results.CreateFormat(out, opt.Format)
+	w, err := results.CreateOutputs(out, opt.Format, opt.outputs())
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +284,12 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	}
 	var cf *counterfactualRun
 	if !opt.NoCounterfactual && hasExternal(s) {
-		cf = startCounterfactual(s, cfg, opt)
-		defer cf.board.close() // a failed run stops asking
-		w.SetCounterfactualWaits(cf.board.take)
+		// Per-job waits only go to the jobs file's wait_s_counterfactual.
+		cf = startCounterfactual(s, cfg, opt, opt.outputs()&results.OutJobs != 0)
+		if cf.board != nil {
+			defer cf.board.close() // a failed run stops asking
+			w.SetCounterfactualWaits(cf.board.take)
+		}
 	}
 	defer closeObs() // before a failed run's Abort
 	e := sim.New(cfg, f, alloc, pricer, piped, obs, ledger)

@@ -258,9 +258,17 @@ func (e *Engine) Run() error {
 		e.scheduleFailure()
 	}
 	for {
-		ev, ok := e.events.Pop()
-		if !ok {
-			break
+		var ev Event
+		if e.scheduleSet && e.scheduleDue() {
+			// The scheduling pass is an event of kind KindSchedule at now,
+			// run here without going through the queue: it comes after
+			// every event of a lower kind at now and before the rest.
+			ev = Event{At: e.now, key: uint64(KindSchedule) << 56}
+		} else {
+			var ok bool
+			if ev, ok = e.events.Pop(); !ok {
+				break
+			}
 		}
 		if e.cfg.Horizon > 0 && ev.At > e.cfg.Horizon {
 			break
@@ -400,12 +408,16 @@ func (e *Engine) dequeue(id JobID) {
 	panic("sim: dequeue of a job not in the queue")
 }
 
-func (e *Engine) armSchedule() {
-	if !e.scheduleSet {
-		e.scheduleSet = true
-		e.events.Push(Event{At: e.now}, KindSchedule)
-	}
-}
+// armSchedule asks for a scheduling pass at now. The pass is not queued:
+// the loop runs it when no event of a lower kind is left at now
+// (scheduleDue), which is where a KindSchedule event pushed now would come
+// in the queue's (time, kind, sequence) order: only one is ever pending,
+// and nothing but a sample (a higher kind) or a later instant follows it.
+func (e *Engine) armSchedule() { e.scheduleSet = true }
+
+// scheduleDue reports whether the armed scheduling pass comes before the
+// queue's earliest event. The queue's last popped time is now.
+func (e *Engine) scheduleDue() bool { return !e.events.NowBefore(KindSchedule) }
 
 // start runs job id on shares (already validated).
 func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
