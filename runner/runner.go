@@ -278,7 +278,9 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	writeClock := newPhaseClock(s.Seed)
 	var obs sim.Observer = timedObserver{w, writeClock}
 	closeObs := func() {}
-	if !opt.Inline {
+	// Without a jobs file the writer only sums each job into the summary:
+	// cheaper on the engine's goroutine than copying the job to another.
+	if !opt.Inline && opt.outputs()&results.OutJobs != 0 {
 		aw := newAsyncObserver(obs)
 		obs, closeObs = aw, aw.close
 	}
