@@ -32,8 +32,8 @@ type Writer struct {
 	sum  *table // summary.arrow, opened by Commit
 
 	// jobs.arrow builders, by column
-	jID, jSegment, jTenant, jGPUType, jState, jReason    *array.StringBuilder
-	jCustomer                                            *array.StringBuilder
+	jID, jTenant, jReason, jCustomer                     *array.StringBuilder
+	jSegment, jGPUType, jState                           *array.BinaryDictionaryBuilder
 	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
 	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
 	jPrice, jRevenue, jLost, jWaitCF                     *array.Float64Builder
@@ -146,8 +146,21 @@ func (w *Writer) jobBuilders() {
 	str := func(i int) *array.StringBuilder { return jf[i].(*array.StringBuilder) }
 	i32 := func(i int) *array.Int32Builder { return jf[i].(*array.Int32Builder) }
 	f64 := func(i int) *array.Float64Builder { return jf[i].(*array.Float64Builder) }
-	w.jID, w.jSegment, w.jTenant, w.jGPUType, w.jState, w.jReason = str(jcID), str(jcSegment), str(jcTenant), str(jcGPUType), str(jcState), str(jcReason)
-	w.jCustomer = str(jcCustomer)
+	w.jID, w.jTenant, w.jReason, w.jCustomer = str(jcID), str(jcTenant), str(jcReason), str(jcCustomer)
+	dict := func(i int) *array.BinaryDictionaryBuilder {
+		b := jf[i].(*array.BinaryDictionaryBuilder)
+		// The fixed dictionary first: the builder keeps it for every batch.
+		vals := array.NewStringBuilder(w.mem)
+		defer vals.Release()
+		vals.AppendValues(DictValues(jobsSchema.Columns[i].Name), nil)
+		arr := vals.NewStringArray()
+		defer arr.Release()
+		if err := b.InsertStringDictValues(arr); err != nil {
+			panic("results: " + err.Error())
+		}
+		return b
+	}
+	w.jSegment, w.jGPUType, w.jState = dict(jcSegment), dict(jcGPUType), dict(jcState)
 	w.jGPUs, w.jMilli, w.jPriority, w.jPreemptions, w.jFailures = i32(jcGPUs), i32(jcMilli), i32(jcPriority), i32(jcPreemptions), i32(jcFailures)
 	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
 	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
@@ -236,13 +249,13 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	revenue := float64(j.RevenueMicroUSD()) / 1e6 // sim/money.go: the one place money is computed
 
 	w.jID.Append(j.ID)
-	w.jSegment.Append(j.Segment.String())
+	w.appendDict(w.jSegment, j.Segment.String())
 	w.jTenant.Append(j.Tenant)
 	w.jGPUs.Append(j.GPUs)
 	w.jMilli.Append(int32(j.Milli))
 	w.jPriority.Append(j.Priority)
 	if j.Type >= 0 && int(j.Type) < len(fleet.Catalog) {
-		w.jGPUType.Append(fleet.Catalog[j.Type].Name)
+		w.appendDict(w.jGPUType, fleet.Catalog[j.Type].Name)
 	} else {
 		w.jGPUType.AppendNull()
 	}
@@ -261,7 +274,7 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	}
 	w.jRun.Append(j.RunTime.Seconds())
 	w.jWork.Append(j.Work.Seconds())
-	w.jState.Append(j.State.String())
+	w.appendDict(w.jState, j.State.String())
 	if j.Reason == "" {
 		w.jReason.AppendNull()
 	} else {
@@ -293,6 +306,16 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	w.jobs.rows++
 	if w.jobs.rows >= w.batch {
 		w.err = w.jobs.flush(false)
+	}
+}
+
+// appendDict appends v to a dictionary column. Its dictionary holds every
+// value it can take (DictValues); one outside it would change the
+// dictionary between batches, which the IPC file format cannot hold.
+func (w *Writer) appendDict(b *array.BinaryDictionaryBuilder, v string) {
+	n := b.DictionarySize()
+	if err := b.AppendString(v); err != nil || b.DictionarySize() != n {
+		panic(fmt.Sprintf("results: %q is not in the fixed dictionary of its jobs column", v))
 	}
 }
 
