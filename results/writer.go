@@ -39,7 +39,7 @@ type Writer struct {
 	jPrice, jRevenue, jLost, jWaitCF                     *array.Float64Builder
 	jInWindow                                            *array.BooleanBuilder
 	jTokens                                              *array.Int64Builder
-	cfWait                                               func(id string) (sim.Time, bool)
+	cfWait                                               func(j *sim.Job) (sim.Time, bool)
 	window                                               sim.Time // SetWindow
 
 	// timeseries.arrow builders
@@ -216,13 +216,13 @@ func (w *Writer) SetWindow(start sim.Time) { w.window = start }
 // ok false if the counterfactual has no such job), for the
 // wait_s_counterfactual column. wait may block until the counterfactual has
 // ended the job. Without it the column is null.
-func (w *Writer) SetCounterfactualWaits(wait func(id string) (sim.Time, bool)) { w.cfWait = wait }
+func (w *Writer) SetCounterfactualWaits(wait func(j *sim.Job) (sim.Time, bool)) { w.cfWait = wait }
 
 func (w *Writer) counterfactualWait(j *sim.Job) (sim.Time, bool) {
 	if w.cfWait == nil || j.Segment.External() {
 		return 0, false
 	}
-	cw, ok := w.cfWait(j.ID)
+	cw, ok := w.cfWait(j)
 	return cw, ok && cw >= 0
 }
 

@@ -154,7 +154,7 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 		return
 	}
 	if o.board != nil {
-		o.board.put(j.ID, j.Wait())
+		o.board.put(j.Arrival, j.ID, j.Wait())
 	}
 	if j.Submit >= o.window {
 		o.slowdown.Add(j)
@@ -162,36 +162,55 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 }
 
 // waitBoard passes the counterfactual's internal job waits to the main
-// run's writer, which asks for each internal job by ID when the job ends
-// in the main run. The two runs end jobs in different orders, so an answer
-// may be asked for before it exists (take then waits for it: the
-// counterfactual never waits for the main run, so this cannot deadlock) or
-// kept until asked for. To bound memory the counterfactual pauses when
-// boardLimit answers are kept unasked, unless the main run is waiting for
-// one it has not given yet.
+// run's writer, which asks for each internal job when it ends in the main
+// run. The two runs number their internal jobs alike (sim.Job.Arrival: the
+// same internal sources, the same order), so the board is a window of
+// slots indexed by that number, from the first not yet asked for: no
+// hashing, and neighbouring jobs in neighbouring slots. Each slot keeps
+// the job's ID too, and an answer for another ID is a bug that panics.
+//
+// The two runs end jobs in different orders, so an answer may be asked for
+// before it exists (take then waits for it: the counterfactual never waits
+// for the main run, so this cannot deadlock) or kept until asked for. To
+// bound memory the counterfactual pauses when boardLimit answers are kept
+// unasked, unless the main run is waiting for one it has not given yet.
 type waitBoard struct {
 	mu        sync.Mutex
 	cond      sync.Cond
-	waits     map[string]sim.Time
+	slots     []boardSlot // slots[i] is internal job base+i
+	base      int64
+	kept      int  // answers given and not yet asked for
 	done      bool // the counterfactual has ended (or failed)
 	closed    bool // the main run asks no more
 	asking    int  // takers waiting
 	producing bool // the counterfactual is paused at the limit
 }
 
+type boardSlot struct {
+	id    string
+	wait  sim.Time
+	state uint8 // slotEmpty, slotKept or slotTaken
+}
+
+const (
+	slotEmpty uint8 = iota
+	slotKept
+	slotTaken
+)
+
 const boardLimit = 1 << 20
 
 func newWaitBoard() *waitBoard {
-	b := &waitBoard{waits: make(map[string]sim.Time)}
+	b := &waitBoard{}
 	b.cond.L = &b.mu
 	return b
 }
 
-// put records an internal job's counterfactual wait (-1: it never started).
-func (b *waitBoard) put(id string, wait sim.Time) {
+// put records internal job n's counterfactual wait (-1: it never started).
+func (b *waitBoard) put(n int64, id string, wait sim.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for len(b.waits) >= boardLimit && b.asking == 0 && !b.closed {
+	for b.kept >= boardLimit && b.asking == 0 && !b.closed {
 		b.producing = true
 		b.cond.Wait()
 	}
@@ -199,7 +218,15 @@ func (b *waitBoard) put(id string, wait sim.Time) {
 	if b.closed {
 		return
 	}
-	b.waits[id] = wait
+	i := n - b.base
+	if i < 0 {
+		panic(fmt.Sprintf("runner: counterfactual job %q (internal job %d) answered after it was asked for", id, n))
+	}
+	for int64(len(b.slots)) <= i {
+		b.slots = append(b.slots, boardSlot{})
+	}
+	b.slots[i] = boardSlot{id: id, wait: wait, state: slotKept}
+	b.kept++
 	if b.asking > 0 {
 		b.cond.Broadcast()
 	}
@@ -217,23 +244,39 @@ func (b *waitBoard) finish() {
 func (b *waitBoard) close() {
 	b.mu.Lock()
 	b.closed = true
-	b.waits = nil
+	b.slots = nil
 	b.cond.Broadcast()
 	b.mu.Unlock()
 }
 
-// take returns job id's counterfactual wait, waiting for the counterfactual
-// to end it; ok is false if the counterfactual ended without it.
-func (b *waitBoard) take(id string) (wait sim.Time, ok bool) {
+// take returns internal job j's counterfactual wait, waiting for the
+// counterfactual to end it; ok is false if the counterfactual ended
+// without it.
+func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
-		if w, found := b.waits[id]; found {
-			delete(b.waits, id)
+		i := j.Arrival - b.base
+		if i < 0 || (i < int64(len(b.slots)) && b.slots[i].state == slotTaken) {
+			return 0, false // asked for twice
+		}
+		if i < int64(len(b.slots)) && b.slots[i].state == slotKept {
+			s := &b.slots[i]
+			if s.id != j.ID {
+				panic(fmt.Sprintf("runner: internal job %d is %q in the run and %q in its counterfactual: their internal arrivals differ", j.Arrival, j.ID, s.id))
+			}
+			wait = s.wait
+			*s = boardSlot{state: slotTaken}
+			b.kept--
+			k := 0
+			for k < len(b.slots) && b.slots[k].state == slotTaken {
+				k++
+			}
+			b.slots, b.base = b.slots[k:], b.base+int64(k)
 			if b.producing {
 				b.cond.Broadcast()
 			}
-			return w, true
+			return wait, true
 		}
 		if b.done || b.closed {
 			return 0, false

@@ -174,3 +174,37 @@ func TestNoExternalNoValue(t *testing.T) {
 			e.DelayCausedGPUHours, e.NetValueUSD, e.InternalWaitGPUHours)
 	}
 }
+
+// TestWaitBoard: answers put in one order are taken in another, each
+// once; the window of slots empties as they are taken; an ID that differs
+// from the counterfactual's for the same internal job panics.
+func TestWaitBoard(t *testing.T) {
+	b := newWaitBoard()
+	const n = 1000
+	r := rand.New(rand.NewPCG(3, 3))
+	ids := func(k int) string { return fmt.Sprintf("job-%d", k) }
+	for _, k := range r.Perm(n) {
+		b.put(int64(k), ids(k), sim.Time(10*k))
+	}
+	for _, k := range r.Perm(n) {
+		w, ok := b.take(&sim.Job{JobSpec: sim.JobSpec{ID: ids(k)}, Arrival: int64(k)})
+		if !ok || w != sim.Time(10*k) {
+			t.Fatalf("job %d: wait %v, %v; want %v", k, w, ok, 10*k)
+		}
+	}
+	if b.kept != 0 || len(b.slots) != 0 || b.base != n {
+		t.Errorf("after taking every answer: %d kept, %d slots, base %d", b.kept, len(b.slots), b.base)
+	}
+	b.finish()
+	if _, ok := b.take(&sim.Job{JobSpec: sim.JobSpec{ID: ids(5)}, Arrival: 5}); ok {
+		t.Error("an answer taken twice")
+	}
+	b2 := newWaitBoard()
+	b2.put(0, "a", 1)
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for internal job 0 named differently in the two runs")
+		}
+	}()
+	b2.take(&sim.Job{JobSpec: sim.JobSpec{ID: "b"}, Arrival: 0})
+}

@@ -196,8 +196,9 @@ type Engine struct {
 	revenueRate int64 // n$ per hour billed by the running jobs (Job.revenueRate)
 	busyMilli   [NumSegments]int64
 	queued      [NumSegments]int64
-	alive       int // jobs in the table
-	sourcesLeft int // sources not yet exhausted
+	arrivals    [NumSegments]int64 // jobs arrived per segment (Job.Arrival)
+	alive       int                // jobs in the table
+	sourcesLeft int                // sources not yet exhausted
 	scheduleSet bool
 	windowOpen  bool // the measurement window has opened (Config.Warmup)
 	priceEvery  Time // the Updater pricer's update interval; 0: none
@@ -352,6 +353,10 @@ func (e *Engine) newJob(spec *JobSpec) JobID {
 	shares := j.Shares[:0]
 	gen := j.gen + 1
 	*j = Job{JobSpec: *spec, State: Queued, Type: -1, FirstStart: -1, End: -1, Remaining: spec.Work, Shares: shares, gen: gen, live: true}
+	if spec.Segment < NumSegments {
+		j.Arrival = e.arrivals[spec.Segment]
+		e.arrivals[spec.Segment]++
+	}
 	if j.Milli == 0 {
 		j.Milli = fleet.FullGPU
 	}
