@@ -175,10 +175,15 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 // bound memory the counterfactual pauses when boardLimit answers are kept
 // unasked, unless the main run is waiting for one it has not given yet.
 type waitBoard struct {
-	mu        sync.Mutex
-	cond      sync.Cond
-	slots     []boardSlot // slots[i] is internal job base+i
-	base      int64
+	mu    sync.Mutex
+	cond  sync.Cond
+	slots []boardSlot // slots[i] is internal job base+i
+	base  int64
+	// early holds the answers of jobs before base not yet asked for: a
+	// job that runs for weeks in the main run (or never ends before the
+	// horizon) would otherwise hold the window open behind it.
+	early     map[int64]boardSlot
+	window    int  // boardWindow (smaller in tests)
 	kept      int  // answers given and not yet asked for
 	done      bool // the counterfactual has ended (or failed)
 	closed    bool // the main run asks no more
@@ -200,8 +205,12 @@ const (
 
 const boardLimit = 1 << 20
 
+// boardWindow is the most slots the window keeps; past it, its older half
+// moves out (answers kept go to early).
+const boardWindow = 1 << 20
+
 func newWaitBoard() *waitBoard {
-	b := &waitBoard{}
+	b := &waitBoard{early: make(map[int64]boardSlot), window: boardWindow}
 	b.cond.L = &b.mu
 	return b
 }
@@ -218,15 +227,15 @@ func (b *waitBoard) put(n int64, id string, wait sim.Time) {
 	if b.closed {
 		return
 	}
-	i := n - b.base
-	if i < 0 {
-		panic(fmt.Sprintf("runner: counterfactual job %q (internal job %d) answered after it was asked for", id, n))
-	}
-	for int64(len(b.slots)) <= i {
-		b.slots = append(b.slots, boardSlot{})
-	}
-	b.slots[i] = boardSlot{id: id, wait: wait, state: slotKept}
 	b.kept++
+	if i := n - b.base; i < 0 {
+		b.early[n] = boardSlot{id: id, wait: wait, state: slotKept}
+	} else {
+		for int64(len(b.slots)) <= i {
+			b.slots = append(b.slots, boardSlot{})
+		}
+		b.slots[i] = boardSlot{id: id, wait: wait, state: slotKept}
+	}
 	if b.asking > 0 {
 		b.cond.Broadcast()
 	}
@@ -244,7 +253,7 @@ func (b *waitBoard) finish() {
 func (b *waitBoard) close() {
 	b.mu.Lock()
 	b.closed = true
-	b.slots = nil
+	b.slots, b.early = nil, nil
 	b.cond.Broadcast()
 	b.mu.Unlock()
 }
@@ -257,22 +266,24 @@ func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 	defer b.mu.Unlock()
 	for {
 		i := j.Arrival - b.base
-		if i < 0 || (i < int64(len(b.slots)) && b.slots[i].state == slotTaken) {
-			return 0, false // asked for twice
+		var s *boardSlot
+		if i >= 0 && i < int64(len(b.slots)) {
+			s = &b.slots[i]
+			if s.state == slotTaken {
+				return 0, false // asked for twice
+			}
+		} else if e, ok := b.early[j.Arrival]; ok {
+			delete(b.early, j.Arrival)
+			s = &e
 		}
-		if i < int64(len(b.slots)) && b.slots[i].state == slotKept {
-			s := &b.slots[i]
+		if s != nil && s.state == slotKept {
 			if s.id != j.ID {
 				panic(fmt.Sprintf("runner: internal job %d is %q in the run and %q in its counterfactual: their internal arrivals differ", j.Arrival, j.ID, s.id))
 			}
 			wait = s.wait
 			*s = boardSlot{state: slotTaken}
 			b.kept--
-			k := 0
-			for k < len(b.slots) && b.slots[k].state == slotTaken {
-				k++
-			}
-			b.slots, b.base = b.slots[k:], b.base+int64(k)
+			b.trim()
 			if b.producing {
 				b.cond.Broadcast()
 			}
@@ -286,4 +297,22 @@ func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 		b.cond.Wait()
 		b.asking--
 	}
+}
+
+// trim drops the taken slots at the front of the window and, when it has
+// grown past b.window, moves its older half out, the answers still kept
+// there to early.
+func (b *waitBoard) trim() {
+	k := 0
+	for k < len(b.slots) && b.slots[k].state == slotTaken {
+		k++
+	}
+	if len(b.slots)-k > b.window {
+		for ; k < len(b.slots)-b.window/2; k++ {
+			if s := b.slots[k]; s.state == slotKept {
+				b.early[b.base+int64(k)] = s
+			}
+		}
+	}
+	b.slots, b.base = b.slots[k:], b.base+int64(k)
 }
