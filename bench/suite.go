@@ -50,6 +50,11 @@ type Row struct {
 	// calling process, whose lifetime peak includes whatever ran before).
 	RSSScope string `json:"rss_scope"`
 
+	// Small runs ("fixed-cost": WallS is one run's median; "sweep": WallS
+	// is the whole sweep's).
+	Runs    int64 `json:"runs"`
+	Workers int64 `json:"workers"`
+
 	// Hold model.
 	Pending            int64   `json:"pending"`
 	NsPerEvent         float64 `json:"ns_per_event"`
@@ -61,6 +66,17 @@ func (r *Row) EventsPerS() float64 { return perS(float64(r.Events), r.WallS) }
 
 // JobsPerS is jobs per wall second (of the whole run).
 func (r *Row) JobsPerS() float64 { return perS(float64(r.Jobs), r.WallS) }
+
+// RunsPerMin is small runs per wall minute (fixed-cost and sweep rows).
+func (r *Row) RunsPerMin() float64 {
+	switch r.Kind {
+	case "fixed-cost":
+		return perS(60, r.WallS)
+	case "sweep":
+		return perS(60*float64(r.Runs), r.WallS)
+	}
+	return math.NaN()
+}
 
 // Speedup is the hold model's baseline time over neosim's.
 func (r *Row) Speedup() float64 {
@@ -95,8 +111,24 @@ type SuiteConfig struct {
 	// round (best of 3 rounds). No sizes: no hold rows.
 	HoldPending []int
 	HoldSteps   int
+	// SmallRuns, if positive, adds the small-run measures (smallruns.go):
+	// the fixed cost of one small run (median of SmallRuns) and the
+	// throughput of a sweep of SmallRuns small runs, with one worker and
+	// with one per CPU.
+	SmallRuns int
+	// Process, if set, makes the command of a whole neosim process with
+	// the given arguments, for the fixed cost; nil measures it in this
+	// process.
+	Process func(args ...string) *exec.Cmd
 	// Progress, if set, receives a line per step and the runs' progress.
 	Progress io.Writer
+}
+
+func (cfg *SuiteConfig) progress() io.Writer {
+	if cfg.Progress == nil {
+		return io.Discard
+	}
+	return cfg.Progress
 }
 
 // DefaultHoldPending are the hold model's queue sizes in the suite.
@@ -143,6 +175,13 @@ func RunSuite(cfg SuiteConfig) ([]Row, error) {
 			return rows, fmt.Errorf("scenario %s: %w", name, err)
 		}
 		rows = append(rows, row)
+	}
+	if cfg.SmallRuns > 0 {
+		small, err := smallRunRows(&cfg)
+		rows = append(rows, small...)
+		if err != nil {
+			return rows, fmt.Errorf("small runs: %w", err)
+		}
 	}
 	return rows, nil
 }
@@ -231,6 +270,8 @@ func PrintSuite(w io.Writer, rows []Row) {
 	tables := []struct{ kind, header string }{
 		{"hold", "event queue (hold model)\tpending\tneosim ns/event\tcontainer/heap ns/event\tspeed-up\t"},
 		{"scenario", "scenario\tGPUs\tdays\tjobs\tevents\tutil\twall\tevents/s\tjobs/s\tpeak RSS\tread\tsimulate\twrite\t"},
+		{"fixed-cost", "small run (1,000 GPUs, 1 day, summary only)\truns\tmedian wall\truns/min\t"},
+		{"sweep", "sweep of small runs\truns\tworkers\twall\truns/min\t"},
 	}
 	blank := false
 	for _, tab := range tables {
@@ -255,8 +296,13 @@ func PrintSuite(w io.Writer, rows []Row) {
 
 // line is the row's line in its PrintSuite table.
 func (r *Row) line() string {
-	if r.Kind == "hold" {
+	switch r.Kind {
+	case "hold":
 		return fmt.Sprintf("\t%d\t%.0f\t%.0f\t%.1fx\t", r.Pending, r.NsPerEvent, r.BaselineNsPerEvent, r.Speedup())
+	case "fixed-cost":
+		return fmt.Sprintf("%s\t%d\t%.1f ms\t%.0f\t", r.Name, r.Runs, 1000*r.WallS, r.RunsPerMin())
+	case "sweep":
+		return fmt.Sprintf("%s\t%d\t%d\t%.2fs\t%.0f\t", r.Name, r.Runs, r.Workers, r.WallS, r.RunsPerMin())
 	}
 	return fmt.Sprintf("%s\t%d\t%.0f\t%s\t%s\t%.0f%%\t%.2fs\t%s\t%s\t%s\t%.2fs\t%.2fs\t%.2fs\t",
 		r.Name, r.GPUs, r.HorizonDays, si(float64(r.Jobs)), si(float64(r.Events)), 100*r.Utilization, r.WallS,
@@ -309,6 +355,9 @@ var suiteSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "ns_per_event", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	{Name: "baseline_ns_per_event", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	{Name: "speedup", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	{Name: "runs", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "workers", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "runs_per_min", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	{Name: "go_version", Type: arrow.BinaryTypes.String},
 	{Name: "cpus", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "neosim_version", Type: arrow.BinaryTypes.String},
@@ -379,15 +428,16 @@ func appendRow(b *array.RecordBuilder, stamp string, r *Row) {
 		}
 	}
 	scen, hold := r.Kind == "scenario", r.Kind == "hold"
+	small := r.Kind == "fixed-cost" || r.Kind == "sweep"
 	str(stamp)
 	str(r.Kind)
 	str(r.Name)
-	i64(r.GPUs, scen)
-	f64(r.HorizonDays, scen)
+	i64(r.GPUs, scen || small)
+	f64(r.HorizonDays, scen || small)
 	i64(r.Jobs, scen)
 	i64(r.Events, scen)
 	f64(r.Utilization, scen)
-	f64(r.WallS, scen)
+	f64(r.WallS, scen || small)
 	f64(r.EventsPerS(), scen)
 	f64(r.JobsPerS(), scen)
 	i64(r.PeakRSSBytes, scen && r.PeakRSSBytes > 0)
@@ -399,6 +449,9 @@ func appendRow(b *array.RecordBuilder, stamp string, r *Row) {
 	f64(r.NsPerEvent, hold)
 	f64(r.BaselineNsPerEvent, hold)
 	f64(r.Speedup(), hold)
+	i64(r.Runs, small)
+	i64(r.Workers, small)
+	f64(r.RunsPerMin(), small)
 	str(runtime.Version())
 	i64(int64(runtime.NumCPU()), true)
 	str(runner.Version)

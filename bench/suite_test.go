@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"neosim/internal/arrowtest"
 )
 
 // TestSuiteSmall runs the suite on the small scenario, in process, with a
@@ -137,5 +141,52 @@ func TestScenarios(t *testing.T) {
 	}
 	if _, err := LoadScenario("nope"); err == nil || !strings.Contains(err.Error(), "small") {
 		t.Errorf("unknown scenario: %v", err)
+	}
+}
+
+// TestSmallRuns: the small-run rows (in process) have their kinds, counts
+// and positive rates, and suite.arrow carries them with nulls where a
+// column does not apply. No timing is asserted.
+func TestSmallRuns(t *testing.T) {
+	dir := t.TempDir()
+	rows, err := smallRunRows(&SuiteConfig{RunsDir: filepath.Join(dir, "runs"), SmallRuns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := min(2, runtime.NumCPU()) + 1; len(rows) != want {
+		t.Fatalf("%d rows, want %d: %+v", len(rows), want, rows)
+	}
+	if rows[0].Kind != "fixed-cost" || rows[0].Name != "small-1d-summary-in-process" || rows[0].Runs != 3 || !(rows[0].WallS > 0) {
+		t.Errorf("fixed-cost row %+v", rows[0])
+	}
+	if got := rows[0].RunsPerMin(); math.Abs(got-60/rows[0].WallS) > 1e-9 {
+		t.Errorf("fixed-cost runs/min %v, want 60 / %v", got, rows[0].WallS)
+	}
+	for _, r := range rows[1:] {
+		if r.Kind != "sweep" || r.Runs != 3 || r.Workers < 1 || !(r.WallS > 0) || math.Abs(r.RunsPerMin()-180/r.WallS) > 1e-9 {
+			t.Errorf("sweep row %+v (runs/min %v)", r, r.RunsPerMin())
+		}
+	}
+	if rows[1].Workers != 1 {
+		t.Errorf("the first sweep has %d workers, want 1", rows[1].Workers)
+	}
+	var out strings.Builder
+	PrintSuite(&out, rows)
+	for _, want := range []string{"small run (1,000 GPUs, 1 day, summary only)", "runs/min", "small-1d-summary-j1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("printed table lacks %q:\n%s", want, out.String())
+		}
+	}
+	paths, err := WriteSuite(dir, time.Now(), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpm, _ := arrowtest.Column(t, paths[0], "runs_per_min")
+	events, _ := arrowtest.Column(t, paths[0], "events")
+	if !(rpm[0] > 0) || !math.IsNaN(events[0]) {
+		t.Errorf("runs_per_min %v, events %v: want a rate and a null", rpm, events)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runs", "small-runs")); !os.IsNotExist(err) {
+		t.Errorf("the small runs' output was not removed: %v", err)
 	}
 }

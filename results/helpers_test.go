@@ -69,6 +69,8 @@ func value(col arrow.Array, k int) any {
 		return a.Value(k)
 	case *array.Boolean:
 		return a.Value(k)
+	case *array.Dictionary: // a string column of jobs.arrow (DictValues)
+		return value(a.Dictionary(), a.GetValueIndex(k))
 	}
 	panic(fmt.Sprintf("unexpected column type %v", col.DataType()))
 }

@@ -120,7 +120,7 @@ func TestParseFormat(t *testing.T) {
 // with batch rows per batch (row group).
 func writeEngineRun(t *testing.T, dir string, format Format, batch, jobs int) *Writer {
 	t.Helper()
-	w, err := create(dir, format, batch)
+	w, err := create(dir, format, batch, AllOutputs)
 	if err != nil {
 		t.Fatal(err)
 	}

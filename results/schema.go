@@ -11,13 +11,14 @@ import (
 
 	"neosim/sim"
 	"neosim/sim/econ"
+	"neosim/sim/fleet"
 )
 
 // SchemaVersion is the version of the output schema, stored in every .arrow
 // file's schema metadata under MetaSchemaVersion and in run.json. Adding a
 // column keeps it; renaming, removing or repurposing a column, or changing
 // its type or unit, bumps it.
-const SchemaVersion = "3"
+const SchemaVersion = "4"
 
 // Schema metadata keys of every .arrow file.
 const (
@@ -104,6 +105,10 @@ var (
 	u64     = arrow.PrimitiveTypes.Uint64
 	f64     = arrow.PrimitiveTypes.Float64
 	boolean = arrow.FixedWidthTypes.Boolean
+	// dict is a string column of a few known values, dictionary-encoded
+	// with int8 indices and one fixed dictionary for the whole file
+	// (DictValues): segment, state, gpu_type.
+	dict    = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int8, ValueType: arrow.BinaryTypes.String}
 	segList = func() string {
 		var n []string
 		for s := sim.SegInternal; s < sim.NumSegments; s++ {
@@ -119,6 +124,29 @@ var (
 		return strings.Join(n, ", ")
 	}()
 )
+
+// DictValues returns the fixed dictionary of a dictionary-encoded column
+// of jobs.arrow ("segment", "state", "gpu_type"), in index order, or nil
+// for another column: every batch of a file carries the same dictionary
+// (the Arrow IPC file format allows one per column).
+func DictValues(column string) []string {
+	var v []string
+	switch column {
+	case "segment":
+		for s := range sim.NumSegments {
+			v = append(v, s.String())
+		}
+	case "state":
+		for s := range sim.NumStates {
+			v = append(v, s.String())
+		}
+	case "gpu_type":
+		for _, t := range fleet.Catalog {
+			v = append(v, t.Name)
+		}
+	}
+	return v
+}
 
 // Column indexes of jobs.arrow, in schema order.
 const (
@@ -152,19 +180,19 @@ const (
 
 var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs reached a terminal state", []Column{
 	jcID:           {"job_id", utf8, false, "", "the job's ID from its trace or generator"},
-	jcSegment:      {"segment", utf8, false, "", "who the job is for: " + segList},
+	jcSegment:      {"segment", dict, false, "", "who the job is for: " + segList},
 	jcTenant:       {"tenant", utf8, false, "", "team or customer; may be empty"},
 	jcGPUs:         {"gpus", i32, false, "GPUs", "GPUs requested"},
 	jcMilli:        {"gpu_milli", i32, false, "milli-GPU", "share of each GPU, 1..1000 (1000 = whole GPUs)"},
 	jcPriority:     {"priority", i32, false, "", "priority from the source (larger = more important)"},
-	jcGPUType:      {"gpu_type", utf8, true, "", "GPU type of its last run (catalog name); null if it never ran"},
+	jcGPUType:      {"gpu_type", dict, true, "", "GPU type of its last run (catalog name); null if it never ran"},
 	jcSubmit:       {"submit_s", f64, false, "s", "submit time since the start of the run"},
 	jcStart:        {"start_s", f64, true, "s", "first start time; null if it never started"},
 	jcEnd:          {"end_s", f64, true, "s", "time it reached its terminal state; null if unfinished"},
 	jcWait:         {"wait_s", f64, true, "s", "first start minus submit; null if it never started"},
 	jcRun:          {"run_s", f64, false, "s", "time spent running, all runs together"},
 	jcWork:         {"work_s", f64, false, "s", "work requested, as run time on H100s if never interrupted"},
-	jcState:        {"state", utf8, false, "", "terminal state: completed, rejected, abandoned, unfinished or declined"},
+	jcState:        {"state", dict, false, "", "terminal state: completed, rejected, abandoned, unfinished or declined"},
 	jcReason:       {"reason", utf8, true, "", "why it was rejected, abandoned, declined or is unfinished; null if none"},
 	jcPreemptions:  {"preemptions", i32, false, "", "times it was preempted"},
 	jcFailures:     {"failures", i32, false, "", "times a failure killed it"},

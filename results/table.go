@@ -128,7 +128,12 @@ func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, r
 		return nil, fmt.Errorf("results: %w", err)
 	}
 	t.f = f
-	t.buf = bufio.NewWriterSize(f, 1<<20)
+	// A jobs file writes megabytes per batch; the others are small.
+	bufSize := 64 << 10
+	if reserve > 1 {
+		bufSize = 1 << 20
+	}
+	t.buf = bufio.NewWriterSize(f, bufSize)
 	switch format {
 	case FormatParquet:
 		t.w, err = newParquetEncoder(t.buf, s.Schema, mem)

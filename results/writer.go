@@ -27,19 +27,19 @@ type Writer struct {
 	mem     memory.Allocator
 	batch   int // rows per record batch (BatchRows; smaller in tests)
 
-	jobs *table // jobs.arrow (or .parquet)
-	ts   *table // timeseries.arrow
+	jobs *table // jobs.arrow (or .parquet); nil if not written (Outputs)
+	ts   *table // timeseries.arrow; nil if not written
 	sum  *table // summary.arrow, opened by Commit
 
 	// jobs.arrow builders, by column
-	jID, jSegment, jTenant, jGPUType, jState, jReason    *array.StringBuilder
-	jCustomer                                            *array.StringBuilder
+	jID, jTenant, jReason, jCustomer                     *array.StringBuilder
+	jSegment, jGPUType, jState                           *array.BinaryDictionaryBuilder
 	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
 	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
 	jPrice, jRevenue, jLost, jWaitCF                     *array.Float64Builder
 	jInWindow                                            *array.BooleanBuilder
 	jTokens                                              *array.Int64Builder
-	cfWait                                               func(id string) (sim.Time, bool)
+	cfWait                                               func(j *sim.Job) (sim.Time, bool)
 	window                                               sim.Time // SetWindow
 
 	// timeseries.arrow builders
@@ -78,17 +78,25 @@ var ErrClosed = errors.New("results: writer already committed or aborted")
 // files, in the Arrow IPC format. On error it leaves nothing behind: no
 // file, and no folder it made.
 func Create(dir string) (*Writer, error) {
-	return create(dir, FormatArrow, BatchRows)
+	return create(dir, FormatArrow, BatchRows, AllOutputs)
 }
 
 // CreateFormat is Create with the data files in the given format: the same
 // rows, columns and metadata, encoded as Arrow IPC (jobs.arrow, …) or
 // Parquet (jobs.parquet, …).
 func CreateFormat(dir string, format Format) (*Writer, error) {
-	return create(dir, format, BatchRows)
+	return create(dir, format, BatchRows, AllOutputs)
 }
 
-func create(dir string, format Format, batch int) (w *Writer, err error) {
+// CreateOutputs is CreateFormat writing only the selected outputs: without
+// OutJobs no jobs file, without OutTimeseries no timeseries file (the
+// summary is the same either way). Commit removes an earlier run's file of
+// an output left out, so the folder holds one run's files only.
+func CreateOutputs(dir string, format Format, outputs Outputs) (*Writer, error) {
+	return create(dir, format, BatchRows, outputs)
+}
+
+func create(dir string, format Format, batch int, outputs Outputs) (w *Writer, err error) {
 	if dir == "" {
 		return nil, errors.New("results: empty output folder name")
 	}
@@ -118,25 +126,50 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 			w = nil
 		}
 	}()
-	if w.jobs, err = openTable(dir, jobsSchema, format, w.mem, batch); err != nil {
-		return w, err
+	if outputs&OutJobs != 0 {
+		if w.jobs, err = openTable(dir, jobsSchema, format, w.mem, batch); err != nil {
+			return w, err
+		}
+		w.jobBuilders()
 	}
-	if w.ts, err = openTable(dir, timeseriesSchema, format, w.mem, 0); err != nil {
-		return w, err
+	if outputs&OutTimeseries != 0 {
+		if w.ts, err = openTable(dir, timeseriesSchema, format, w.mem, 0); err != nil {
+			return w, err
+		}
+		w.timeseriesBuilders()
 	}
+	return w, nil
+}
+
+func (w *Writer) jobBuilders() {
 	jf := w.jobs.b.Fields()
 	str := func(i int) *array.StringBuilder { return jf[i].(*array.StringBuilder) }
 	i32 := func(i int) *array.Int32Builder { return jf[i].(*array.Int32Builder) }
 	f64 := func(i int) *array.Float64Builder { return jf[i].(*array.Float64Builder) }
-	w.jID, w.jSegment, w.jTenant, w.jGPUType, w.jState, w.jReason = str(jcID), str(jcSegment), str(jcTenant), str(jcGPUType), str(jcState), str(jcReason)
-	w.jCustomer = str(jcCustomer)
+	w.jID, w.jTenant, w.jReason, w.jCustomer = str(jcID), str(jcTenant), str(jcReason), str(jcCustomer)
+	dict := func(i int) *array.BinaryDictionaryBuilder {
+		b := jf[i].(*array.BinaryDictionaryBuilder)
+		// The fixed dictionary first: the builder keeps it for every batch.
+		vals := array.NewStringBuilder(w.mem)
+		defer vals.Release()
+		vals.AppendValues(DictValues(jobsSchema.Columns[i].Name), nil)
+		arr := vals.NewStringArray()
+		defer arr.Release()
+		if err := b.InsertStringDictValues(arr); err != nil {
+			panic("results: " + err.Error())
+		}
+		return b
+	}
+	w.jSegment, w.jGPUType, w.jState = dict(jcSegment), dict(jcGPUType), dict(jcState)
 	w.jGPUs, w.jMilli, w.jPriority, w.jPreemptions, w.jFailures = i32(jcGPUs), i32(jcMilli), i32(jcPriority), i32(jcPreemptions), i32(jcFailures)
 	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
 	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
 	w.jWaitCF = f64(jcWaitCF)
 	w.jInWindow = jf[jcInWindow].(*array.BooleanBuilder)
 	w.jTokens = jf[jcTokens].(*array.Int64Builder)
+}
 
+func (w *Writer) timeseriesBuilders() {
 	tf := w.ts.b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
 	w.tGPUsTotal = tf[tcGPUsTotal].(*array.Int64Builder)
@@ -152,7 +185,6 @@ func create(dir string, format Format, batch int) (w *Writer, err error) {
 		w.tBusySeg[s] = tf[tcBusySeg+int(s)].(*array.Float64Builder)
 		w.tQueuedSeg[s] = tf[tcQueuedSeg+int(s)].(*array.Int64Builder)
 	}
-	return w, nil
 }
 
 // Dir returns the output folder.
@@ -184,13 +216,13 @@ func (w *Writer) SetWindow(start sim.Time) { w.window = start }
 // ok false if the counterfactual has no such job), for the
 // wait_s_counterfactual column. wait may block until the counterfactual has
 // ended the job. Without it the column is null.
-func (w *Writer) SetCounterfactualWaits(wait func(id string) (sim.Time, bool)) { w.cfWait = wait }
+func (w *Writer) SetCounterfactualWaits(wait func(j *sim.Job) (sim.Time, bool)) { w.cfWait = wait }
 
 func (w *Writer) counterfactualWait(j *sim.Job) (sim.Time, bool) {
 	if w.cfWait == nil || j.Segment.External() {
 		return 0, false
 	}
-	cw, ok := w.cfWait(j.ID)
+	cw, ok := w.cfWait(j)
 	return cw, ok && cw >= 0
 }
 
@@ -202,23 +234,32 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	if w.state != open || w.err != nil {
 		return
 	}
+	wait := j.Wait()
+	inWindow := j.Submit >= w.window
+	w.acc.add(j, wait, inWindow, j.WindowGPUHours(), j.WindowRevenueMicroUSD())
+	if w.jobs != nil {
+		w.jobRow(j, wait, inWindow)
+	}
+}
+
+// jobRow appends the job's row to jobs.arrow.
+func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	gpuHours := j.GPUHours()
 	price := float64(j.PriceMicroUSD) / 1e6
 	revenue := float64(j.RevenueMicroUSD()) / 1e6 // sim/money.go: the one place money is computed
 
 	w.jID.Append(j.ID)
-	w.jSegment.Append(j.Segment.String())
+	w.appendDict(w.jSegment, j.Segment.String())
 	w.jTenant.Append(j.Tenant)
 	w.jGPUs.Append(j.GPUs)
 	w.jMilli.Append(int32(j.Milli))
 	w.jPriority.Append(j.Priority)
 	if j.Type >= 0 && int(j.Type) < len(fleet.Catalog) {
-		w.jGPUType.Append(fleet.Catalog[j.Type].Name)
+		w.appendDict(w.jGPUType, fleet.Catalog[j.Type].Name)
 	} else {
 		w.jGPUType.AppendNull()
 	}
 	w.jSubmit.Append(j.Submit.Seconds())
-	wait := j.Wait()
 	if wait >= 0 {
 		w.jStart.Append(j.FirstStart.Seconds())
 		w.jWait.Append(wait.Seconds())
@@ -233,7 +274,7 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	}
 	w.jRun.Append(j.RunTime.Seconds())
 	w.jWork.Append(j.Work.Seconds())
-	w.jState.Append(j.State.String())
+	w.appendDict(w.jState, j.State.String())
 	if j.Reason == "" {
 		w.jReason.AppendNull()
 	} else {
@@ -256,18 +297,25 @@ func (w *Writer) JobEnded(j *sim.Job) {
 	} else {
 		w.jWaitCF.AppendNull()
 	}
-	inWindow := j.Submit >= w.window
 	w.jInWindow.Append(inWindow)
 	if j.Segment == sim.SegServing {
 		w.jTokens.Append(j.Tokens)
 	} else {
 		w.jTokens.AppendNull()
 	}
-	w.acc.add(j, wait, inWindow, j.WindowGPUHours(), j.WindowRevenueMicroUSD())
-
 	w.jobs.rows++
 	if w.jobs.rows >= w.batch {
 		w.err = w.jobs.flush(false)
+	}
+}
+
+// appendDict appends v to a dictionary column. Its dictionary holds every
+// value it can take (DictValues); one outside it would change the
+// dictionary between batches, which the IPC file format cannot hold.
+func (w *Writer) appendDict(b *array.BinaryDictionaryBuilder, v string) {
+	n := b.DictionarySize()
+	if err := b.AppendString(v); err != nil || b.DictionarySize() != n {
+		panic(fmt.Sprintf("results: %q is not in the fixed dictionary of its jobs column", v))
 	}
 }
 
@@ -278,6 +326,10 @@ func (w *Writer) Sampled(s *sim.Sample) {
 	}
 	w.internalBusy = append(w.internalBusy, float64(s.BusyMilli[sim.SegInternal]))
 	w.sampleT = append(w.sampleT, s.T)
+	w.lastGPUsTotal = s.GPUsTotal
+	if w.ts == nil {
+		return
+	}
 	var busy, queued int64
 	for seg := range sim.NumSegments {
 		busy += s.BusyMilli[seg]
@@ -308,7 +360,6 @@ func (w *Writer) Sampled(s *sim.Sample) {
 		w.tSpot.AppendNull()
 	}
 	w.tRev.Append(s.RevenueUSDPerHour)
-	w.lastGPUsTotal = s.GPUsTotal
 
 	w.ts.rows++
 	if w.ts.rows >= w.batch {
@@ -381,11 +432,13 @@ func (w *Writer) commit(info RunInfo) error {
 	if err != nil {
 		return err
 	}
-	if err := w.jobs.finish(); err != nil {
-		return err
-	}
-	if err := w.ts.finish(); err != nil {
-		return err
+	for _, t := range []*table{w.jobs, w.ts} {
+		if t == nil {
+			continue
+		}
+		if err := t.finish(); err != nil {
+			return err
+		}
 	}
 	sum, err := openTable(w.dir, summarySchema, w.format, w.mem, 1)
 	if err != nil {
@@ -408,7 +461,22 @@ func (w *Writer) commit(info RunInfo) error {
 		return fmt.Errorf("results: %w", err)
 	}
 	for _, t := range []*table{w.jobs, w.ts, sum} {
+		if t == nil {
+			continue
+		}
 		if err := os.Rename(t.tmp, t.final); err != nil {
+			return fmt.Errorf("results: %w", err)
+		}
+	}
+	for _, left := range []struct {
+		t    *table
+		name string
+	}{{w.jobs, "jobs"}, {w.ts, "timeseries"}} {
+		if left.t != nil {
+			continue
+		}
+		// An earlier run's file of an output left out.
+		if err := os.Remove(filepath.Join(w.dir, w.format.File(left.name))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("results: %w", err)
 		}
 	}

@@ -321,7 +321,7 @@ func testDeterministic(t *testing.T, format Format) {
 	var out [2]string
 	for i := range out {
 		out[i] = filepath.Join(t.TempDir(), "run")
-		w, err := create(out[i], format, 64) // several batches (row groups)
+		w, err := create(out[i], format, 64, AllOutputs) // several batches (row groups)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +352,7 @@ func TestManyRows(t *testing.T) {
 		{100, 1050, 250},
 	} {
 		dir := t.TempDir()
-		w, err := create(dir, FormatArrow, tc.batch)
+		w, err := create(dir, FormatArrow, tc.batch, AllOutputs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -433,7 +433,7 @@ func TestAbortLeavesNothing(t *testing.T) { forEachFormat(t, testAbortLeavesNoth
 
 func testAbortLeavesNothing(t *testing.T, format Format) {
 	root := t.TempDir()
-	w, err := create(filepath.Join(root, "a", "b", "run"), format, 2)
+	w, err := create(filepath.Join(root, "a", "b", "run"), format, 2, AllOutputs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +518,7 @@ func TestWriteErrorFailsCommit(t *testing.T) { forEachFormat(t, testWriteErrorFa
 
 func testWriteErrorFailsCommit(t *testing.T, format Format) {
 	root := t.TempDir()
-	w, err := create(filepath.Join(root, "run"), format, 10)
+	w, err := create(filepath.Join(root, "run"), format, 10, AllOutputs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,12 +74,18 @@ type counterfactualRun struct {
 }
 
 // startCounterfactual starts the counterfactual of s on a goroutine. The
-// caller waits for it with wait.
-func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options) *counterfactualRun {
-	c := &counterfactualRun{board: newWaitBoard(), done: make(chan struct{})}
+// caller waits for it with wait. With perJob its internal jobs' waits go
+// to c.board, for the jobs file; without, c.board is nil.
+func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, perJob bool) *counterfactualRun {
+	c := &counterfactualRun{done: make(chan struct{})}
+	if perJob {
+		c.board = newWaitBoard()
+	}
 	go func() {
 		defer close(c.done)
-		defer c.board.finish()
+		if c.board != nil {
+			defer c.board.finish()
+		}
 		c.res, c.err = runCounterfactual(counterfactualScenario(s), cfg, opt, c.board)
 		if c.err != nil {
 			c.err = fmt.Errorf("counterfactual (the same scenario without external demand): %w", c.err)
@@ -134,11 +140,11 @@ func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board 
 	return Counterfactual{InternalWaitGPUHours: r.InternalWaitGPUHours, InternalSlowdownMean: obs.slowdown.Mean()}, nil
 }
 
-// counterfactualObserver hands internal jobs' waits to the board and
-// averages their bounded slowdown.
+// counterfactualObserver hands internal jobs' waits to the board (if any)
+// and averages their bounded slowdown.
 type counterfactualObserver struct {
-	board    *waitBoard
-	window   sim.Time // jobs submitted before it are not in the slowdown
+	board    *waitBoard // nil: nobody asks for the waits
+	window   sim.Time   // jobs submitted before it are not in the slowdown
 	slowdown results.SlowdownMean
 }
 
@@ -148,43 +154,73 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 	if j.Segment.External() {
 		return
 	}
-	o.board.put(j.ID, j.Wait())
+	if o.board != nil {
+		o.board.put(j.Arrival, j.ID, j.Wait())
+	}
 	if j.Submit >= o.window {
 		o.slowdown.Add(j)
 	}
 }
 
 // waitBoard passes the counterfactual's internal job waits to the main
-// run's writer, which asks for each internal job by ID when the job ends
-// in the main run. The two runs end jobs in different orders, so an answer
-// may be asked for before it exists (take then waits for it: the
-// counterfactual never waits for the main run, so this cannot deadlock) or
-// kept until asked for. To bound memory the counterfactual pauses when
-// boardLimit answers are kept unasked, unless the main run is waiting for
-// one it has not given yet.
+// run's writer, which asks for each internal job when it ends in the main
+// run. The two runs number their internal jobs alike (sim.Job.Arrival: the
+// same internal sources, the same order), so the board is a window of
+// slots indexed by that number, from the first not yet asked for: no
+// hashing, and neighbouring jobs in neighbouring slots. Each slot keeps
+// the job's ID too, and an answer for another ID is a bug that panics.
+//
+// The two runs end jobs in different orders, so an answer may be asked for
+// before it exists (take then waits for it: the counterfactual never waits
+// for the main run, so this cannot deadlock) or kept until asked for. To
+// bound memory the counterfactual pauses when boardLimit answers are kept
+// unasked, unless the main run is waiting for one it has not given yet.
 type waitBoard struct {
-	mu        sync.Mutex
-	cond      sync.Cond
-	waits     map[string]sim.Time
+	mu    sync.Mutex
+	cond  sync.Cond
+	slots []boardSlot // slots[i] is internal job base+i
+	base  int64
+	// early holds the answers of jobs before base not yet asked for: a
+	// job that runs for weeks in the main run (or never ends before the
+	// horizon) would otherwise hold the window open behind it.
+	early     map[int64]boardSlot
+	window    int  // boardWindow (smaller in tests)
+	kept      int  // answers given and not yet asked for
 	done      bool // the counterfactual has ended (or failed)
 	closed    bool // the main run asks no more
 	asking    int  // takers waiting
 	producing bool // the counterfactual is paused at the limit
 }
 
+type boardSlot struct {
+	id    string
+	wait  sim.Time
+	state uint8 // slotEmpty, slotKept or slotTaken
+}
+
+const (
+	slotEmpty uint8 = iota
+	slotKept
+	slotTaken
+)
+
 const boardLimit = 1 << 20
 
+// boardWindow is the most slots the window keeps; past it, its older half
+// moves out (answers kept go to early).
+const boardWindow = 1 << 20
+
 func newWaitBoard() *waitBoard {
-	b := &waitBoard{waits: make(map[string]sim.Time)}
+	b := &waitBoard{early: make(map[int64]boardSlot), window: boardWindow}
 	b.cond.L = &b.mu
 	return b
 }
 
-// put records an internal job's counterfactual wait (-1: it never started).
-func (b *waitBoard) put(id string, wait sim.Time) {
+// put records internal job n's counterfactual wait (-1: it never started).
+func (b *waitBoard) put(n int64, id string, wait sim.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for len(b.waits) >= boardLimit && b.asking == 0 && !b.closed {
+	for b.kept >= boardLimit && b.asking == 0 && !b.closed {
 		b.producing = true
 		b.cond.Wait()
 	}
@@ -192,7 +228,15 @@ func (b *waitBoard) put(id string, wait sim.Time) {
 	if b.closed {
 		return
 	}
-	b.waits[id] = wait
+	b.kept++
+	if i := n - b.base; i < 0 {
+		b.early[n] = boardSlot{id: id, wait: wait, state: slotKept}
+	} else {
+		for int64(len(b.slots)) <= i {
+			b.slots = append(b.slots, boardSlot{})
+		}
+		b.slots[i] = boardSlot{id: id, wait: wait, state: slotKept}
+	}
 	if b.asking > 0 {
 		b.cond.Broadcast()
 	}
@@ -210,23 +254,41 @@ func (b *waitBoard) finish() {
 func (b *waitBoard) close() {
 	b.mu.Lock()
 	b.closed = true
-	b.waits = nil
+	b.slots, b.early = nil, nil
 	b.cond.Broadcast()
 	b.mu.Unlock()
 }
 
-// take returns job id's counterfactual wait, waiting for the counterfactual
-// to end it; ok is false if the counterfactual ended without it.
-func (b *waitBoard) take(id string) (wait sim.Time, ok bool) {
+// take returns internal job j's counterfactual wait, waiting for the
+// counterfactual to end it; ok is false if the counterfactual ended
+// without it.
+func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
-		if w, found := b.waits[id]; found {
-			delete(b.waits, id)
+		i := j.Arrival - b.base
+		var s *boardSlot
+		if i >= 0 && i < int64(len(b.slots)) {
+			s = &b.slots[i]
+			if s.state == slotTaken {
+				return 0, false // asked for twice
+			}
+		} else if e, ok := b.early[j.Arrival]; ok {
+			delete(b.early, j.Arrival)
+			s = &e
+		}
+		if s != nil && s.state == slotKept {
+			if s.id != j.ID {
+				panic(fmt.Sprintf("runner: internal job %d is %q in the run and %q in its counterfactual: their internal arrivals differ", j.Arrival, j.ID, s.id))
+			}
+			wait = s.wait
+			*s = boardSlot{state: slotTaken}
+			b.kept--
+			b.trim()
 			if b.producing {
 				b.cond.Broadcast()
 			}
-			return w, true
+			return wait, true
 		}
 		if b.done || b.closed {
 			return 0, false
@@ -236,4 +298,22 @@ func (b *waitBoard) take(id string) (wait sim.Time, ok bool) {
 		b.cond.Wait()
 		b.asking--
 	}
+}
+
+// trim drops the taken slots at the front of the window and, when it has
+// grown past b.window, moves its older half out, the answers still kept
+// there to early.
+func (b *waitBoard) trim() {
+	k := 0
+	for k < len(b.slots) && b.slots[k].state == slotTaken {
+		k++
+	}
+	if len(b.slots)-k > b.window {
+		for ; k < len(b.slots)-b.window/2; k++ {
+			if s := b.slots[k]; s.state == slotKept {
+				b.early[b.base+int64(k)] = s
+			}
+		}
+	}
+	b.slots, b.base = b.slots[k:], b.base+int64(k)
 }

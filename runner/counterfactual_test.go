@@ -202,3 +202,63 @@ func TestInternalTraceIsItsOwnCounterfactual(t *testing.T) {
 		t.Errorf("counterfactual %+v, caused delay %v, internal wait %v: want the run as its own counterfactual, 0 caused, some waiting", c, e.DelayCausedGPUHours, e.InternalWaitGPUHours)
 	}
 }
+
+// TestWaitBoard: answers put in one order are taken in another, each
+// once; the window of slots empties as they are taken; an ID that differs
+// from the counterfactual's for the same internal job panics.
+func TestWaitBoard(t *testing.T) {
+	b := newWaitBoard()
+	b.window = 16 // the window moves on past jobs asked for late
+	const n = 1000
+	r := rand.New(rand.NewPCG(3, 3))
+	ids := func(k int) string { return fmt.Sprintf("job-%d", k) }
+	take := func(k int) {
+		t.Helper()
+		w, ok := b.take(&sim.Job{JobSpec: sim.JobSpec{ID: ids(k)}, Arrival: int64(k)})
+		if !ok || w != sim.Time(10*k) {
+			t.Fatalf("job %d: wait %v, %v; want %v", k, w, ok, 10*k)
+		}
+	}
+	// Half the answers come before anyone asks, in any order; then one
+	// answer kept is asked for (at random) as each of the rest comes in,
+	// job 0 last, as a job that runs all along in the main run.
+	perm := r.Perm(n)
+	var kept []int
+	for i, k := range perm {
+		b.put(int64(k), ids(k), sim.Time(10*k))
+		if k != 0 {
+			kept = append(kept, k)
+		}
+		if i >= n/2 {
+			x := r.IntN(len(kept))
+			take(kept[x])
+			kept[x] = kept[len(kept)-1]
+			kept = kept[:len(kept)-1]
+		}
+	}
+	for _, k := range kept {
+		take(k)
+	}
+	if len(b.slots) > b.window {
+		t.Errorf("the window holds %d slots behind job 0", len(b.slots))
+	}
+	if _, ok := b.early[0]; !ok {
+		t.Error("job 0's answer did not move out of the window")
+	}
+	take(0)
+	if b.kept != 0 || len(b.slots) != 0 || len(b.early) != 0 || b.base != n {
+		t.Errorf("after taking every answer: %d kept, %d slots, %d early, base %d", b.kept, len(b.slots), len(b.early), b.base)
+	}
+	b.finish()
+	if _, ok := b.take(&sim.Job{JobSpec: sim.JobSpec{ID: ids(5)}, Arrival: 5}); ok {
+		t.Error("an answer taken twice")
+	}
+	b2 := newWaitBoard()
+	b2.put(0, "a", 1)
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for internal job 0 named differently in the two runs")
+		}
+	}()
+	b2.take(&sim.Job{JobSpec: sim.JobSpec{ID: "b"}, Arrival: 0})
+}

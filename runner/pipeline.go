@@ -38,8 +38,10 @@ func newPrefetchSource(src sim.Source) *prefetchSource {
 		batches: make(chan []sim.JobSpec, prefetchBatches),
 		free:    make(chan []sim.JobSpec, prefetchBatches+2),
 		done:    make(chan struct{}), exited: make(chan struct{})}
+	// Batches grow to prefetchBatch as they fill (and are reused): a small
+	// run does not pay for zeroing room it never uses.
 	for range prefetchBatches + 2 {
-		p.free <- make([]sim.JobSpec, 0, prefetchBatch)
+		p.free <- nil
 	}
 	go p.run()
 	return p
@@ -57,7 +59,7 @@ func (p *prefetchSource) run() {
 		}
 		b = b[:0]
 		end := false
-		for len(b) < cap(b) {
+		for len(b) < prefetchBatch {
 			b = append(b, sim.JobSpec{})
 			if !p.src.Next(&b[len(b)-1]) {
 				b = b[:len(b)-1]
@@ -138,10 +140,12 @@ type batchSample struct {
 
 func newAsyncObserver(o sim.Observer) *asyncObserver {
 	a := &asyncObserver{o: o, batches: make(chan *observerBatch, 2), free: make(chan *observerBatch, 3), exited: make(chan struct{})}
+	// A batch's jobs grow to asyncBatch as it fills (and it is reused): a
+	// small run does not pay for zeroing room it never uses.
 	for range 2 {
-		a.free <- &observerBatch{jobs: make([]sim.Job, 0, asyncBatch)}
+		a.free <- &observerBatch{}
 	}
-	a.cur = &observerBatch{jobs: make([]sim.Job, 0, asyncBatch)}
+	a.cur = &observerBatch{}
 	go a.run()
 	return a
 }

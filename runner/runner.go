@@ -56,6 +56,19 @@ type Options struct {
 	// with possible external demand also simulates its counterfactual,
 	// on a goroutine beside it.
 	NoCounterfactual bool
+	// Outputs selects the data files written (results.Outputs); the zero
+	// value writes every one. The summary is always computed and written;
+	// a sweep that needs only summaries leaves out jobs and timeseries,
+	// and then the counterfactual does not hand its per-job waits over.
+	Outputs results.Outputs
+}
+
+// outputs returns the selected outputs, every one by default.
+func (o *Options) outputs() results.Outputs {
+	if o.Outputs == 0 {
+		return results.AllOutputs
+	}
+	return o.Outputs
 }
 
 // Result is what a finished run reports.
@@ -225,7 +238,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if out == "" {
 		out = DefaultOut(s)
 	}
-	w, err := results.CreateFormat(out, opt.Format)
+	w, err := results.CreateOutputs(out, opt.Format, opt.outputs())
 	if err != nil {
 		return nil, err
 	}
@@ -273,15 +286,20 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	writeClock := newPhaseClock(s.Seed)
 	var obs sim.Observer = timedObserver{w, writeClock}
 	closeObs := func() {}
-	if !opt.Inline {
+	// Without a jobs file the writer only sums each job into the summary:
+	// cheaper on the engine's goroutine than copying the job to another.
+	if !opt.Inline && opt.outputs()&results.OutJobs != 0 {
 		aw := newAsyncObserver(obs)
 		obs, closeObs = aw, aw.close
 	}
 	var cf *counterfactualRun
 	if !opt.NoCounterfactual && hasExternal(s, traceInternal) {
-		cf = startCounterfactual(s, cfg, opt)
-		defer cf.board.close() // a failed run stops asking
-		w.SetCounterfactualWaits(cf.board.take)
+		// Per-job waits only go to the jobs file's wait_s_counterfactual.
+		cf = startCounterfactual(s, cfg, opt, opt.outputs()&results.OutJobs != 0)
+		if cf.board != nil {
+			defer cf.board.close() // a failed run stops asking
+			w.SetCounterfactualWaits(cf.board.take)
+		}
 	}
 	defer closeObs() // before a failed run's Abort
 	e := sim.New(cfg, f, alloc, pricer, piped, obs, ledger)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"neosim/internal/arrowtest"
 	"neosim/results"
 	"neosim/scenario"
 	"neosim/sim"
@@ -58,11 +59,11 @@ func jobsTokens(t *testing.T, dir string) (sum, n int64) {
 			t.Fatal(err)
 		}
 		idx := rec.Schema().FieldIndices("tokens")
-		seg := rec.Column(rec.Schema().FieldIndices("segment")[0]).(*array.String)
+		segs := rec.Column(rec.Schema().FieldIndices("segment")[0])
 		tok := rec.Column(idx[0]).(*array.Int64)
 		for i := range tok.Len() {
-			if tok.IsNull(i) != (seg.Value(i) != "serving") {
-				t.Fatalf("row %d: segment %s, tokens null %v", i, seg.Value(i), tok.IsNull(i))
+			if seg := arrowtest.Str(segs, i); tok.IsNull(i) != (seg != "serving") {
+				t.Fatalf("row %d: segment %s, tokens null %v", i, seg, tok.IsNull(i))
 			}
 			if !tok.IsNull(i) {
 				sum += tok.Value(i)

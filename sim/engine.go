@@ -196,8 +196,9 @@ type Engine struct {
 	revenueRate int64 // n$ per hour billed by the running jobs (Job.revenueRate)
 	busyMilli   [NumSegments]int64
 	queued      [NumSegments]int64
-	alive       int // jobs in the table
-	sourcesLeft int // sources not yet exhausted
+	arrivals    [NumSegments]int64 // jobs arrived per segment (Job.Arrival)
+	alive       int                // jobs in the table
+	sourcesLeft int                // sources not yet exhausted
 	scheduleSet bool
 	windowOpen  bool // the measurement window has opened (Config.Warmup)
 	priceEvery  Time // the Updater pricer's update interval; 0: none
@@ -258,9 +259,17 @@ func (e *Engine) Run() error {
 		e.scheduleFailure()
 	}
 	for {
-		ev, ok := e.events.Pop()
-		if !ok {
-			break
+		var ev Event
+		if e.scheduleSet && e.scheduleDue() {
+			// The scheduling pass is an event of kind KindSchedule at now,
+			// run here without going through the queue: it comes after
+			// every event of a lower kind at now and before the rest.
+			ev = Event{At: e.now, key: uint64(KindSchedule) << 56}
+		} else {
+			var ok bool
+			if ev, ok = e.events.Pop(); !ok {
+				break
+			}
 		}
 		if e.cfg.Horizon > 0 && ev.At > e.cfg.Horizon {
 			break
@@ -344,6 +353,10 @@ func (e *Engine) newJob(spec *JobSpec) JobID {
 	shares := j.Shares[:0]
 	gen := j.gen + 1
 	*j = Job{JobSpec: *spec, State: Queued, Type: -1, FirstStart: -1, End: -1, Remaining: spec.Work, Shares: shares, gen: gen, live: true}
+	if spec.Segment < NumSegments {
+		j.Arrival = e.arrivals[spec.Segment]
+		e.arrivals[spec.Segment]++
+	}
 	if j.Milli == 0 {
 		j.Milli = fleet.FullGPU
 	}
@@ -400,12 +413,16 @@ func (e *Engine) dequeue(id JobID) {
 	panic("sim: dequeue of a job not in the queue")
 }
 
-func (e *Engine) armSchedule() {
-	if !e.scheduleSet {
-		e.scheduleSet = true
-		e.events.Push(Event{At: e.now}, KindSchedule)
-	}
-}
+// armSchedule asks for a scheduling pass at now. The pass is not queued:
+// the loop runs it when no event of a lower kind is left at now
+// (scheduleDue), which is where a KindSchedule event pushed now would come
+// in the queue's (time, kind, sequence) order: only one is ever pending,
+// and nothing but a sample (a higher kind) or a later instant follows it.
+func (e *Engine) armSchedule() { e.scheduleSet = true }
+
+// scheduleDue reports whether the armed scheduling pass comes before the
+// queue's earliest event. The queue's last popped time is now.
+func (e *Engine) scheduleDue() bool { return !e.events.NowBefore(KindSchedule) }
 
 // start runs job id on shares (already validated).
 func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {

@@ -160,6 +160,12 @@ type Job struct {
 	Runs        int32        // runs ended so far (RunObserver.RunEnded calls)
 	Preemptions int32        // times it was preempted
 	Failures    int32        // times a failure killed it
+	// Arrival is the job's number among the arrivals of its segment (0,
+	// 1, …, rejected and declined jobs included). Two runs whose sources
+	// give the same jobs of a segment in the same order number them
+	// alike, whatever other segments bring: the counterfactual and its
+	// run pair their internal jobs by it.
+	Arrival int64
 	// PriceMicroUSD is the price per GPU-hour quoted at arrival, for the
 	// first GPU type (in placement order) the job allows, in micro-dollars
 	// (0 for internal work): the price the customer accepts or declines.

@@ -113,6 +113,14 @@ func (q *EventQueue) PeekTime() Time {
 	return q.buckets[0][0].At
 }
 
+// NowBefore reports whether an event of a kind lower than k is pending at
+// the time of the last popped event. It does not move the queue on: events
+// at that time are all in bucket 0.
+func (q *EventQueue) NowBefore(k Kind) bool {
+	h := q.buckets[0]
+	return len(h) > 0 && h[0].Kind() < k
+}
+
 // refill moves the lowest non-empty bucket into lower buckets after
 // advancing last to its minimum time. Bucket 0 must be empty.
 func (q *EventQueue) refill() {

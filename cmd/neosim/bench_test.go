@@ -74,11 +74,11 @@ func TestBenchFragmentation(t *testing.T) {
 func TestBenchSuite(t *testing.T) {
 	t.Setenv("NEOSIM_TEST_MAIN", "1")
 	out := filepath.Join(t.TempDir(), "bench")
-	code, stdout, stderr := neosim(t, "bench", "suite", "small", "--hold-steps", "20000", "--out", out)
+	code, stdout, stderr := neosim(t, "bench", "suite", "small", "--hold-steps", "20000", "--small-runs", "2", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"speed-up", "small", "1000", "MiB", "suite.arrow"} {
+	for _, want := range []string{"speed-up", "small", "1000", "MiB", "suite.arrow", "runs/min", "small-1d-summary-j1"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -90,8 +90,8 @@ func TestBenchSuite(t *testing.T) {
 		t.Errorf("no progress on stderr:\n%s", stderr)
 	}
 	_, names := arrowtest.Column(t, filepath.Join(out, "suite.arrow"), "name")
-	if len(names) != 3 || names[2] != "small" {
-		t.Errorf("suite.arrow names %v, want two hold rows and small", names)
+	if len(names) < 5 || names[2] != "small" || names[3] != "small-1d-summary" || names[4] != "small-1d-summary-j1" {
+		t.Errorf("suite.arrow names %v, want two hold rows, small, the fixed cost of a small run (a whole process) and its sweeps", names)
 	}
 	_, rss := arrowtest.Column(t, filepath.Join(out, "suite.arrow"), "rss_scope")
 	if rss[2] != "child" {

@@ -20,7 +20,10 @@ Runs benchmark scenarios one after the other, each in a child process of its
 own (so that its peak RSS is its own), and prints per scenario: wall time,
 simulated events, events/s, jobs/s, peak RSS, utilization and the time spent
 reading (fleet, sources, job generation or trace decoding), simulating and
-writing the output files. First it runs the event queue's hold model against
+writing the output files. Then it times small runs (1,000 GPUs, 1 day,
+summary only): the fixed cost of one (a whole neosim process, median of
+--small-runs) and the runs per minute of a sweep of them, with one worker
+and with one per CPU. First it runs the event queue's hold model against
 a container/heap baseline and prints the speed-up. The same numbers go to
 --out/suite.arrow (and a copy named by the UTC start time); docs/performance.md
 describes its columns.
@@ -55,11 +58,12 @@ func cmdBenchSuite(args []string, stdout, stderr io.Writer) error {
 		holdSteps = fs.Int("hold-steps", 2_000_000, "hold model steps per round (best of 3 rounds)")
 		inProcess = fs.Bool("in-process", false, "run the scenarios in this process (the peak RSS is then this process's, marked *)")
 		quiet     = fs.Bool("quiet", false, "no progress on stderr")
+		smallRuns = fs.Int("small-runs", 20, "small runs (1,000 GPUs, 1 day, summary only) for the fixed cost of one run (a whole neosim process each, median) and for a sweep's runs per minute (1 worker, then one per CPU); 0: skip")
 	)
 	if ok, err := parseFlags(fs, "bench suite", args, stderr); !ok {
 		return err
 	}
-	cfg := bench.SuiteConfig{Names: fs.Args(), RunsDir: filepath.Join(*out, "runs"), KeepRuns: *keep, HoldSteps: *holdSteps}
+	cfg := bench.SuiteConfig{Names: fs.Args(), RunsDir: filepath.Join(*out, "runs"), KeepRuns: *keep, HoldSteps: *holdSteps, SmallRuns: *smallRuns}
 	if *hold {
 		cfg.HoldPending = bench.DefaultHoldPending
 	}
@@ -71,6 +75,7 @@ func cmdBenchSuite(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("finding neosim's own binary to run the scenarios in: %w (use --in-process)", err)
 		}
+		cfg.Process = func(args ...string) *exec.Cmd { return exec.Command(exe, args...) }
 		cfg.Child = func(name, out string) *exec.Cmd {
 			cmd := exec.Command(exe, "bench", suiteChildCmd, name, out)
 			cmd.Stderr = stderr

@@ -54,6 +54,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		out          = fs.String("out", "", "output folder (default results/compare/<scenario>)")
 		jobs         = fs.IntP("jobs", "j", runtime.NumCPU(), "runs at once")
 		format       = formatFlag(fs)
+		outputsList  = outputsFlag(fs)
 		drawPlots    = plotsFlag(fs)
 		quiet        = fs.Bool("quiet", false, "no progress lines and no table")
 		failures     bool
@@ -72,7 +73,11 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !counterfactual},
+	outputs, err := parseOutputs("compare", *outputsList, stderr)
+	if err != nil {
+		return err
+	}
+	opt := experiment.CompareOptions{Out: *out, Jobs: *jobs, Warn: stderr, Run: runner.Options{Format: outFormat, Outputs: outputs, NoCounterfactual: !counterfactual},
 		Allocators: splitList(*allocators), Pricers: splitList(*pricers)}
 	if opt.Precision, err = precision(fs); err != nil {
 		return err

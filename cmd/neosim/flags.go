@@ -47,6 +47,29 @@ func formatFlagVar(fs *pflag.FlagSet, v *string) {
 	fs.StringVar(v, "format", *v, "output file format: "+strings.Join(results.Formats(), ", ")+" (Arrow IPC or Parquet; docs/output-schema.md)")
 }
 
+// outputsFlagVar adds --outputs into v, whose value is the default.
+func outputsFlagVar(fs *pflag.FlagSet, v *string) {
+	fs.StringVar(v, "outputs", *v, "data files to write, comma-separated: jobs, timeseries, summary (summary.arrow and run.json are always written; --outputs summary skips the jobs and timeseries files)")
+}
+
+// outputsFlag adds --outputs (default: every file).
+func outputsFlag(fs *pflag.FlagSet) *string {
+	v := results.AllOutputs.String()
+	outputsFlagVar(fs, &v)
+	return &v
+}
+
+// parseOutputs parses --outputs' value; a bad one is a usage error
+// explained on stderr.
+func parseOutputs(cmd, value string, stderr io.Writer) (results.Outputs, error) {
+	o, err := results.ParseOutputs(value)
+	if err != nil {
+		fmt.Fprintf(stderr, "neosim %s: --outputs: %v\n", cmd, err)
+		return o, errUsage
+	}
+	return o, nil
+}
+
 // failuresFlag adds --failures into v: injected node failures on or off,
 // over the scenario's failure model.
 func failuresFlag(fs *pflag.FlagSet, v *bool) {

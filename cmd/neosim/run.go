@@ -70,7 +70,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt := runner.Options{Out: f.out, Format: outFormat, Warn: stderr, CheckInvariants: f.check, NoCounterfactual: !f.counterfactual}
+	outputs, err := parseOutputs("run", f.outputs, stderr)
+	if err != nil {
+		return err
+	}
+	opt := runner.Options{Out: f.out, Format: outFormat, Outputs: outputs, Warn: stderr, CheckInvariants: f.check, NoCounterfactual: !f.counterfactual}
 	var prog *progress
 	if !f.quiet {
 		prog = newProgress(stderr)
@@ -101,7 +105,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 type runFlags struct {
 	scenarioPath, trace, traceFormat, fleet, fleetFormat string
 	allocator, pricer, horizon, out, format, sample      string
-	cpuProfile, warmup, servingTrace                     string
+	cpuProfile, warmup, servingTrace, outputs            string
 	external, failures, check, quiet, plots              bool
 	counterfactual                                       bool
 	seed                                                 uint64
@@ -123,6 +127,8 @@ func addRunFlags(fs *pflag.FlagSet) *runFlags {
 	fs.StringVar(&f.out, "out", "", "output directory (default results/runs/<scenario>-<seed>)")
 	f.format = results.FormatArrow.String()
 	formatFlagVar(fs, &f.format)
+	f.outputs = results.AllOutputs.String()
+	outputsFlagVar(fs, &f.outputs)
 	fs.StringVar(&f.sample, "sample-interval", "", "timeseries sampling interval in simulated time (default 5m)")
 	fs.BoolVar(&f.check, "check-invariants", false, "check the engine's invariants after every event (slow; for debugging)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress and no summary table")

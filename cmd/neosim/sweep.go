@@ -85,6 +85,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 		hz     = fs.String("horizon", "", "override the sweep's horizon, e.g. 2d (a quick look)")
 		seeds  = fs.String("seeds", "", "override the sweep's seeds, e.g. 1-2")
 		format = formatFlag(fs)
+		outs   = outputsFlag(fs)
 		draw   = plotsFlag(fs)
 		resume = fs.Bool("resume", false, "keep the runs already complete in --out (a retried shard, an interrupted sweep) and run only the others")
 		dryRun = fs.Bool("dry-run", false, "list the variants and this shard's runs, run nothing")
@@ -106,6 +107,10 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	outputs, err := parseOutputs("sweep", *outs, stderr)
+	if err != nil {
+		return err
+	}
 	sh, from, err := resolveShard(*shard, os.Getenv)
 	if err != nil {
 		return err
@@ -124,7 +129,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) error {
 	if *dryRun {
 		return printPlan(stdout, sw, sh)
 	}
-	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat, NoCounterfactual: !counterfactual}, Resume: *resume}
+	opt := experiment.SweepOptions{Out: *out, Jobs: *jobs, Shard: sh, Warn: stderr, Run: runner.Options{Format: outFormat, Outputs: outputs, NoCounterfactual: !counterfactual}, Resume: *resume}
 	if opt.Precision, err = prec(fs); err != nil {
 		return err
 	}

@@ -14,7 +14,8 @@ import (
 )
 
 // Column reads one column of an Arrow IPC file: numbers (float64, int64,
-// int32; NaN for a null) or strings ("" for a null). Another type, or no
+// int32; NaN for a null) or strings, plain or dictionary-encoded ("" for a
+// null). Another type, or no
 // such column, fails the test.
 func Column(t testing.TB, path, name string) (nums []float64, strs []string) {
 	t.Helper()
@@ -34,6 +35,8 @@ func Column(t testing.TB, path, name string) (nums []float64, strs []string) {
 				nums = append(nums, float64(c.Value(k)))
 			case *array.String:
 				strs = append(strs, c.Value(k))
+			case *array.Dictionary: // dictionary-encoded strings
+				strs = append(strs, c.Dictionary().(*array.String).Value(c.GetValueIndex(k)))
 			default:
 				t.Fatalf("%s: column %q has type %v", path, name, col.DataType())
 			}
@@ -85,4 +88,13 @@ func each(t testing.TB, path, name string, fn func(arrow.Array)) {
 		}
 		fn(rec.Column(idx[0]))
 	}
+}
+
+// Str returns row i of a string column, plain utf8 or dictionary-encoded
+// (jobs.arrow's segment, state and gpu_type).
+func Str(a arrow.Array, i int) string {
+	if d, ok := a.(*array.Dictionary); ok {
+		return d.Dictionary().(*array.String).Value(d.GetValueIndex(i))
+	}
+	return a.(*array.String).Value(i)
 }

@@ -16,7 +16,7 @@ type kind uint8
 
 const (
 	kNum  kind = iota // any float or integer type
-	kStr              // utf8
+	kStr              // utf8, or dictionary-encoded utf8
 	kBool             // boolean
 )
 
@@ -40,6 +40,9 @@ func (k kind) accepts(t arrow.DataType) bool {
 		}
 		return false
 	case kStr:
+		if d, ok := t.(*arrow.DictionaryType); ok {
+			return d.ValueType.ID() == arrow.STRING
+		}
 		return t.ID() == arrow.STRING
 	default:
 		return t.ID() == arrow.BOOL
@@ -128,6 +131,9 @@ func num(a arrow.Array, i int) float64 {
 func str(a arrow.Array, i int) string {
 	if a.IsNull(i) {
 		return ""
+	}
+	if d, ok := a.(*array.Dictionary); ok {
+		return d.Dictionary().(*array.String).Value(d.GetValueIndex(i))
 	}
 	return a.(*array.String).Value(i)
 }

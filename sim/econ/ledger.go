@@ -209,12 +209,20 @@ func (l *Ledger) RunEnded(j *sim.Job, ran, before sim.Time) {
 		l.book(j, poolSpare, mul64(uint64(j.GPUs)*share, in))
 		return
 	}
+	// Sum the GPUs per pool, then book each pool once: the products are
+	// exact, so this is the sum per share (a gang has thousands).
+	var gpus [numPools]uint64
 	for _, sh := range j.Shares {
 		p := poolSpare
 		if int(sh.Node) < len(l.pool) {
 			p = int(l.pool[sh.Node])
 		}
-		l.book(j, p, mul64(uint64(sh.GPUs())*share, in))
+		gpus[p] += uint64(sh.GPUs())
+	}
+	for p, g := range gpus {
+		if g > 0 {
+			l.book(j, p, mul64(g*share, in))
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ export const files = ["jobs", "timeseries", "summary"];
 // The documented type of a column → the polars dtype it must read as.
 const dtypes = {
   utf8: "String",
+  dictionary: "Categorical", // dictionary-encoded utf8 (int8 indices)
   bool: "Bool",
   int32: "Int32",
   int64: "Int64",

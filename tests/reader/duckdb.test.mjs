@@ -24,7 +24,7 @@ const runDir = process.env.NEOSIM_PARQUET_RUN_DIR;
 const arrowDir = process.env.NEOSIM_RUN_DIR;
 
 // The documented type of a column → the type DuckDB reads it as.
-const duckTypes = { utf8: "VARCHAR", int32: "INTEGER", int64: "BIGINT", uint64: "UBIGINT", float64: "DOUBLE", bool: "BOOLEAN" };
+const duckTypes = { utf8: "VARCHAR", dictionary: "VARCHAR", int32: "INTEGER", int64: "BIGINT", uint64: "UBIGINT", float64: "DOUBLE", bool: "BOOLEAN" };
 
 // sql quotes a path as a SQL string literal.
 const sql = (s) => `'${s.replaceAll("'", "''")}'`;

@@ -98,7 +98,7 @@ const manifest = once(() => JSON.parse(fs.readFileSync(path.join(sweepDir, "mani
 function jobsDoc() {
   const doc = fs.readFileSync(path.join(repo, "docs/output-schema.md"), "utf8");
   const section = doc.split(/^## `jobs\.arrow`$/m)[1].split(/^## /m)[0];
-  const poly = { utf8: "String", int32: "Int32", int64: "Int64", uint64: "UInt64", float64: "Float64" };
+  const poly = { utf8: "String", dictionary: "Categorical", int32: "Int32", int64: "Int64", uint64: "UInt64", float64: "Float64" };
   return Object.fromEntries([...section.matchAll(/^\| `([a-z0-9_]+)` \| ([a-z0-9]+)/gm)].map((m) => [m[1], poly[m[2]]]));
 }
 
