@@ -243,6 +243,9 @@ func printSummary(w io.Writer, s *scenario.Scenario, r *runner.Result) {
 			dur(sum.Segments[seg].Wait.MeanS), dur(sum.Segments[seg].Wait.P50S), dur(sum.Segments[seg].Wait.P99S))
 	}
 	tw.Flush()
+	if sum.WarmupS > 0 {
+		fmt.Fprintf(w, "(job counts: every job; waits, utilization, revenue, costs and value: the measurement window after the %s warm-up)\n", dur(sum.WarmupS))
+	}
 	if sum.ServingTokensDemanded > 0 {
 		fmt.Fprintf(w, "\nserving tokens: demanded %s · served %s (%s)\n", traces.Thousands(sum.ServingTokensDemanded),
 			traces.Thousands(sum.ServingTokensServed), pct(float64(sum.ServingTokensServed)/float64(sum.ServingTokensDemanded)))
