@@ -140,10 +140,10 @@ type Config struct {
 	// domains): a job on d racks runs at speed / (1 + SpreadPenalty·(d−1)).
 	// 0: placement does not change speed.
 	SpreadPenalty float64
-	// Warmup opens the measurement window: at Warmup the engine records
-	// each live job's run time so far (Job.RunTimeBeforeWindow), so that
-	// observers can leave the warm-up out of time-weighted measures. It
-	// changes no job's fate. 0: the window is the whole run.
+	// Warmup opens the measurement window: as each run of a job ends, the
+	// engine adds its part before Warmup to Job.RunTimeBeforeWindow, so
+	// that observers can leave the warm-up out of time-weighted measures.
+	// It changes no job's fate. 0: the window is the whole run.
 	Warmup Time
 }
 
@@ -200,7 +200,6 @@ type Engine struct {
 	alive       int                // jobs in the table
 	sourcesLeft int                // sources not yet exhausted
 	scheduleSet bool
-	windowOpen  bool // the measurement window has opened (Config.Warmup)
 	priceEvery  Time // the Updater pricer's update interval; 0: none
 	stats       Stats
 	run         runIndex // the running jobs, for View.Running and RunningIn
@@ -245,7 +244,6 @@ func (e *Engine) Run() error {
 		return e.err
 	}
 	e.events.Push(Event{At: 0}, KindSample)
-	e.windowOpen = e.cfg.Warmup <= 0
 	if u, ok := e.pricer.(Updater); ok {
 		e.priceEvery = u.UpdateInterval()
 		if e.priceEvery <= 0 {
@@ -276,9 +274,6 @@ func (e *Engine) Run() error {
 		}
 		if e.cfg.Horizon == 0 && e.alive == 0 && e.sourcesLeft == 0 {
 			break // every job has ended; failures and samples alone go on forever
-		}
-		if !e.windowOpen && ev.At >= e.cfg.Warmup {
-			e.openWindow()
 		}
 		e.now = ev.At
 		e.stats.Events++
@@ -483,6 +478,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	if w := e.cfg.Warmup; w > 0 {
 		before = min(max(0, min(e.now, w)-j.Start), ran)
 	}
+	j.RunTimeBeforeWindow += before
 	j.bill(ran, before)
 	j.Runs++
 	for _, o := range e.runObs {
@@ -641,28 +637,8 @@ func (e *Engine) fail() {
 
 // terminate moves a job to a terminal state, tells the observers and frees
 // its slot.
-// openWindow opens the measurement window at Config.Warmup: every live job
-// keeps the run time it has so far as RunTimeBeforeWindow.
-func (e *Engine) openWindow() {
-	e.windowOpen = true
-	at := e.cfg.Warmup
-	for id := range e.jobs {
-		j := &e.jobs[id]
-		if !j.live {
-			continue
-		}
-		j.RunTimeBeforeWindow = j.RunTime
-		if j.State == Running {
-			j.RunTimeBeforeWindow += at - j.Start
-		}
-	}
-}
-
 func (e *Engine) terminate(id JobID, s State, reason string) {
 	j := &e.jobs[id]
-	if !e.windowOpen {
-		j.RunTimeBeforeWindow = j.RunTime // it ends before the window opens
-	}
 	j.State = s
 	j.Reason = reason
 	j.End = e.now
