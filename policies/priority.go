@@ -37,7 +37,8 @@ type Priority struct {
 	// segments not listed come last in their default order.
 	Order []string `yaml:"order,omitempty"`
 
-	rank      [sim.NumSegments]int // set by EnsureDefaults from Order
+	rank      [sim.NumSegments]int         // set by EnsureDefaults from Order
+	segment   [sim.NumSegments]sim.Segment // the segment of each rank
 	buf       []fleet.Share
 	victims   []sim.JobID
 	occ       occupancy
@@ -85,6 +86,9 @@ func (a *Priority) EnsureDefaults() {
 			n++
 		}
 	}
+	for s, r := range a.rank {
+		a.segment[r] = sim.Segment(s)
+	}
 }
 
 // Validate checks Order: known segment names, each at most once.
@@ -112,14 +116,20 @@ func (a *Priority) Schedule(v *sim.View, p *sim.Plan) {
 	// it ends at the first blocked job, after any preemption). Copying the
 	// queue instead cost O(queue) a pass, most of an overloaded run's time.
 	for rank := 0; rank < int(sim.NumSegments); rank++ {
+		seg := a.segment[rank]
+		// The class's jobs not yet met: the walk stops after its last one
+		// (reading each queued job to learn its class is a cache miss, and
+		// most classes have few jobs waiting, often none).
+		left := v.Queued(seg)
 		q := v.Queue()
-		for i := 0; i < len(q); {
+		for i := 0; left > 0 && i < len(q); {
 			id := q[i]
 			j := v.Job(id)
-			if a.rank[j.Segment] != rank || !j.State.Waiting() {
+			if j.Segment != seg {
 				i++
 				continue
 			}
+			left--
 			shares, _, ok := f.FirstFit(j.Demand(), a.buf[:0])
 			a.buf = shares
 			if ok {
@@ -129,7 +139,7 @@ func (a *Priority) Schedule(v *sim.View, p *sim.Plan) {
 				q = v.Queue()
 				continue
 			}
-			if j.Segment != sim.SegSpot && a.rank[j.Segment] < a.rank[sim.SegSpot] {
+			if seg != sim.SegSpot && rank < a.rank[sim.SegSpot] {
 				a.preemptFor(v, p, j)
 			}
 			return // head-of-line: nothing after a blocked job starts

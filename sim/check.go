@@ -71,7 +71,8 @@ func (e *Engine) Check() error {
 		return fmt.Errorf("queued counters %v, queue holds %v", e.queued, queued)
 	}
 	pairs := 0
-	for n, ids := range e.nodeJobs {
+	for n := range e.nodeJobs.owner {
+		ids := e.nodeJobs.on(fleet.NodeID(n))
 		if len(ids) > 0 && e.fleet.Down(fleet.NodeID(n)) {
 			return fmt.Errorf("node %d is down but runs %d jobs", n, len(ids))
 		}
@@ -93,7 +94,7 @@ func (e *Engine) Check() error {
 			shares += len(j.Shares)
 		}
 	}
-	if e.nodeJobs != nil && pairs != shares {
+	if e.nodeJobs.owner != nil && pairs != shares {
 		return fmt.Errorf("node index lists %d job placements, running jobs have %d", pairs, shares)
 	}
 	var total int64

@@ -190,7 +190,7 @@ type Engine struct {
 	free   []JobID
 	queue  []JobID // waiting jobs in queue order
 
-	nodeJobs [][]JobID // jobs running on each node
+	nodeJobs nodeJobs // jobs running on each node
 	failRNG  *rand.Rand
 
 	revenueRate int64 // n$ per hour billed by the running jobs (Job.revenueRate)
@@ -251,7 +251,7 @@ func (e *Engine) Run() error {
 		}
 		e.events.Push(Event{At: 0}, KindPriceUpdate)
 	}
-	e.nodeJobs = make([][]JobID, e.fleet.Nodes())
+	e.nodeJobs = newNodeJobs(e.fleet.Nodes())
 	if f := e.cfg.Failures; f != nil && f.PerGPUHour > 0 {
 		e.failRNG = Stream(e.cfg.Seed, "failures", 0)
 		e.scheduleFailure()
@@ -445,7 +445,7 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 	j.rate = j.revenueRate()
 	e.revenueRate += j.rate
 	for _, sh := range shares {
-		e.nodeJobs[sh.Node] = append(e.nodeJobs[sh.Node], id)
+		e.nodeJobs.add(id, sh, e.fleet.HoldsWhole(sh))
 	}
 	j.noticeAt = -1
 	j.overhead = 0
@@ -503,14 +503,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	e.fleet.Release(j.Shares)
 	e.run.stopped(id, j.Segment)
 	for _, sh := range j.Shares {
-		nj := e.nodeJobs[sh.Node]
-		for k, other := range nj {
-			if other == id {
-				nj[k] = nj[len(nj)-1]
-				e.nodeJobs[sh.Node] = nj[:len(nj)-1]
-				break
-			}
-		}
+		e.nodeJobs.remove(id, sh, e.fleet.HoldsWhole(sh))
 	}
 	e.busyMilli[j.Segment] -= milli
 	e.revenueRate -= j.rate
@@ -626,8 +619,11 @@ func (e *Engine) fail() {
 		return
 	}
 	e.stats.Failures++
-	for len(e.nodeJobs[n]) > 0 {
-		id := e.nodeJobs[n][0]
+	for {
+		id, ok := e.nodeJobs.first(n)
+		if !ok {
+			break
+		}
 		e.jobs[id].Failures++
 		e.interrupt(id, Queued)
 	}

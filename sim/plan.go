@@ -22,6 +22,9 @@ func (v *View) Fleet() fleet.View { return v.e.fleet }
 // re-read Queue after each start.
 func (v *View) Queue() []JobID { return v.e.queue }
 
+// Queued returns the number of seg's jobs in the queue. O(1).
+func (v *View) Queued(seg Segment) int64 { return v.e.queued[seg] }
+
 // BusyMilli returns the milli-GPU (fleet.FullGPU to a whole GPU) that seg's
 // running jobs hold now. O(1).
 func (v *View) BusyMilli(seg Segment) int64 { return v.e.busyMilli[seg] }

@@ -46,9 +46,11 @@ type Ledger struct {
 	gpuTime [numPools][][sim.NumSegments]u128
 	// capacity[p][t] is the GPUs of type t in pool p.
 	capacity [numPools][]int64
-	// pool[n] is node n's pool.
-	pool []uint8
-	seg  [sim.NumSegments]segAcc
+	// pool[n] is node n's pool; if every node is in one pool, onlyPool is
+	// it (and RunEnded need not look at a run's nodes), else -1.
+	pool     []uint8
+	onlyPool int
+	seg      [sim.NumSegments]segAcc
 
 	customers []customer
 	byName    map[string]int32
@@ -125,6 +127,16 @@ func NewLedger(m CostModel, f *fleet.Fleet) (*Ledger, error) {
 			l.pool[n] = poolDedicated
 		}
 		l.capacity[l.pool[n]][f.NodeType(id)] += int64(f.NodeGPUs(id))
+	}
+	l.onlyPool = poolSpare
+	if len(l.pool) > 0 {
+		l.onlyPool = int(l.pool[0])
+	}
+	for _, p := range l.pool {
+		if int(p) != l.onlyPool {
+			l.onlyPool = -1
+			break
+		}
 	}
 	for _, dc := range m.DedicatedDatacenters {
 		if !dedicated[dc] {
@@ -207,6 +219,10 @@ func (l *Ledger) RunEnded(j *sim.Job, ran, before sim.Time) {
 	share := milliOf(j)
 	if len(j.Shares) == 0 { // no placement recorded: its GPUs on spare capacity
 		l.book(j, poolSpare, mul64(uint64(j.GPUs)*share, in))
+		return
+	}
+	if l.onlyPool >= 0 { // the run's shares hold j.GPUs GPUs (fleet.Validate)
+		l.book(j, l.onlyPool, mul64(uint64(j.GPUs)*share, in))
 		return
 	}
 	// Sum the GPUs per pool, then book each pool once: the products are

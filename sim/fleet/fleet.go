@@ -314,6 +314,12 @@ func (f *Fleet) refreshNode(n int, lazy bool) {
 	f.reindex(n)
 }
 
+// HoldsWhole reports whether share s holds its node whole: every GPU, in
+// full.
+func (f *Fleet) HoldsWhole(s Share) bool {
+	return s.Milli == FullGPU && s.Mask == lowMask(int(f.nodeGPUs[s.Node]))
+}
+
 // lowMask is the mask of GPUs 0..k-1.
 func lowMask(k int) uint64 {
 	if k >= 64 {
@@ -342,10 +348,8 @@ func (f *Fleet) wholeNode1(n, sign int, lazy bool) bool {
 		f.freeWhole[t] -= int64(k)
 		f.fullFreeGPUs[t] -= int64(k)
 	} else {
-		for _, v := range gpus {
-			if v != 0 {
-				return false
-			}
+		if f.milliIdx.lv[0][n] != 0 { // the most any GPU of n has free
+			return false
 		}
 		for i := range gpus {
 			gpus[i] = FullGPU
@@ -637,7 +641,7 @@ func (f *Fleet) apply(shares []Share, sign int) {
 		// updates its trees at once (set stops early more often than a
 		// group's fix).
 		lazy := sharesGroup(shares, k)
-		if s.Milli == FullGPU && s.Mask == lowMask(int(f.nodeGPUs[n])) && f.wholeNode1(n, sign, lazy) {
+		if f.HoldsWhole(s) && f.wholeNode1(n, sign, lazy) {
 			continue
 		}
 		t := f.nodeType[n]

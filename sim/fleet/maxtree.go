@@ -98,23 +98,20 @@ func (m *maxTree) firstAtLeast(lo, hi int, k int32) int {
 	}
 	// Climb: scan the rest of i's group; if no entry holds k, move to the
 	// entry above the next group, until an entry holds k or the entries
-	// start at or after hi.
+	// start at or after hi. At level l, entry i covers the values
+	// [i<<(4l), (i+1)<<(4l)): the last entry that starts before hi is
+	// (hi-1)>>(4l).
 	i, l := lo, 0
 	for {
 		row := m.lv[l]
-		if i >= len(row) {
-			return -1
-		}
-		end := (i | (mtB - 1)) + 1
+		last := (hi - 1) >> (l * mtShift)
+		end := min((i|(mtB-1))+1, last+1, len(row))
 		for ; i < end; i++ {
-			if i<<(l*mtShift) >= hi {
-				return -1
-			}
 			if row[i] >= k {
 				goto descend
 			}
 		}
-		if l+1 == len(m.lv) {
+		if end > last || l+1 == len(m.lv) {
 			return -1
 		}
 		i = end >> mtShift
