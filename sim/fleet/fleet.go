@@ -540,10 +540,14 @@ func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
 	}
 	need := int(d.GPUs)
 	start := len(buf)
+	full := f.fullIdx.lv[0]
 	for n := lo; need > 0; n++ {
-		n = f.fullIdx.firstAtLeast(n, hi, 1)
-		if n < 0 {
-			return buf[:start], false // unreachable while counters are right
+		// The next node is usually entirely free too (gangs are placed
+		// and released on runs of nodes): look at it before searching.
+		if n >= hi || full[n] == 0 {
+			if n = f.fullIdx.firstAtLeast(n, hi, 1); n < 0 {
+				return buf[:start], false // unreachable while counters are right
+			}
 		}
 		k := min(need, int(f.nodeGPUs[n]))
 		// The node is entirely free: its first k GPUs are.
@@ -579,6 +583,7 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 	}
 	total := 0
 	typ := TypeID(-1)
+	sorted := true
 	for i, s := range shares {
 		if s.Node < 0 || int(s.Node) >= len(f.nodeType) {
 			return fmt.Errorf("share %d: node %d does not exist", i, s.Node)
@@ -597,10 +602,21 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 		if s.Mask == 0 || bits.Len64(s.Mask) > int(f.nodeGPUs[s.Node]) {
 			return fmt.Errorf("share %d: GPU mask %#x outside node %d's %d GPUs", i, s.Mask, s.Node, f.nodeGPUs[s.Node])
 		}
-		if f.seen[s.Node] == f.stamp {
-			return fmt.Errorf("share %d: node %d appears twice", i, s.Node)
+		// Shares in increasing node order (first fit's) name each node
+		// once; from the first share out of order on, the nodes are
+		// stamped (the sorted ones before it first).
+		if sorted && i > 0 && s.Node <= shares[i-1].Node {
+			sorted = false
+			for _, p := range shares[:i] {
+				f.seen[p.Node] = f.stamp
+			}
 		}
-		f.seen[s.Node] = f.stamp
+		if !sorted {
+			if f.seen[s.Node] == f.stamp {
+				return fmt.Errorf("share %d: node %d appears twice", i, s.Node)
+			}
+			f.seen[s.Node] = f.stamp
+		}
 		if f.whole[s.Node] == f.nodeGPUs[s.Node] {
 			total += s.GPUs() // an entirely free node: every GPU fits
 			continue

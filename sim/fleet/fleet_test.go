@@ -126,6 +126,8 @@ func TestValidateRejects(t *testing.T) {
 		{[]Share{{Node: 1, Milli: FullGPU, Mask: 1}}, "holds 1 GPUs; the job needs 2"},
 		{[]Share{{Node: 1, Milli: FullGPU, Mask: 1 << 9}}, "outside node"},
 		{[]Share{{Node: 1, Milli: FullGPU, Mask: 1}, {Node: 1, Milli: FullGPU, Mask: 2}}, "appears twice"},
+		// In node order at first (not stamped), then back to a node seen.
+		{[]Share{{Node: 0, Milli: FullGPU, Mask: 2}, {Node: 1, Milli: FullGPU, Mask: 1}, {Node: 0, Milli: FullGPU, Mask: 4}}, "appears twice"},
 	} {
 		if err := f.Validate(d, tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want %q", tc.s, err, tc.want)
