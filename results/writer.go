@@ -249,13 +249,13 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	revenue := float64(j.RevenueMicroUSD()) / 1e6 // sim/money.go: the one place money is computed
 
 	w.jID.Append(j.ID)
-	w.appendDict(w.jSegment, j.Segment.String())
+	appendIndex(w.jSegment, int(j.Segment))
 	w.jTenant.Append(j.Tenant)
 	w.jGPUs.Append(j.GPUs)
 	w.jMilli.Append(int32(j.Milli))
 	w.jPriority.Append(j.Priority)
 	if j.Type >= 0 && int(j.Type) < len(fleet.Catalog) {
-		w.appendDict(w.jGPUType, fleet.Catalog[j.Type].Name)
+		appendIndex(w.jGPUType, int(j.Type))
 	} else {
 		w.jGPUType.AppendNull()
 	}
@@ -274,7 +274,7 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	}
 	w.jRun.Append(j.RunTime.Seconds())
 	w.jWork.Append(j.Work.Seconds())
-	w.appendDict(w.jState, j.State.String())
+	appendIndex(w.jState, int(j.State))
 	if j.Reason == "" {
 		w.jReason.AppendNull()
 	} else {
@@ -309,14 +309,18 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	}
 }
 
-// appendDict appends v to a dictionary column. Its dictionary holds every
-// value it can take (DictValues); one outside it would change the
-// dictionary between batches, which the IPC file format cannot hold.
-func (w *Writer) appendDict(b *array.BinaryDictionaryBuilder, v string) {
-	n := b.DictionarySize()
-	if err := b.AppendString(v); err != nil || b.DictionarySize() != n {
-		panic(fmt.Sprintf("results: %q is not in the fixed dictionary of its jobs column", v))
+// appendIndex appends the i-th value of a dictionary column's fixed
+// dictionary. DictValues lists the values in the order of their enum
+// (sim.Segment, sim.State, fleet.TypeID) and jobBuilders inserts them in
+// that order, so an enum value is its own index: appending it skips the
+// hash of the string that AppendString pays every row. An index outside
+// the dictionary would be a value the file cannot hold (the IPC file
+// format has one dictionary per column for every batch).
+func appendIndex(b *array.BinaryDictionaryBuilder, i int) {
+	if i < 0 || i >= b.DictionarySize() {
+		panic(fmt.Sprintf("results: index %d is not in the fixed dictionary of its jobs column (%d values)", i, b.DictionarySize()))
 	}
+	b.AppendIndices([]int{i}, nil)
 }
 
 // Sampled appends a row to timeseries.arrow.

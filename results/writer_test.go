@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -342,6 +343,57 @@ func testDeterministic(t *testing.T, format Format) {
 			t.Errorf("%s differs between two identical runs", name)
 		}
 	}
+}
+
+// TestDictColumns writes every segment, state and GPU type (and no type)
+// across several batches and reads each row's names back: the writer
+// appends dictionary indices, which must name the job's own values.
+func TestDictColumns(t *testing.T) {
+	dir := t.TempDir()
+	w, err := create(dir, FormatArrow, 7, OutJobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := len(fleet.Catalog) + 1 // the last one: no type (null)
+	n := int(sim.NumSegments) * int(sim.NumStates) * types
+	for i := range n {
+		j := sim.Job{JobSpec: sim.JobSpec{ID: "job", Segment: sim.Segment(i % int(sim.NumSegments)), GPUs: 1, Milli: 1000},
+			State: sim.State(i / int(sim.NumSegments) % int(sim.NumStates)), Type: fleet.TypeID(i/int(sim.NumSegments)/int(sim.NumStates) - 1), FirstStart: -1}
+		w.JobEnded(&j)
+	}
+	if err := w.Commit(RunInfo{End: sim.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	jobs := readArrow(t, filepath.Join(dir, JobsFile))
+	if jobs.rows != n {
+		t.Fatalf("%d rows, want %d", jobs.rows, n)
+	}
+	for i := range n {
+		seg, state, typ := sim.Segment(i%int(sim.NumSegments)), sim.State(i/int(sim.NumSegments)%int(sim.NumStates)), i/int(sim.NumSegments)/int(sim.NumStates)-1
+		var wantType any
+		if typ >= 0 {
+			wantType = fleet.Catalog[typ].Name
+		}
+		if got := []any{jobs.cols["segment"][i], jobs.cols["state"][i], jobs.cols["gpu_type"][i]}; !slices.Equal(got, []any{seg.String(), state.String(), wantType}) {
+			t.Errorf("row %d: segment, state, gpu_type = %v, want %v, %v, %v", i, got, seg, state, wantType)
+		}
+	}
+}
+
+// TestDictColumnOutOfRange: a value outside a column's fixed dictionary
+// panics rather than writing an index the file's dictionary lacks.
+func TestDictColumnOutOfRange(t *testing.T) {
+	w, err := create(t.TempDir(), FormatArrow, BatchRows, OutJobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	defer func() {
+		if r := recover(); !strings.Contains(fmt.Sprint(r), "not in the fixed dictionary") {
+			t.Errorf("a job in state NumStates: recovered %v, want the fixed dictionary's panic", r)
+		}
+	}()
+	w.JobEnded(&sim.Job{JobSpec: sim.JobSpec{ID: "job", GPUs: 1, Milli: 1000}, State: sim.NumStates, Type: -1, FirstStart: -1})
 }
 
 func TestManyRows(t *testing.T) {
