@@ -83,8 +83,14 @@ type Fleet struct {
 
 	wholeIdx maxTree // whole[n]
 	milliIdx maxTree // max free milli over the node's GPUs
-	fullIdx  maxTree // nodeGPUs[n] if the node is entirely free, else 0
-	ix       index   // free-capacity buckets by node class, shared GPU and rack (buckets.go)
+	// fullIdx holds nodeGPUs[n] if node n is entirely free, else 0; it is
+	// kept only if some type has nodes of two sizes. Otherwise (size[t] > 0
+	// for every type) a node of type t is entirely free when wholeIdx holds
+	// size[t] for it, and the third tree's upkeep on every allocation and
+	// release is saved.
+	fullIdx maxTree
+	size    [MaxTypes]int32 // GPUs per node of each type; 0 if it has two sizes
+	ix      index           // free-capacity buckets by node class, shared GPU and rack (buckets.go)
 
 	down     []bool   // node n is failed and under repair
 	seen     []uint32 // Validate's per-node marks (== stamp: seen in this call)
@@ -125,7 +131,8 @@ func New(groups []Group) (*Fleet, error) {
 	if gpus > 1<<31-1 {
 		return nil, fmt.Errorf("fleet: %d GPUs is more than this build supports (2^31-1)", gpus)
 	}
-	f := newFleet(nodes, gpus, named)
+	size, oneSize := oneSizePerType(rs)
+	f := newFleet(nodes, gpus, named, size, oneSize)
 	f.layOut(rs)
 	return f, nil
 }
@@ -191,9 +198,24 @@ func (g *Group) setDefaults(t TypeID) {
 	}
 }
 
+// oneSizePerType returns the GPUs per node of each type of rs, or false if
+// some type has nodes of two sizes.
+func oneSizePerType(rs []resolvedGroup) ([MaxTypes]int32, bool) {
+	var size [MaxTypes]int32
+	for _, g := range rs {
+		if s := &size[g.typ]; *s == 0 {
+			*s = int32(g.GPUsPerNode)
+		} else if *s != int32(g.GPUsPerNode) {
+			return [MaxTypes]int32{}, false
+		}
+	}
+	return size, true
+}
+
 // newFleet allocates the state of a fleet of nodes nodes and gpus GPUs,
-// with node names if named; layOut fills it.
-func newFleet(nodes, gpus int, named bool) *Fleet {
+// with node names if named, and the nodes' sizes per type if each type has
+// one (oneSizePerType); layOut fills it.
+func newFleet(nodes, gpus int, named bool, size [MaxTypes]int32, oneSize bool) *Fleet {
 	f := &Fleet{
 		nodeType:  make([]uint8, nodes),
 		nodeGPUs:  make([]uint8, nodes),
@@ -206,7 +228,10 @@ func newFleet(nodes, gpus int, named bool) *Fleet {
 		nodeRack:  make([]RackID, nodes),
 		wholeIdx:  newMaxTree(nodes),
 		milliIdx:  newMaxTree(nodes),
-		fullIdx:   newMaxTree(nodes),
+		size:      size,
+	}
+	if !oneSize {
+		f.fullIdx = newMaxTree(nodes)
 	}
 	for i := range f.lo {
 		f.lo[i], f.hi[i] = -1, -1
@@ -302,15 +327,7 @@ func (f *Fleet) refreshNode(n int, lazy bool) {
 	if w == f.nodeGPUs[n] {
 		full = int32(w)
 	}
-	if lazy {
-		f.wholeIdx.lv[0][n] = int32(w)
-		f.milliIdx.lv[0][n] = int32(m)
-		f.fullIdx.lv[0][n] = full
-	} else {
-		f.wholeIdx.set(n, int32(w))
-		f.milliIdx.set(n, int32(m))
-		f.fullIdx.set(n, full)
-	}
+	f.setLeaves(n, w, m, full, lazy)
 	f.reindex(n)
 }
 
@@ -359,17 +376,45 @@ func (f *Fleet) wholeNode1(n, sign int, lazy bool) bool {
 		w, m = k, FullGPU
 	}
 	f.whole[n] = w
+	f.setLeaves(n, w, m, int32(w), lazy)
+	f.reindex(n)
+	return true
+}
+
+// setLeaves sets node n's values in the max trees: w wholly free GPUs, m
+// the most free milli of a GPU, full its GPUs if entirely free (else 0).
+// With lazy it writes the leaves only, and the caller must fix them
+// (fixTrees) before the next search.
+func (f *Fleet) setLeaves(n int, w uint8, m uint16, full int32, lazy bool) {
+	hasFull := f.fullIdx.lv != nil
 	if lazy {
 		f.wholeIdx.lv[0][n] = int32(w)
 		f.milliIdx.lv[0][n] = int32(m)
-		f.fullIdx.lv[0][n] = int32(w)
-	} else {
-		f.wholeIdx.set(n, int32(w))
-		f.milliIdx.set(n, int32(m))
-		f.fullIdx.set(n, int32(w))
+		if hasFull {
+			f.fullIdx.lv[0][n] = full
+		}
+		return
 	}
-	f.reindex(n)
-	return true
+	f.wholeIdx.set(n, int32(w))
+	f.milliIdx.set(n, int32(m))
+	if hasFull {
+		f.fullIdx.set(n, full)
+	}
+}
+
+// firstFree returns the first entirely free node in [lo, hi), or -1.
+func (f *Fleet) firstFree(lo, hi int) int {
+	if f.fullIdx.lv != nil {
+		return f.fullIdx.firstAtLeast(lo, hi, 1)
+	}
+	for _, t := range f.types { // in node order
+		if a, b := max(lo, f.lo[t]), min(hi, f.hi[t]); a < b {
+			if n := f.wholeIdx.firstAtLeast(a, b, f.size[t]); n >= 0 {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // fixTrees brings the max trees up to date after lazy refreshes of the
@@ -384,7 +429,9 @@ func (f *Fleet) fixTrees(shares []Share) {
 			last = g
 			f.wholeIdx.fix(int(s.Node))
 			f.milliIdx.fix(int(s.Node))
-			f.fullIdx.fix(int(s.Node))
+			if f.fullIdx.lv != nil {
+				f.fullIdx.fix(int(s.Node))
+			}
 		}
 	}
 }
@@ -541,12 +588,18 @@ func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
 	}
 	need := int(d.GPUs)
 	start := len(buf)
-	full := f.fullIdx.lv[0]
+	// A node is entirely free when its leaf holds k: in fullIdx, or in
+	// wholeIdx if the type has one node size.
+	tree, k := &f.fullIdx, int32(1)
+	if tree.lv == nil {
+		tree, k = &f.wholeIdx, f.size[t]
+	}
+	leaf := tree.lv[0]
 	for n := lo; need > 0; n++ {
 		// The next node is usually entirely free too (gangs are placed
 		// and released on runs of nodes): look at it before searching.
-		if n >= hi || full[n] == 0 {
-			if n = f.fullIdx.firstAtLeast(n, hi, 1); n < 0 {
+		if n >= hi || leaf[n] < k {
+			if n = tree.firstAtLeast(n, hi, k); n < 0 {
 				return buf[:start], false // unreachable while counters are right
 			}
 		}
@@ -785,7 +838,7 @@ func (f *Fleet) Check() error {
 			full = int32(w)
 			fullFree[f.nodeType[n]] += int64(w)
 		}
-		if f.fullIdx.get(n) != full {
+		if f.fullIdx.lv != nil && f.fullIdx.get(n) != full {
 			return fmt.Errorf("fleet: node %d full-node index out of date", n)
 		}
 		freeWhole[f.nodeType[n]] += int64(w)
@@ -797,6 +850,9 @@ func (f *Fleet) Check() error {
 		name string
 		m    *maxTree
 	}{{"whole", &f.wholeIdx}, {"milli", &f.milliIdx}, {"full", &f.fullIdx}} {
+		if c.m.lv == nil {
+			continue
+		}
 		if err := c.m.check(); err != nil {
 			return fmt.Errorf("fleet: %s index: %v", c.name, err)
 		}

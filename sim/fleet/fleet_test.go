@@ -49,13 +49,30 @@ func TestParseSpec(t *testing.T) {
 
 // TestRandomAllocations allocates and releases random demands with
 // FirstFit and checks every placement and the invariants each step.
+// TestRandomAllocations places and releases random jobs by first fit and
+// checks every index after each step, on a fleet with a type of two node
+// sizes (which keeps the entirely-free-node tree) and on one with one size
+// per type (which answers from the wholly-free tree instead), comparing
+// FirstFreeNode with a scan on random node ranges.
 func TestRandomAllocations(t *testing.T) {
-	f, err := New([]Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 4, GPUsPerNode: 2, Type: "H100"}})
+	for _, tc := range []struct {
+		name   string
+		groups []Group
+	}{
+		{"two sizes", []Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 4, GPUsPerNode: 2, Type: "H100"}}},
+		{"one size per type", []Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 2, GPUsPerNode: 8, Type: "H100"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { randomAllocations(t, tc.groups) })
+	}
+}
+
+func randomAllocations(t *testing.T, groups []Group) {
+	f, err := New(groups)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.TypeGPUs(1) != 48 || f.GPUs() != 60 {
-		t.Fatalf("H100 %d GPUs, total %d", f.TypeGPUs(1), f.GPUs())
+	if (f.fullIdx.lv == nil) != (f.size != [MaxTypes]int32{}) {
+		t.Fatalf("the entirely-free tree is kept (%v) with one size per type (%v)", f.fullIdx.lv != nil, f.size)
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	var live [][]Share
@@ -91,6 +108,17 @@ func TestRandomAllocations(t *testing.T) {
 		}
 		if f.UsedMilli() != used {
 			t.Fatalf("step %d: fleet has %d milli used, allocations hold %d", step, f.UsedMilli(), used)
+		}
+		lo, hi := NodeID(r.IntN(f.Nodes()+1)), NodeID(r.IntN(f.Nodes()+1))
+		want := NodeID(-1)
+		for n := lo; n < hi; n++ {
+			if f.NodeWhollyFreeGPUs(n) == f.NodeGPUs(n) {
+				want = n
+				break
+			}
+		}
+		if got := f.FirstFreeNode(lo, hi); got != want {
+			t.Fatalf("step %d: FirstFreeNode(%d, %d) = %d, want %d", step, lo, hi, got, want)
 		}
 	}
 }

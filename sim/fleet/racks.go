@@ -65,7 +65,7 @@ func (f *Fleet) MaxRackGPUs(t TypeID) int { return f.index().rackLimit[t] }
 // FirstFreeNode returns the first entirely free node in [lo, hi), or -1.
 // O(log nodes).
 func (f *Fleet) FirstFreeNode(lo, hi NodeID) NodeID {
-	return NodeID(f.fullIdx.firstAtLeast(int(lo), int(hi), 1))
+	return NodeID(f.firstFree(int(lo), int(hi)))
 }
 
 // GPUsOnFreeNodes returns the GPUs of type t on entirely free nodes (the
