@@ -418,14 +418,13 @@ func (f *Fleet) firstFree(lo, hi int) int {
 }
 
 // fixTrees brings the max trees up to date after lazy refreshes of the
-// shares' nodes: once per group of 16 nodes, so a gang of whole nodes in
-// node order costs a group scan per 16 nodes rather than an update per
-// node. (Shares out of node order may fix a group more than once: no
-// harm.)
+// shares' nodes (those for which sharesGroup holds): once per group of 16
+// nodes, so a gang of whole nodes in node order costs a group scan per 16
+// nodes rather than an update per node.
 func (f *Fleet) fixTrees(shares []Share) {
 	last := -1
-	for _, s := range shares {
-		if g := int(s.Node) >> mtShift; g != last {
+	for k, s := range shares {
+		if g := int(s.Node) >> mtShift; g != last && sharesGroup(shares, k) {
 			last = g
 			f.wholeIdx.fix(int(s.Node))
 			f.milliIdx.fix(int(s.Node))
@@ -703,13 +702,14 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.nodeTaken[s.Node] = f.taken
 		}
 	}
-	for _, s := range shares {
+	for k, s := range shares {
 		n := int(s.Node)
-		// The shares of a gang (on runs of nodes, mostly) write their tree
-		// leaves only, and fixTrees fixes each group of 16 nodes once at
-		// the end; a single share updates its trees at once (set stops
-		// early more often than a group's fix).
-		lazy := len(shares) > 1
+		// Nodes that share a group of 16 with a neighbouring share (a gang
+		// on contiguous nodes) write their tree leaves only, and fixTrees
+		// fixes each such group once at the end; a node alone in its group
+		// updates its trees at once (set stops early more often than a
+		// group's fix).
+		lazy := sharesGroup(shares, k)
 		if f.HoldsWhole(s) && f.wholeNode1(n, sign, lazy) {
 			continue
 		}
@@ -742,6 +742,13 @@ func (f *Fleet) apply(shares []Share, sign int) {
 	if len(shares) > 1 {
 		f.fixTrees(shares)
 	}
+}
+
+// sharesGroup reports whether shares[k]'s node is in the same group of 16
+// nodes as the node of shares[k-1] or shares[k+1].
+func sharesGroup(shares []Share, k int) bool {
+	g := shares[k].Node >> mtShift
+	return (k > 0 && shares[k-1].Node>>mtShift == g) || (k+1 < len(shares) && shares[k+1].Node>>mtShift == g)
 }
 
 // SetDown takes node n out of service (a failure): its GPUs stop being
