@@ -262,3 +262,40 @@ func TestWaitBoard(t *testing.T) {
 	}()
 	b2.take(&sim.Job{JobSpec: sim.JobSpec{ID: "b"}, Arrival: 0})
 }
+
+// TestWaitFull: an inline run waits for its counterfactual until it has
+// ended, or until it has filled the board and paused; then the answers
+// still to come are given as they are taken.
+func TestWaitFull(t *testing.T) {
+	const n, limit = 50, 8
+	b := newWaitBoard()
+	b.limit = limit
+	go func() {
+		for k := range n {
+			b.put(int64(k), fmt.Sprint(k), sim.Time(k))
+		}
+		b.finish()
+	}()
+	b.waitFull()
+	b.mu.Lock()
+	kept, done := b.kept, b.done
+	b.mu.Unlock()
+	if kept != limit || done {
+		t.Fatalf("waitFull returned with %d answers kept (done %v), want the limit %d, paused", kept, done, limit)
+	}
+	for k := range n {
+		w, ok := b.take(&sim.Job{JobSpec: sim.JobSpec{ID: fmt.Sprint(k)}, Arrival: int64(k)})
+		if !ok || w != sim.Time(k) {
+			t.Fatalf("job %d: wait %v, %v", k, w, ok)
+		}
+	}
+	small := newWaitBoard()
+	go func() {
+		small.put(0, "a", 1)
+		small.finish()
+	}()
+	small.waitFull() // returns once the counterfactual has ended
+	if w, ok := small.take(&sim.Job{JobSpec: sim.JobSpec{ID: "a"}, Arrival: 0}); !ok || w != 1 {
+		t.Errorf("after the end: wait %v, %v", w, ok)
+	}
+}
