@@ -506,7 +506,7 @@ func (ev *evaluator) run(t task) (Obs, error) {
 	dir := filepath.Join(ev.tmp, strconv.Itoa(ev.seq))
 	ev.mu.Unlock()
 	defer os.RemoveAll(dir)
-	r, err := runner.Run(s, runner.Options{Out: dir, Inline: ev.opt.Jobs > 1, Outputs: results.OutSummary}) // candidates need their summaries only; with a run per core, each inline
+	r, err := runner.Run(s, runner.Options{Out: dir, Inline: true, Outputs: results.OutSummary}) // candidates need their summaries only
 	if err != nil {
 		return Obs{}, fmt.Errorf("%s, seed %d: %w", c.Label(), s.Seed, err)
 	}

@@ -358,8 +358,7 @@ func (m *matrix) runAll(ks []int, values [][][]float64, sums [][]results.Summary
 		jobs = runtime.NumCPU()
 	}
 	jobs = max(1, min(jobs, len(ks)))
-	// With a run per core, each run keeps to its worker's goroutine
-	// (runner.Options.Inline: its counterfactual, reading and writing too).
+	// With a run per core, runs go faster inline than piped (runner.Options.Inline).
 	opt.Run.Inline = opt.Run.Inline || jobs > 1
 	var (
 		next   atomic.Int64 // index in ks of the next run to start

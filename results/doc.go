@@ -23,8 +23,7 @@
 // A Writer is a sim.Observer. Its hot path (JobEnded, Sampled) only appends to
 // column builders and, every BatchRows rows, hands a record batch to a
 // goroutine that compresses and writes the batches in order (so the bytes
-// are those of a serial write); after SetInline it writes them itself, for
-// callers that already keep every core busy.
+// are those of a serial write).
 //
 // Invariants:
 //   - Every file is written under a temporary name (".jobs.arrow.tmp", …) and

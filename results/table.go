@@ -99,9 +99,7 @@ var _ encoder = (*ipc.FileWriter)(nil)
 // path; on a 2-core machine this took compression and the write system calls
 // off it). Batches go through a channel in order and the one goroutine
 // writes them in that order, so the file is byte-identical to a serial
-// write. At most asyncBatches batches wait, so memory stays bounded. An
-// inline table (Writer.SetInline) writes each batch on the caller's
-// goroutine instead.
+// write. At most asyncBatches batches wait, so memory stays bounded.
 type table struct {
 	tmp, final string
 	f          *os.File
@@ -115,7 +113,6 @@ type table struct {
 	recs   chan arrow.RecordBatch // to the writing goroutine; nil before the first batch
 	done   chan error             // the goroutine's first error, or nil when recs closed
 	failed error                  // the first write error; no batch is written after it
-	inline bool                   // write batches in flush, with no goroutine
 }
 
 // asyncBatches is how many full batches may wait for the writing goroutine
@@ -175,13 +172,6 @@ func (t *table) flush(force bool) error {
 	t.batches++
 	if t.failed != nil {
 		rec.Release()
-		return t.failed
-	}
-	if t.inline {
-		defer rec.Release()
-		if err := t.w.Write(rec); err != nil {
-			t.failed = fmt.Errorf("results: writing %s: %w", t.tmp, err)
-		}
 		return t.failed
 	}
 	if t.recs == nil {

@@ -30,9 +30,6 @@ type Writer struct {
 	jobs *table // jobs.arrow (or .parquet); nil if not written (Outputs)
 	ts   *table // timeseries.arrow; nil if not written
 	sum  *table // summary.arrow, opened by Commit
-	// inline: the tables write their batches on the caller's goroutine
-	// (SetInline).
-	inline bool
 
 	// jobs.arrow builders, by column
 	jID, jTenant, jReason, jCustomer                     *array.StringBuilder
@@ -213,19 +210,6 @@ func (w *Writer) SetEconomics(powerKW, costUSDPerHour func(*sim.Sample) float64)
 // submitted at or after it; the summary counts only those, and only the
 // GPU-hours and revenue held from it on.
 func (w *Writer) SetWindow(start sim.Time) { w.window = start }
-
-// SetInline makes the writer compress and write each batch on the
-// goroutine that calls it, instead of on a goroutine of its own per file
-// (see table): for a caller that already keeps every core busy. The files
-// are the same.
-func (w *Writer) SetInline() {
-	w.inline = true
-	for _, t := range []*table{w.jobs, w.ts} {
-		if t != nil {
-			t.inline = true
-		}
-	}
-}
 
 // SetCounterfactualWaits gives the writer the counterfactual's wait of each
 // internal job (first start − submit, or negative if it never started there;
@@ -461,7 +445,6 @@ func (w *Writer) commit(info RunInfo) error {
 		return err
 	}
 	w.sum = sum
-	sum.inline = w.inline
 	appendSummary(sum.b, &w.summary)
 	sum.rows = 1
 	if err := sum.finish(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"neosim/policies"
 	"neosim/results"
@@ -21,8 +20,7 @@ import (
 // internal waiting and the counterfactual's is the delay that selling
 // caused (ARCHITECTURE.md rule 10; docs/economics.md).
 //
-// It runs on a goroutine of its own beside the main run (with
-// Options.Inline, before it: see startCounterfactual) and writes no file;
+// It runs on a goroutine of its own beside the main run and writes no file;
 // it tells the main run's writer each internal job's counterfactual wait
 // through a waitBoard.
 
@@ -73,27 +71,17 @@ type counterfactualRun struct {
 	done  chan struct{}
 	res   Counterfactual
 	err   error
-	// inline is the time the caller waited for it before the run
-	// (Options.Inline), not the run's own reading.
-	inline time.Duration
 }
 
-// startCounterfactual starts the counterfactual of s on a goroutine; the
+// startCounterfactual starts the counterfactual of s on a goroutine. The
 // caller waits for it with wait. With perJob its internal jobs' waits go
 // to c.board, for the jobs file; without, c.board is nil.
-//
-// With opt.Inline the counterfactual runs before the run instead of beside
-// it, so that the two do not share the cores with the caller's other runs:
-// on the caller's goroutine, or with perJob on its own while the caller
-// waits until it has ended or filled its board (boardLimit answers kept,
-// which a run of more than a million internal jobs can do). From there on
-// the two run side by side as without Inline, so memory stays bounded.
 func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, perJob bool) *counterfactualRun {
 	c := &counterfactualRun{done: make(chan struct{})}
 	if perJob {
 		c.board = newWaitBoard()
 	}
-	run := func() {
+	go func() {
 		defer close(c.done)
 		if c.board != nil {
 			defer c.board.finish()
@@ -102,19 +90,7 @@ func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, perJ
 		if c.err != nil {
 			c.err = fmt.Errorf("counterfactual (the same scenario without external demand): %w", c.err)
 		}
-	}
-	t0 := time.Now()
-	switch {
-	case !opt.Inline:
-		go run()
-	case c.board == nil:
-		run()
-		c.inline = time.Since(t0)
-	default:
-		go run()
-		c.board.waitFull()
-		c.inline = time.Since(t0)
-	}
+	}()
 	return c
 }
 
@@ -209,7 +185,6 @@ type waitBoard struct {
 	// horizon) would otherwise hold the window open behind it.
 	early     map[int64]boardSlot
 	window    int  // boardWindow (smaller in tests)
-	limit     int  // boardLimit (smaller in tests)
 	kept      int  // answers given and not yet asked for
 	done      bool // the counterfactual has ended (or failed)
 	closed    bool // the main run asks no more
@@ -236,7 +211,7 @@ const boardLimit = 1 << 20
 const boardWindow = 1 << 20
 
 func newWaitBoard() *waitBoard {
-	b := &waitBoard{early: make(map[int64]boardSlot), window: boardWindow, limit: boardLimit}
+	b := &waitBoard{early: make(map[int64]boardSlot), window: boardWindow}
 	b.cond.L = &b.mu
 	return b
 }
@@ -245,11 +220,8 @@ func newWaitBoard() *waitBoard {
 func (b *waitBoard) put(n int64, id string, wait sim.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for b.kept >= b.limit && b.asking == 0 && !b.closed {
-		if !b.producing {
-			b.producing = true
-			b.cond.Broadcast() // for waitFull
-		}
+	for b.kept >= boardLimit && b.asking == 0 && !b.closed {
+		b.producing = true
 		b.cond.Wait()
 	}
 	b.producing = false
@@ -275,16 +247,6 @@ func (b *waitBoard) finish() {
 	b.mu.Lock()
 	b.done = true
 	b.cond.Broadcast()
-	b.mu.Unlock()
-}
-
-// waitFull waits until the counterfactual has ended (or failed) or is
-// paused with the board full.
-func (b *waitBoard) waitFull() {
-	b.mu.Lock()
-	for !b.done && !b.producing {
-		b.cond.Wait()
-	}
 	b.mu.Unlock()
 }
 

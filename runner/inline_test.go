@@ -14,11 +14,11 @@ import (
 	"neosim/sim"
 )
 
-// TestInlineSameOutputs: a run kept to the caller's goroutine
-// (Options.Inline: the counterfactual first, its per-job waits kept for the
-// jobs file; sources and writer on the engine's goroutine) writes the same
-// files, byte for byte, as the same run spread over goroutines, with every
-// output and with the summary only; run.json differs only in its wall time.
+// TestInlineSameOutputs: a run inline (Options.Inline: sources and writer
+// on the engine's goroutine), with its counterfactual handing the per-job
+// waits over, writes the same files, byte for byte, as the same run piped,
+// with every output and with the summary only; run.json differs only in its
+// wall time.
 func TestInlineSameOutputs(t *testing.T) {
 	for _, outs := range []results.Outputs{results.AllOutputs, results.OutSummary} {
 		t.Run(fmt.Sprint(outs), func(t *testing.T) { testInlineSameOutputs(t, outs) })

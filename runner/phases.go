@@ -15,9 +15,7 @@ import (
 // Reading and writing run on goroutines of their own beside the engine
 // (pipeline.go), so on more than one core the three overlap and add up to
 // more than the wall time. The time spent pulling jobs and writing them is
-// estimated from sampled calls (see phaseClock). The counterfactual is in
-// none of the three: it runs beside them, or (Options.Inline) before the
-// engine, and then it is in Wall.
+// estimated from sampled calls (see phaseClock).
 type Phases struct {
 	Read, Simulate, Write time.Duration
 	// Wall is the whole run's wall time: setup, the engine and the commit.

@@ -12,10 +12,6 @@ import (
 // on a goroutine of its own, handing jobs over in batches. Each source is
 // still read in order, and the writer still sees every call in the order the
 // engine made it, so the output is byte-identical to a serial run.
-// Options.Inline turns all of this off (and the counterfactual's goroutine,
-// and the output files' writing goroutines): a run then keeps to its
-// caller's goroutine, for callers that keep every core busy with runs of
-// their own.
 
 // prefetchBatch is how many jobs a source's goroutine reads per batch, and
 // prefetchBatches how many batches it may read ahead.

@@ -45,21 +45,19 @@ type Options struct {
 	Progress func(now, horizon sim.Time, events int64)
 	// CheckInvariants checks the engine's invariants after every event.
 	CheckInvariants bool
-	// Inline keeps the run to the caller's goroutine: the sources are read
-	// and the output files written on the engine's goroutine instead of
-	// beside it (pipeline.go, results.Writer.SetInline), and the
-	// counterfactual is simulated before the run instead of beside it
-	// (with a jobs file, only until a million per-job waits wait for the
-	// run: startCounterfactual). One run alone is faster spread over the
-	// cores; callers that already keep every core busy with runs of their
-	// own (compare, sweep and advise with -j ≥ 2) get more done inline:
-	// no hand-offs between goroutines, and no goroutine of one run taking
-	// a core from another run. The outputs are the same either way.
+	// Inline reads the sources and writes the output on the engine's
+	// goroutine instead of beside it (pipeline.go). One run alone is faster
+	// piped, using a second core; many runs at once (compare, sweep with
+	// -j ≥ 2) get more done inline, each core busy with a run of its own
+	// and no hand-offs between goroutines. The counterfactual still runs
+	// beside the run: simulating it first on the caller's goroutine
+	// measured no faster (docs/performance.md, "compare/sweep, 1 → 2
+	// workers").
 	Inline bool
 	// NoCounterfactual skips the counterfactual run (counterfactual.go):
 	// the value-of-selling columns are then null. By default every run
 	// with possible external demand also simulates its counterfactual,
-	// on a goroutine beside it (before it with Inline).
+	// on a goroutine beside it.
 	NoCounterfactual bool
 	// Outputs selects the data files written (results.Outputs); the zero
 	// value writes every one. The summary is always computed and written;
@@ -273,9 +271,6 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	}
 	ledger.SetWindow(cfg.Warmup)
 	w.SetWindow(cfg.Warmup)
-	if opt.Inline {
-		w.SetInline()
-	}
 	w.SetEconomics(ledger.PowerKW, ledger.CostUSDPerHour)
 	// Each source is read, and the output written, on a goroutine of its
 	// own beside the engine's (pipeline.go); the phase clocks time them
@@ -348,9 +343,6 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		return nil, err
 	}
 	ph := Phases{Read: start.Sub(setup), Simulate: wall, Write: writeClock.estimate() + time.Since(commit)}
-	if cf != nil {
-		ph.Read -= cf.inline
-	}
 	for _, c := range readClocks {
 		ph.Read += c.estimate()
 	}
