@@ -49,7 +49,10 @@ type Options struct {
 	// goroutine instead of beside it (pipeline.go). One run alone is faster
 	// piped, using a second core; many runs at once (compare, sweep with
 	// -j ≥ 2) get more done inline, each core busy with a run of its own
-	// and no hand-offs between goroutines.
+	// and no hand-offs between goroutines. The counterfactual still runs
+	// beside the run: simulating it first on the caller's goroutine
+	// measured no faster (docs/performance.md, "compare/sweep, 1 → 2
+	// workers").
 	Inline bool
 	// NoCounterfactual skips the counterfactual run (counterfactual.go):
 	// the value-of-selling columns are then null. By default every run
