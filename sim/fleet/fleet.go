@@ -89,7 +89,7 @@ type Fleet struct {
 	// size[t] for it, and the third tree's upkeep on every allocation and
 	// release is saved.
 	fullIdx maxTree
-	size    [MaxTypes]int32 // GPUs per node of each type; 0 if it has two sizes
+	size    [MaxTypes]int32 // GPUs per node of each type; all 0 if a type has two sizes (fullIdx kept)
 	ix      index           // free-capacity buckets by node class, shared GPU and rack (buckets.go)
 
 	down     []bool   // node n is failed and under repair
