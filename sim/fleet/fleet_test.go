@@ -55,18 +55,23 @@ func TestParseSpec(t *testing.T) {
 // per type (which answers from the wholly-free tree instead), comparing
 // FirstFreeNode with a scan on random node ranges.
 func TestRandomAllocations(t *testing.T) {
+	small := []int32{1, 2, 3, 8, 12, 16}
+	gangs := []int32{1, 1, 8, 64, 96, 128, 200} // gangs of up to 25 nodes, placed and released whole
 	for _, tc := range []struct {
-		name   string
-		groups []Group
+		name    string
+		groups  []Group
+		demands []int32
 	}{
-		{"two sizes", []Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 4, GPUsPerNode: 2, Type: "H100"}}},
-		{"one size per type", []Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 2, GPUsPerNode: 8, Type: "H100"}}},
+		{"two sizes", []Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 4, GPUsPerNode: 2, Type: "H100"}}, small},
+		{"one size per type", []Group{{Nodes: 5, GPUsPerNode: 8, Type: "H100"}, {Nodes: 3, GPUsPerNode: 4, Type: "B200"}, {Nodes: 2, GPUsPerNode: 8, Type: "H100"}}, small},
+		{"gangs, two sizes", []Group{{Nodes: 70, GPUsPerNode: 8, Type: "H100"}, {Nodes: 90, GPUsPerNode: 4, Type: "B200"}, {Nodes: 20, GPUsPerNode: 2, Type: "H100"}}, gangs},
+		{"gangs, one size per type", []Group{{Nodes: 70, GPUsPerNode: 8, Type: "H100"}, {Nodes: 90, GPUsPerNode: 4, Type: "B200"}}, gangs},
 	} {
-		t.Run(tc.name, func(t *testing.T) { randomAllocations(t, tc.groups) })
+		t.Run(tc.name, func(t *testing.T) { randomAllocations(t, tc.groups, tc.demands) })
 	}
 }
 
-func randomAllocations(t *testing.T, groups []Group) {
+func randomAllocations(t *testing.T, groups []Group, demands []int32) {
 	f, err := New(groups)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +91,7 @@ func randomAllocations(t *testing.T, groups []Group) {
 			f.Release(live[k])
 			live = append(live[:k], live[k+1:]...)
 		} else {
-			d := Demand{GPUs: int32([]int{1, 2, 3, 8, 12, 16}[r.IntN(6)]), Milli: FullGPU}
+			d := Demand{GPUs: demands[r.IntN(len(demands))], Milli: FullGPU}
 			if r.IntN(4) == 0 {
 				d = Demand{GPUs: 1, Milli: uint16(100 + r.IntN(900))}
 			}
