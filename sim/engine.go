@@ -200,7 +200,8 @@ type Engine struct {
 	alive       int                // jobs in the table
 	sourcesLeft int                // sources not yet exhausted
 	scheduleSet bool
-	priceEvery  Time // the Updater pricer's update interval; 0: none
+	updater     Updater // the pricer, if it is an Updater; else nil
+	priceEvery  Time    // its update interval
 	stats       Stats
 	run         runIndex // the running jobs, for View.Running and RunningIn
 	view        View
@@ -245,7 +246,7 @@ func (e *Engine) Run() error {
 	}
 	e.events.Push(Event{At: 0}, KindSample)
 	if u, ok := e.pricer.(Updater); ok {
-		e.priceEvery = u.UpdateInterval()
+		e.updater, e.priceEvery = u, u.UpdateInterval()
 		if e.priceEvery <= 0 {
 			panic(fmt.Sprintf("sim: pricer %s: update interval %v is not positive", e.pricer.Name(), e.priceEvery))
 		}
@@ -662,7 +663,7 @@ func (e *Engine) sample() {
 
 // updatePrice calls the pricer's Update and schedules the next one.
 func (e *Engine) updatePrice() {
-	e.pricer.(Updater).Update(&e.view)
+	e.updater.Update(&e.view)
 	e.again(e.priceEvery, KindPriceUpdate)
 }
 

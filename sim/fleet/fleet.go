@@ -131,8 +131,7 @@ func New(groups []Group) (*Fleet, error) {
 	if gpus > 1<<31-1 {
 		return nil, fmt.Errorf("fleet: %d GPUs is more than this build supports (2^31-1)", gpus)
 	}
-	size, oneSize := oneSizePerType(rs)
-	f := newFleet(nodes, gpus, named, size, oneSize)
+	f := newFleet(nodes, gpus, named, oneSizePerType(rs))
 	f.layOut(rs)
 	return f, nil
 }
@@ -198,24 +197,24 @@ func (g *Group) setDefaults(t TypeID) {
 	}
 }
 
-// oneSizePerType returns the GPUs per node of each type of rs, or false if
+// oneSizePerType returns the GPUs per node of each type of rs, or all 0 if
 // some type has nodes of two sizes.
-func oneSizePerType(rs []resolvedGroup) ([MaxTypes]int32, bool) {
+func oneSizePerType(rs []resolvedGroup) [MaxTypes]int32 {
 	var size [MaxTypes]int32
 	for _, g := range rs {
 		if s := &size[g.typ]; *s == 0 {
 			*s = int32(g.GPUsPerNode)
 		} else if *s != int32(g.GPUsPerNode) {
-			return [MaxTypes]int32{}, false
+			return [MaxTypes]int32{}
 		}
 	}
-	return size, true
+	return size
 }
 
 // newFleet allocates the state of a fleet of nodes nodes and gpus GPUs,
-// with node names if named, and the nodes' sizes per type if each type has
-// one (oneSizePerType); layOut fills it.
-func newFleet(nodes, gpus int, named bool, size [MaxTypes]int32, oneSize bool) *Fleet {
+// with node names if named, and the nodes' sizes per type
+// (oneSizePerType: all 0 if a type has two); layOut fills it.
+func newFleet(nodes, gpus int, named bool, size [MaxTypes]int32) *Fleet {
 	f := &Fleet{
 		nodeType:  make([]uint8, nodes),
 		nodeGPUs:  make([]uint8, nodes),
@@ -230,7 +229,7 @@ func newFleet(nodes, gpus int, named bool, size [MaxTypes]int32, oneSize bool) *
 		milliIdx:  newMaxTree(nodes),
 		size:      size,
 	}
-	if !oneSize {
+	if size == ([MaxTypes]int32{}) {
 		f.fullIdx = newMaxTree(nodes)
 	}
 	for i := range f.lo {
@@ -402,19 +401,28 @@ func (f *Fleet) setLeaves(n int, w uint8, m uint16, full int32, lazy bool) {
 	}
 }
 
-// firstFree returns the first entirely free node in [lo, hi), or -1.
+// firstFree returns the first entirely free node in [lo, hi), or -1:
+// type by type, as each type's nodes are numbered in a row.
 func (f *Fleet) firstFree(lo, hi int) int {
-	if f.fullIdx.lv != nil {
-		return f.fullIdx.firstAtLeast(lo, hi, 1)
-	}
 	for _, t := range f.types { // in node order
 		if a, b := max(lo, f.lo[t]), min(hi, f.hi[t]); a < b {
-			if n := f.wholeIdx.firstAtLeast(a, b, f.size[t]); n >= 0 {
+			tree, k := f.freeNodeTree(t)
+			if n := tree.firstAtLeast(a, b, k); n >= 0 {
 				return n
 			}
 		}
 	}
 	return -1
+}
+
+// freeNodeTree returns the tree, and the value in it, that tell a node of
+// type t is entirely free: fullIdx and 1, or, with one node size per type,
+// wholeIdx and the size.
+func (f *Fleet) freeNodeTree(t TypeID) (*maxTree, int32) {
+	if f.fullIdx.lv != nil {
+		return &f.fullIdx, 1
+	}
+	return &f.wholeIdx, f.size[t]
 }
 
 // fixTrees brings the max trees up to date after lazy refreshes of the
@@ -587,12 +595,7 @@ func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
 	}
 	need := int(d.GPUs)
 	start := len(buf)
-	// A node is entirely free when its leaf holds k: in fullIdx, or in
-	// wholeIdx if the type has one node size.
-	tree, k := &f.fullIdx, int32(1)
-	if tree.lv == nil {
-		tree, k = &f.wholeIdx, f.size[t]
-	}
+	tree, k := f.freeNodeTree(t)
 	leaf := tree.lv[0]
 	for n := lo; need > 0; n++ {
 		// The next node is usually entirely free too (gangs are placed
