@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strconv"
@@ -227,68 +228,40 @@ func (s *ExternalSegment) EnsureDefaults() {
 		return
 	}
 	d := DefaultExternalSegment(kind)
-	fill := func(v *float64, def float64) {
-		if *v == 0 {
-			*v = def
-		}
-	}
 	fillDist := func(v *Dist, def Dist) {
 		if v.String() == "" {
 			*v = def
 		}
 	}
-	if s.Name == "" {
-		s.Name = d.Name
-	}
-	if s.GPUType == "" {
-		s.GPUType = d.GPUType
-	}
-	if s.Priority == nil {
-		s.Priority = d.Priority
-	}
-	if s.Patience == nil {
-		s.Patience = d.Patience
-	}
-	if s.NoticeS == nil {
-		s.NoticeS = d.NoticeS
-	}
-	if s.Cycle == nil {
-		s.Cycle = d.Cycle
-	}
-	fill(&s.RatePerHour, d.RatePerHour)
+	// cmp.Or keeps a field that is not its zero value (nil, for pointers).
+	s.Name = cmp.Or(s.Name, d.Name)
+	s.GPUType = cmp.Or(s.GPUType, d.GPUType)
+	s.Priority = cmp.Or(s.Priority, d.Priority)
+	s.Patience = cmp.Or(s.Patience, d.Patience)
+	s.NoticeS = cmp.Or(s.NoticeS, d.NoticeS)
+	s.Cycle = cmp.Or(s.Cycle, d.Cycle)
+	s.RatePerHour = cmp.Or(s.RatePerHour, d.RatePerHour)
 	fillDist(&s.GPUs, d.GPUs)
 	fillDist(&s.Duration, d.Duration)
-	if s.CheckpointS == nil {
-		s.CheckpointS = d.CheckpointS
-	}
-	if s.Customers == 0 {
-		s.Customers = d.Customers
-	}
-	if s.ZipfS == nil {
-		s.ZipfS = d.ZipfS
-	}
+	s.CheckpointS = cmp.Or(s.CheckpointS, d.CheckpointS)
+	s.Customers = cmp.Or(s.Customers, d.Customers)
+	s.ZipfS = cmp.Or(s.ZipfS, d.ZipfS)
 	if s.ListUSDPerHour == 0 && kind != sim.SegServing {
 		s.ListUSDPerHour = defaultList(s.GPUType)
 	}
 	fillDist(&s.WTPRatio, d.WTPRatio)
 	fillDist(&s.Discount, d.Discount)
-	fill(&s.TokensPerS, d.TokensPerS)
-	if s.NoiseSigma == nil {
-		s.NoiseSigma = d.NoiseSigma
-	}
-	fill(&s.NoiseCorrS, d.NoiseCorrS)
-	if s.ReplicaGPUs == 0 {
-		s.ReplicaGPUs = d.ReplicaGPUs
-	}
-	fill(&s.ReplicaTokensPerS, d.ReplicaTokensPerS)
-	fill(&s.TargetUtilization, d.TargetUtilization)
-	fill(&s.IntervalS, d.IntervalS)
-	fill(&s.MinHoldS, s.IntervalS)
-	fill(&s.MaxHoldS, d.MaxHoldS)
-	if s.MinReplicas == nil {
-		s.MinReplicas = d.MinReplicas
-	}
-	fill(&s.PricePerMTokUSD, d.PricePerMTokUSD)
+	s.TokensPerS = cmp.Or(s.TokensPerS, d.TokensPerS)
+	s.NoiseSigma = cmp.Or(s.NoiseSigma, d.NoiseSigma)
+	s.NoiseCorrS = cmp.Or(s.NoiseCorrS, d.NoiseCorrS)
+	s.ReplicaGPUs = cmp.Or(s.ReplicaGPUs, d.ReplicaGPUs)
+	s.ReplicaTokensPerS = cmp.Or(s.ReplicaTokensPerS, d.ReplicaTokensPerS)
+	s.TargetUtilization = cmp.Or(s.TargetUtilization, d.TargetUtilization)
+	s.IntervalS = cmp.Or(s.IntervalS, d.IntervalS)
+	s.MinHoldS = cmp.Or(s.MinHoldS, s.IntervalS)
+	s.MaxHoldS = cmp.Or(s.MaxHoldS, d.MaxHoldS)
+	s.MinReplicas = cmp.Or(s.MinReplicas, d.MinReplicas)
+	s.PricePerMTokUSD = cmp.Or(s.PricePerMTokUSD, d.PricePerMTokUSD)
 }
 
 // defaultList returns the catalog list price of the first type of the set
