@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"neosim/results"
+	"neosim/runner"
 	"neosim/scenario"
 	"neosim/sim"
 )
@@ -248,5 +249,40 @@ func TestCompareAgain(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "allocator=fifo/pricer=flat/seed=2", results.RunFile)); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestCompareWarningsNameTheRun: among many runs' warnings, each line says
+// which run it is about, and a run that wrote no jobs file does not send
+// the reader to one.
+func TestCompareWarningsNameTheRun(t *testing.T) {
+	load := func() (*scenario.Scenario, error) {
+		s := defaultFor(t, sim.Day)
+		s.Fleet = scenario.Fleet{Spec: "2x8xH100"} // 16 GPUs: the larger jobs can never fit
+		return s, nil
+	}
+	var warn bytes.Buffer
+	if _, err := Compare(load, CompareOptions{Allocators: []string{"fifo"}, Pricers: []string{"flat"}, Seeds: []uint64{1, 2},
+		Out: filepath.Join(t.TempDir(), "cmp"), Jobs: 2, Warn: &warn, Run: runner.Options{Outputs: results.OutSummary}}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(warn.String(), "\n"), "\n")
+	var seeds []string
+	for _, l := range lines {
+		label, msg, ok := strings.Cut(l, ": neosim: ")
+		if !ok || !strings.HasPrefix(label, "run allocator=fifo pricer=flat seed=") {
+			t.Errorf("a warning that names no run: %q", l)
+			continue
+		}
+		if strings.Contains(msg, "rejected") {
+			seeds = append(seeds, strings.TrimPrefix(label, "run allocator=fifo pricer=flat "))
+			if !strings.Contains(msg, "wrote no jobs file") {
+				t.Errorf("a summary-only run's warning sends the reader to a jobs file: %q", l)
+			}
+		}
+	}
+	slices.Sort(seeds)
+	if !slices.Equal(seeds, []string{"seed=1", "seed=2"}) {
+		t.Errorf("rejection warnings of %v, want one for each of seed=1 and seed=2; stderr:\n%s", seeds, warn.String())
 	}
 }

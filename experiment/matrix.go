@@ -378,7 +378,7 @@ func (m *matrix) runAll(ks []int, values [][][]float64, sums [][]results.Summary
 			ci, si := k/nSeeds, k%nSeeds
 			cell, seed := m.cell(ci), m.Seeds[si]
 			dir := RunDir(opt.Out, cell, seed)
-			res, err := m.runOne(ci, seed, dir, opt)
+			res, err := m.runOne(ci, seed, dir, opt, runWarn(opt.Warn, cell, seed))
 			mu.Lock()
 			if err != nil {
 				errs[i] = fmt.Errorf("run %s: %w", RunLabel(cell, seed), err)
@@ -442,7 +442,7 @@ func RunLabel(c Cell, seed uint64) string {
 	return s
 }
 
-func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions) (*runner.Result, error) {
+func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions, warn io.Writer) (*runner.Result, error) {
 	v := m.Variants[ci/len(m.Pairs)]
 	pr := m.Pairs[ci%len(m.Pairs)]
 	s, err := v.load()
@@ -458,8 +458,35 @@ func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions) (*runn
 	}
 	s.Allocator, s.Pricer, s.Seed = pr.Allocator, pr.Pricer, seed
 	ro := opt.Run
-	ro.Out, ro.Warn = dir, opt.Warn
+	ro.Out, ro.Warn = dir, warn
 	return runner.Run(s, ro)
+}
+
+// runWarn returns a writer that passes a run's warnings to w, each line
+// prefixed with the run's label, so that a warning among hundreds of runs
+// (and two workers' interleaved lines) says which run it is about. Each
+// Write goes to w in one call. A nil w stays nil (warnings discarded).
+func runWarn(w io.Writer, c Cell, seed uint64) io.Writer {
+	if w == nil {
+		return nil
+	}
+	return &labelWriter{w: w, label: "run " + RunLabel(c, seed) + ": "}
+}
+
+type labelWriter struct {
+	w     io.Writer
+	label string
+}
+
+func (l *labelWriter) Write(p []byte) (int, error) {
+	var b []byte
+	for line := range bytes.Lines(p) {
+		b = append(append(b, l.label...), line...)
+	}
+	if _, err := l.w.Write(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // rows aggregates values[cell][seed] into comparison rows.

@@ -356,7 +356,11 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		rejected += st.Jobs[seg][sim.Rejected]
 	}
 	if n := rejected; n > 0 {
-		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (see the reason column of the jobs file)\n", n)
+		see := "see the reason column of " + opt.Format.File("jobs")
+		if opt.outputs()&results.OutJobs == 0 {
+			see = "this run wrote no jobs file: add jobs to --outputs to see each one's reason"
+		}
+		fmt.Fprintf(opt.Warn, "neosim: %d job(s) rejected: no part of the fleet could ever hold them (%s)\n", n, see)
 	}
 	return &Result{Out: out, Summary: sum, Wall: wall, Stats: st, Phases: ph}, nil
 }
