@@ -273,7 +273,7 @@ func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 			if s.state == slotTaken {
 				return 0, false // asked for twice
 			}
-		} else if e, ok := b.early[j.Arrival]; ok {
+		} else if e, ok := b.early[j.Arrival]; i < 0 && ok { // early holds only jobs before base
 			delete(b.early, j.Arrival)
 			s = &e
 		}

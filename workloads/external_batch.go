@@ -72,6 +72,7 @@ type jobSource struct {
 	tenant, prefix           string
 	custPrefix               string
 	cust                     []float64 // cumulative customer weights
+	custNames                []string  // custNames[i]: customer i+1's name, made on its first job
 	list                     float64   // $/GPU-h
 	prio                     int32
 	ckpt, notice, until      sim.Time
@@ -102,7 +103,13 @@ func (s *jobSource) Next(j *sim.JobSpec) bool {
 	s.n++
 	s.idBuf = strconv.AppendInt(append(s.idBuf[:0], s.prefix...), s.n, 10)
 	id := string(s.idBuf)
-	s.idBuf = strconv.AppendInt(append(s.idBuf[:0], s.custPrefix...), int64(cust), 10)
+	if s.custNames == nil {
+		s.custNames = make([]string, len(s.cust))
+	}
+	name := &s.custNames[cust-1]
+	if *name == "" { // one string per customer: no allocation per job
+		*name = s.custPrefix + strconv.Itoa(cust)
+	}
 	*j = sim.JobSpec{
 		ID:       id,
 		Submit:   at,
@@ -115,7 +122,7 @@ func (s *jobSource) Next(j *sim.JobSpec) bool {
 		Work:     max(sim.Microsecond, sim.FromSeconds(dur)),
 		Patience: sim.FromSeconds(patience),
 		Notice:   s.notice,
-		Customer: string(s.idBuf),
+		Customer: *name,
 		Hold:     s.reserved, // a contract's term is wall-clock time
 		// At least one micro-dollar: 0 would mean "any price".
 		WTPMicroUSD: max(1, int64(math.Round(s.list*ratio*1e6))),

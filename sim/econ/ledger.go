@@ -54,6 +54,13 @@ type Ledger struct {
 
 	customers []customer
 	byName    map[string]int32
+	// last is the customer customer found last: a job's run and its end
+	// are booked one after the other, and names from one source share
+	// their bytes, so most look-ups compare a string, not hash it.
+	last struct {
+		name string
+		i    int32
+	}
 
 	window sim.Time // the measurement window's start (SetWindow)
 }
@@ -266,12 +273,16 @@ func (l *Ledger) customer(j *sim.Job) *customer {
 	if name == "" {
 		name = j.Tenant
 	}
+	if len(l.customers) > 0 && name == l.last.name {
+		return &l.customers[l.last.i]
+	}
 	i, ok := l.byName[name]
 	if !ok {
 		i = int32(len(l.customers))
 		l.customers = append(l.customers, customer{name: name, first: math.MaxInt64, last: -1})
 		l.byName[name] = i
 	}
+	l.last.name, l.last.i = name, i
 	return &l.customers[i]
 }
 

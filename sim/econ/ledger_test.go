@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"neosim/policies"
@@ -410,5 +412,71 @@ func TestNewLedgerErrors(t *testing.T) {
 	m.PUE = 0.5
 	if _, err := econ.NewLedger(m, mustFleet(t, "1x1xH100")); err == nil {
 		t.Error("PUE 0.5: no error")
+	}
+}
+
+// perCustomer sums what a customer's jobs ran and paid, from the jobs
+// themselves (an observer beside the ledger).
+type perCustomer map[string]*struct{ jobs, rev int64 }
+
+func (p perCustomer) JobStarted(*sim.Job) {}
+func (p perCustomer) Sampled(*sim.Sample) {}
+func (p perCustomer) JobEnded(j *sim.Job) {
+	if !j.Segment.External() || j.FirstStart < 0 {
+		return
+	}
+	c := p[j.Customer]
+	if c == nil {
+		c = &struct{ jobs, rev int64 }{}
+		p[j.Customer] = c
+	}
+	c.jobs++
+	c.rev += j.WindowRevenueMicroUSD()
+}
+
+// TestCustomersInterleaved: many customers' jobs, started, preempted and
+// ended in an order of their own (some names sharing their bytes, some
+// equal names in bytes of their own), are each booked to their own
+// customer: the ledger's per-customer jobs and revenue equal the sums over
+// the jobs.
+func TestCustomersInterleaved(t *testing.T) {
+	f := mustFleet(t, "4x8xH100")
+	shared := []string{"acme", "bob", "carol", "dave", "erin", "frank", "grace"}
+	var ext []sim.JobSpec
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range 3000 {
+		k := r.IntN(len(shared))
+		name := shared[k]
+		if r.IntN(2) == 0 {
+			name = strings.Clone(shared[k]) // the same name in bytes of its own
+		}
+		seg := sim.SegOnDemand
+		if r.IntN(3) == 0 {
+			seg = sim.SegSpot
+		}
+		ext = append(ext, sim.JobSpec{ID: fmt.Sprintf("e%d", i), Submit: sim.Time(i) * sim.Minute, GPUs: int32(1 + r.IntN(8)), Milli: 1000,
+			Segment: seg, Work: sim.Time(1+r.IntN(90)) * sim.Minute, Customer: name})
+	}
+	l, err := econ.NewLedger(handModel(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := perCustomer{}
+	pricer := &priced{sim.SegOnDemand: 6_155_000, sim.SegSpot: 2_460_000}
+	prio := &policies.Priority{}
+	prio.EnsureDefaults()
+	e := sim.New(sim.Config{CheckInvariants: true}, f, prio, pricer, []sim.Source{&listSource{jobs: ext}}, l, want)
+	if err := e.Run(); err != nil {
+		t.Fatal(err)
+	}
+	rep := l.Report(e.Stats().End)
+	if len(rep.Customers) != len(shared) {
+		t.Fatalf("%d customers, want %d: %+v", len(rep.Customers), len(shared), rep.Customers)
+	}
+	for _, c := range rep.Customers {
+		w := want[c.Name]
+		if w == nil || c.Jobs != w.jobs || c.RevenueMicroUSD != w.rev {
+			t.Errorf("customer %s: %d jobs, %d µ$; its jobs: %+v", c.Name, c.Jobs, c.RevenueMicroUSD, w)
+		}
 	}
 }
