@@ -189,7 +189,7 @@ func Search(opt Options) (*Result, error) {
 	for i, c := range cands {
 		res.Candidates[i] = CandidateResult{Candidate: c, EliminatedBy: -1, Delay: bound(opt.MaxDelayGPUHoursPerMonth), Slowdown: bound(opt.MaxSlowdownIncrease)}
 	}
-	ev := &evaluator{opt: opt, tmp: tmp, res: res}
+	ev := &evaluator{opt: opt, tmp: tmp, res: res, cfs: runner.NewCounterfactuals()}
 	all := make([]int, k)
 	for i := range all {
 		all[i] = i
@@ -426,7 +426,8 @@ type evaluator struct {
 	opt      Options
 	tmp      string
 	res      *Result
-	deadline time.Time // zero: none
+	deadline time.Time               // zero: none
+	cfs      *runner.Counterfactuals // shared by candidates that differ only in the price level
 	mu       sync.Mutex
 	seq      int
 }
@@ -506,7 +507,9 @@ func (ev *evaluator) run(t task) (Obs, error) {
 	dir := filepath.Join(ev.tmp, strconv.Itoa(ev.seq))
 	ev.mu.Unlock()
 	defer os.RemoveAll(dir)
-	r, err := runner.Run(s, runner.Options{Out: dir, Inline: true, Outputs: results.OutSummary}) // candidates need their summaries only
+	// Candidates need their summaries only; those that differ only in the
+	// price level share each seed's counterfactual.
+	r, err := runner.Run(s, runner.Options{Out: dir, Inline: true, Outputs: results.OutSummary, Counterfactuals: ev.cfs})
 	if err != nil {
 		return Obs{}, fmt.Errorf("%s, seed %d: %w", c.Label(), s.Seed, err)
 	}

@@ -28,7 +28,9 @@ type CompareOptions struct {
 	Out string
 	// Jobs is the number of runs at once; ≤ 0 means runtime.NumCPU().
 	Jobs int
-	// Warn receives the runs' warnings; nil discards them.
+	// Warn receives the runs' warnings, a write at a time (never two at
+	// once), each line prefixed with the run it is about; nil discards
+	// them.
 	Warn io.Writer
 	// Done, if set, is called after each run that succeeded, one call at
 	// a time.

@@ -360,10 +360,16 @@ func (m *matrix) runAll(ks []int, values [][][]float64, sums [][]results.Summary
 	jobs = max(1, min(jobs, len(ks)))
 	// With a run per core, runs go faster inline than piped (runner.Options.Inline).
 	opt.Run.Inline = opt.Run.Inline || jobs > 1
+	// Runs that differ only in the pricer share their counterfactual
+	// (summaries only: runner.Counterfactuals).
+	if opt.Run.Counterfactuals == nil {
+		opt.Run.Counterfactuals = runner.NewCounterfactuals()
+	}
 	var (
 		next   atomic.Int64 // index in ks of the next run to start
 		failed atomic.Bool
 		mu     sync.Mutex // guards errs, prog and calls to opt.Done
+		warnMu sync.Mutex // serializes the runs' writes to opt.Warn
 		errs   = make([]error, len(ks))
 		wg     sync.WaitGroup
 	)
@@ -378,7 +384,7 @@ func (m *matrix) runAll(ks []int, values [][][]float64, sums [][]results.Summary
 			ci, si := k/nSeeds, k%nSeeds
 			cell, seed := m.cell(ci), m.Seeds[si]
 			dir := RunDir(opt.Out, cell, seed)
-			res, err := m.runOne(ci, seed, dir, opt, runWarn(opt.Warn, cell, seed))
+			res, err := m.runOne(ci, seed, dir, opt, runWarn(opt.Warn, &warnMu, cell, seed))
 			mu.Lock()
 			if err != nil {
 				errs[i] = fmt.Errorf("run %s: %w", RunLabel(cell, seed), err)
@@ -465,16 +471,18 @@ func (m *matrix) runOne(ci int, seed uint64, dir string, opt execOptions, warn i
 // runWarn returns a writer that passes a run's warnings to w, each line
 // prefixed with the run's label, so that a warning among hundreds of runs
 // (and two workers' interleaved lines) says which run it is about. Each
-// Write goes to w in one call. A nil w stays nil (warnings discarded).
-func runWarn(w io.Writer, c Cell, seed uint64) io.Writer {
+// Write goes to w in one call, under mu, which the writers of all the
+// runs share. A nil w stays nil (warnings discarded).
+func runWarn(w io.Writer, mu *sync.Mutex, c Cell, seed uint64) io.Writer {
 	if w == nil {
 		return nil
 	}
-	return &labelWriter{w: w, label: "run " + RunLabel(c, seed) + ": "}
+	return &labelWriter{w: w, mu: mu, label: "run " + RunLabel(c, seed) + ": "}
 }
 
 type labelWriter struct {
 	w     io.Writer
+	mu    *sync.Mutex
 	label string
 }
 
@@ -483,6 +491,8 @@ func (l *labelWriter) Write(p []byte) (int, error) {
 	for line := range bytes.Lines(p) {
 		b = append(append(b, l.label...), line...)
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if _, err := l.w.Write(b); err != nil {
 		return 0, err
 	}

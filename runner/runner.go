@@ -64,6 +64,11 @@ type Options struct {
 	// a sweep that needs only summaries leaves out jobs and timeseries,
 	// and then the counterfactual does not hand its per-job waits over.
 	Outputs results.Outputs
+	// Counterfactuals, if set, shares the counterfactual with the other
+	// runs given the same cache whose counterfactual is the same (they
+	// differ only in the pricer): an experiment's runs, summaries only
+	// (shared.go).
+	Counterfactuals *Counterfactuals
 }
 
 // outputs returns the selected outputs, every one by default.
@@ -298,7 +303,14 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	var cf *counterfactualRun
 	if !opt.NoCounterfactual && hasExternal(s, traceInternal) {
 		// Per-job waits only go to the jobs file's wait_s_counterfactual.
-		cf = startCounterfactual(s, cfg, opt, opt.outputs()&results.OutJobs != 0)
+		perJob := opt.outputs()&results.OutJobs != 0
+		if opt.Counterfactuals != nil && !perJob {
+			if cf, err = opt.Counterfactuals.start(s, cfg, opt); err != nil {
+				return nil, err
+			}
+		} else {
+			cf = startCounterfactual(s, cfg, opt, perJob)
+		}
 		if cf.board != nil {
 			defer cf.board.close() // a failed run stops asking
 			w.SetCounterfactualWaits(cf.board.take)
