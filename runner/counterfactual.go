@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"hash/maphash"
 	"io"
 	"sync"
 
@@ -166,9 +167,12 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 // run's writer, which asks for each internal job when it ends in the main
 // run. The two runs number their internal jobs alike (sim.Job.Arrival: the
 // same internal sources, the same order), so the board is a window of
-// slots indexed by that number, from the first not yet asked for: no
-// hashing, and neighbouring jobs in neighbouring slots. Each slot keeps
-// the job's ID too, and an answer for another ID is a bug that panics.
+// slots indexed by that number, from the first not yet asked for (base): no
+// hashing, and neighbouring jobs in neighbouring slots. The window is a
+// ring that grows as needed and is never copied as it moves on. Each slot
+// keeps a hash of the job's ID, and an answer for another ID is a bug that
+// panics. Slots hold no pointers, so the garbage collector never scans
+// them and the counterfactual's job IDs are not kept alive.
 //
 // The two runs end jobs in different orders, so an answer may be asked for
 // before it exists (take then waits for it: the counterfactual never waits
@@ -176,10 +180,15 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 // bound memory the counterfactual pauses when boardLimit answers are kept
 // unasked, unless the main run is waiting for one it has not given yet.
 type waitBoard struct {
-	mu    sync.Mutex
-	cond  sync.Cond
-	slots []boardSlot // slots[i] is internal job base+i
-	base  int64
+	mu   sync.Mutex
+	cond sync.Cond
+	seed maphash.Seed
+	// ring[(head+i)&(len(ring)-1)] is internal job base+i, for i < n;
+	// every other slot is empty. len(ring) is a power of two.
+	ring []boardSlot
+	head int
+	n    int
+	base int64
 	// early holds the answers of jobs before base not yet asked for: a
 	// job that runs for weeks in the main run (or never ends before the
 	// horizon) would otherwise hold the window open behind it.
@@ -193,7 +202,7 @@ type waitBoard struct {
 }
 
 type boardSlot struct {
-	id    string
+	id    uint64 // maphash of the job's ID
 	wait  sim.Time
 	state uint8 // slotEmpty, slotKept or slotTaken
 }
@@ -204,20 +213,46 @@ const (
 	slotTaken
 )
 
+// boardLimit is the most answers kept unasked: the counterfactual's lead.
 const boardLimit = 1 << 20
 
-// boardWindow is the most slots the window keeps; past it, its older half
-// moves out (answers kept go to early).
-const boardWindow = 1 << 20
+// boardWindow is the most slots the window spans; past it, the oldest
+// quarter moves out (answers kept there go to early). It is twice
+// boardLimit, so that what moves out is the answers of jobs running long
+// in the main run, not the counterfactual's lead, which the main run will
+// ask for soon: with a window of boardLimit, half of a year's answers
+// went through early.
+const boardWindow = 2 * boardLimit
 
 func newWaitBoard() *waitBoard {
-	b := &waitBoard{early: make(map[int64]boardSlot), window: boardWindow}
+	b := &waitBoard{early: make(map[int64]boardSlot), window: boardWindow, seed: maphash.MakeSeed()}
 	b.cond.L = &b.mu
 	return b
 }
 
+// slot returns the slot of internal job base+i, i < b.n.
+func (b *waitBoard) slot(i int) *boardSlot { return &b.ring[(b.head+i)&(len(b.ring)-1)] }
+
+// extend makes the window span internal jobs base … base+n−1, growing the
+// ring (in order, from head) if it is too small.
+func (b *waitBoard) extend(n int) {
+	if n > len(b.ring) {
+		size := max(1024, len(b.ring))
+		for size < n {
+			size *= 2
+		}
+		ring := make([]boardSlot, size)
+		for i := range b.n {
+			ring[i] = *b.slot(i)
+		}
+		b.ring, b.head = ring, 0
+	}
+	b.n = max(b.n, n)
+}
+
 // put records internal job n's counterfactual wait (-1: it never started).
 func (b *waitBoard) put(n int64, id string, wait sim.Time) {
+	h := maphash.String(b.seed, id)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for b.kept >= boardLimit && b.asking == 0 && !b.closed {
@@ -230,12 +265,10 @@ func (b *waitBoard) put(n int64, id string, wait sim.Time) {
 	}
 	b.kept++
 	if i := n - b.base; i < 0 {
-		b.early[n] = boardSlot{id: id, wait: wait, state: slotKept}
+		b.early[n] = boardSlot{id: h, wait: wait, state: slotKept}
 	} else {
-		for int64(len(b.slots)) <= i {
-			b.slots = append(b.slots, boardSlot{})
-		}
-		b.slots[i] = boardSlot{id: id, wait: wait, state: slotKept}
+		b.extend(int(i) + 1)
+		*b.slot(int(i)) = boardSlot{id: h, wait: wait, state: slotKept}
 	}
 	if b.asking > 0 {
 		b.cond.Broadcast()
@@ -254,7 +287,7 @@ func (b *waitBoard) finish() {
 func (b *waitBoard) close() {
 	b.mu.Lock()
 	b.closed = true
-	b.slots, b.early = nil, nil
+	b.ring, b.n, b.early = nil, 0, nil
 	b.cond.Broadcast()
 	b.mu.Unlock()
 }
@@ -263,13 +296,14 @@ func (b *waitBoard) close() {
 // counterfactual to end it; ok is false if the counterfactual ended
 // without it.
 func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
+	h := maphash.String(b.seed, j.ID)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
 		i := j.Arrival - b.base
 		var s *boardSlot
-		if i >= 0 && i < int64(len(b.slots)) {
-			s = &b.slots[i]
+		if i >= 0 && i < int64(b.n) {
+			s = b.slot(int(i))
 			if s.state == slotTaken {
 				return 0, false // asked for twice
 			}
@@ -278,8 +312,8 @@ func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 			s = &e
 		}
 		if s != nil && s.state == slotKept {
-			if s.id != j.ID {
-				panic(fmt.Sprintf("runner: internal job %d is %q in the run and %q in its counterfactual: their internal arrivals differ", j.Arrival, j.ID, s.id))
+			if s.id != h {
+				panic(fmt.Sprintf("runner: internal job %d is %q in the run and another job in its counterfactual: their internal arrivals differ", j.Arrival, j.ID))
 			}
 			wait = s.wait
 			*s = boardSlot{state: slotTaken}
@@ -300,20 +334,25 @@ func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 	}
 }
 
-// trim drops the taken slots at the front of the window and, when it has
-// grown past b.window, moves its older half out, the answers still kept
-// there to early.
+// trim drops the taken slots at the front of the window and, when it spans
+// more than b.window jobs, moves its oldest quarter out, the answers still
+// kept there to early.
 func (b *waitBoard) trim() {
-	k := 0
-	for k < len(b.slots) && b.slots[k].state == slotTaken {
-		k++
+	drop := 0
+	for drop < b.n && b.slot(drop).state == slotTaken {
+		drop++
 	}
-	if len(b.slots)-k > b.window {
-		for ; k < len(b.slots)-b.window/2; k++ {
-			if s := b.slots[k]; s.state == slotKept {
-				b.early[b.base+int64(k)] = s
-			}
+	if b.n-drop > b.window {
+		drop = b.n - b.window*3/4
+	}
+	for k := range drop {
+		s := b.slot(k)
+		if s.state == slotKept {
+			b.early[b.base+int64(k)] = *s
 		}
+		*s = boardSlot{}
 	}
-	b.slots, b.base = b.slots[k:], b.base+int64(k)
+	b.head = (b.head + drop) & (len(b.ring) - 1)
+	b.n -= drop
+	b.base += int64(drop)
 }

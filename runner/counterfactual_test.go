@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"neosim/internal/arrowtest"
 	"neosim/results"
@@ -214,7 +215,19 @@ func TestWaitBoard(t *testing.T) {
 	ids := func(k int) string { return fmt.Sprintf("job-%d", k) }
 	take := func(k int) {
 		t.Helper()
+		// Every answer asked for here was given: a take that waits has
+		// lost it (one moved out of the window and dropped, say).
+		got := make(chan struct{})
+		stop := time.AfterFunc(10*time.Second, func() {
+			select {
+			case <-got:
+			default:
+				b.finish() // wake the take, which then reports no answer
+			}
+		})
 		w, ok := b.take(&sim.Job{JobSpec: sim.JobSpec{ID: ids(k)}, Arrival: int64(k)})
+		close(got)
+		stop.Stop()
 		if !ok || w != sim.Time(10*k) {
 			t.Fatalf("job %d: wait %v, %v; want %v", k, w, ok, 10*k)
 		}
@@ -236,20 +249,20 @@ func TestWaitBoard(t *testing.T) {
 			kept = kept[:len(kept)-1]
 		}
 	}
+	b.finish() // the counterfactual has ended: a lost answer fails at once
 	for _, k := range kept {
 		take(k)
 	}
-	if len(b.slots) > b.window {
-		t.Errorf("the window holds %d slots behind job 0", len(b.slots))
+	if b.n > b.window {
+		t.Errorf("the window holds %d slots behind job 0", b.n)
 	}
 	if _, ok := b.early[0]; !ok {
 		t.Error("job 0's answer did not move out of the window")
 	}
 	take(0)
-	if b.kept != 0 || len(b.slots) != 0 || len(b.early) != 0 || b.base != n {
-		t.Errorf("after taking every answer: %d kept, %d slots, %d early, base %d", b.kept, len(b.slots), len(b.early), b.base)
+	if b.kept != 0 || b.n != 0 || len(b.early) != 0 || b.base != n {
+		t.Errorf("after taking every answer: %d kept, %d slots, %d early, base %d", b.kept, b.n, len(b.early), b.base)
 	}
-	b.finish()
 	if _, ok := b.take(&sim.Job{JobSpec: sim.JobSpec{ID: ids(5)}, Arrival: 5}); ok {
 		t.Error("an answer taken twice")
 	}
