@@ -231,8 +231,10 @@ field() { scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 last_end=
 total=0
 for t in 0 1 2; do
-	# In a log (not a terminal) sweep prints one line per finished run.
-	n=$(grep -c 'seed=' "$work/log/sweep-${arr}_$t.log" || true)
+	# In a log (not a terminal) sweep prints one line per finished run,
+	# "[k/n] allocator=… pricer=… seed=N: …" (a run's warnings name it too,
+	# prefixed "run ").
+	n=$(grep -cE '^\[[0-9]+/[0-9]+\] .*seed=' "$work/log/sweep-${arr}_$t.log" || true)
 	[ "$n" -gt 0 ] || fail "array task ${arr}_$t ran no run (log: $(head -c 300 "$work/log/sweep-${arr}_$t.log"))"
 	total=$((total + n))
 	end=$(field "${arr}_$t" EndTime)
