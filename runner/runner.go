@@ -66,8 +66,8 @@ type Options struct {
 	Outputs results.Outputs
 	// Counterfactuals, if set, shares the counterfactual with the other
 	// runs given the same cache whose counterfactual is the same (they
-	// differ only in the pricer): an experiment's runs, summaries only
-	// (shared.go).
+	// differ only in the pricer or the external demand): an experiment's
+	// runs, summaries only (shared.go).
 	Counterfactuals *Counterfactuals
 }
 

@@ -15,12 +15,15 @@ import (
 //
 // A counterfactual has no external demand, so no job in it is ever quoted
 // a price, and pricers draw no random numbers and are read by no
-// allocator: runs that differ only in their pricer or its parameters (the
-// price levels advise tries, a comparison of pricers) have one and the
-// same counterfactual, bit for bit (TestCounterfactualIgnoresThePricer).
-// The first run to need it simulates it, the others wait for its answer,
-// so such an experiment simulates each seed's counterfactual once per
-// allocator instead of once per run.
+// allocator; and every internal source draws from a stream of its own,
+// whatever external demand there is. So runs that differ only in their
+// pricer, its parameters or their external demand (the price levels
+// advise tries, a comparison of pricers, a sweep of demand levels) have
+// one and the same counterfactual, bit for bit
+// (TestCounterfactualIgnoresPricerAndDemand). The first run to need it
+// simulates it, the others wait for its answer, so such an experiment
+// simulates each seed's counterfactual once per allocator instead of once
+// per run.
 //
 // Only summary measures are shared: a run that writes a jobs file needs
 // its counterfactual's per-job waits, and simulates its own. The zero
@@ -56,12 +59,19 @@ func (c *Counterfactuals) start(s *scenario.Scenario, cfg sim.Config, opt Option
 }
 
 // counterfactualKey names everything a counterfactual's summary measures
-// depend on: the scenario without external demand and without its pricer
-// (the run's sim.Config is made from the scenario alone), and whether
+// depend on: the scenario without external demand (its external_demand
+// and external workloads are never read once external demand is off;
+// the internal sources keep their order) and without its pricer (the
+// run's sim.Config is made from the scenario alone), and whether
 // invariants are checked.
 func counterfactualKey(s *scenario.Scenario, opt Options) ([sha256.Size]byte, error) {
 	cf := counterfactualScenario(s)
-	cf.Pricer, cf.PricerParams = "", nil
+	cf.Pricer, cf.PricerParams, cf.ExternalDemand, cf.Workloads = "", nil, nil, nil
+	for _, w := range s.Workloads {
+		if seg, err := sim.ParseSegment(w.Segment); err != nil || !seg.External() {
+			cf.Workloads = append(cf.Workloads, w)
+		}
+	}
 	b, err := json.Marshal(struct {
 		Scenario        *scenario.Scenario
 		CheckInvariants bool
