@@ -189,6 +189,7 @@ type Engine struct {
 	jobs   []Job
 	free   []JobID
 	queue  []JobID // waiting jobs in queue order
+	deqAt  int     // the queue index of the last removal (queueIndex looks there first)
 
 	nodeJobs nodeJobs // jobs running on each node
 	failRNG  *rand.Rand
@@ -387,23 +388,41 @@ func (e *Engine) enqueue(id JobID) {
 	e.armSchedule()
 }
 
-// dequeue removes id from the queue; it is O(1) at the head.
+// dequeue removes id from the queue; it is O(1) at the head, and at the
+// place of the last removal (see deqAt).
 func (e *Engine) dequeue(id JobID) {
-	for i, q := range e.queue {
+	i := e.queueIndex(id)
+	// Close the gap from the shorter side: the jobs before i move one
+	// place back (and the slice starts one later), or the jobs after it
+	// one place forward. Either way the jobs before i keep their index and
+	// those after it move one down. An overloaded run starts jobs from
+	// deep in a long queue; moving the whole tail each time was most of
+	// its time.
+	if i < len(e.queue)/2 {
+		copy(e.queue[1:i+1], e.queue[:i])
+		e.queue = e.queue[1:]
+	} else {
+		e.queue = append(e.queue[:i], e.queue[i+1:]...)
+	}
+	e.deqAt = i
+	e.queued[e.jobs[id].Segment]--
+}
+
+// queueIndex returns id's index in the queue. It looks from deqAt on
+// first, then from the head: an allocator walking the queue starts jobs
+// at rising indexes, and after a removal at i the next job waits at i,
+// so a pass that starts many jobs deep in a long queue finds each at once
+// instead of scanning the queue from the head for every one.
+func (e *Engine) queueIndex(id JobID) int {
+	from := min(e.deqAt, len(e.queue))
+	for i, q := range e.queue[from:] {
 		if q == id {
-			// Close the gap from the shorter side: the jobs before i move
-			// one place back (and the slice starts one later), or the jobs
-			// after it one place forward. An overloaded run starts jobs
-			// from deep in a long queue; moving the whole tail each time
-			// was most of its time.
-			if i < len(e.queue)/2 {
-				copy(e.queue[1:i+1], e.queue[:i])
-				e.queue = e.queue[1:]
-			} else {
-				e.queue = append(e.queue[:i], e.queue[i+1:]...)
-			}
-			e.queued[e.jobs[id].Segment]--
-			return
+			return from + i
+		}
+	}
+	for i, q := range e.queue[:from] {
+		if q == id {
+			return i
 		}
 	}
 	panic("sim: dequeue of a job not in the queue")
