@@ -33,7 +33,7 @@ test-short:
 # The packages that run goroutines (parallel runs, writers, the NVML
 # sampler), under the race detector (needs cgo); with -short, to keep it to a
 # few minutes (the detector slows every run several times over).
-RACE_PKGS := ./runner/... ./experiment/... ./results/... ./cmd/... ./bench/fragmentation/... ./calibrate/...
+RACE_PKGS := ./runner/... ./experiment/... ./advise/... ./results/... ./cmd/... ./bench/fragmentation/... ./calibrate/...
 race:
 	$(GO) test -count=1 -race -short $(RACE_PKGS)
 
