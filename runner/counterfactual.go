@@ -307,9 +307,11 @@ func (b *waitBoard) take(j *sim.Job) (wait sim.Time, ok bool) {
 			if s.state == slotTaken {
 				return 0, false // asked for twice
 			}
-		} else if e, ok := b.early[j.Arrival]; i < 0 && ok { // early holds only jobs before base
-			delete(b.early, j.Arrival)
-			s = &e
+		} else if i < 0 { // early holds only jobs before base
+			if e, ok := b.early[j.Arrival]; ok {
+				delete(b.early, j.Arrival)
+				s = &e
+			}
 		}
 		if s != nil && s.state == slotKept {
 			if s.id != h {

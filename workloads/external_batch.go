@@ -54,6 +54,7 @@ func (s *ExternalSegment) source(seed uint64, prefix string, until sim.Time, ope
 		j.cust[i] /= total
 	}
 	j.cust[len(j.cust)-1] = 1
+	j.custNames = make([]string, len(j.cust))
 	if j.reserved && (s.InitialBook == nil || *s.InitialBook) {
 		return newBookSource(j, s, seed, comp), nil
 	}
@@ -103,9 +104,6 @@ func (s *jobSource) Next(j *sim.JobSpec) bool {
 	s.n++
 	s.idBuf = strconv.AppendInt(append(s.idBuf[:0], s.prefix...), s.n, 10)
 	id := string(s.idBuf)
-	if s.custNames == nil {
-		s.custNames = make([]string, len(s.cust))
-	}
 	name := &s.custNames[cust-1]
 	if *name == "" { // one string per customer: no allocation per job
 		*name = s.custPrefix + strconv.Itoa(cust)

@@ -54,7 +54,7 @@ type Ledger struct {
 
 	customers []customer
 	byName    map[string]int32
-	// last is the customer customer found last: a job's run and its end
+	// last is the customer that customer found last: a job's run and its end
 	// are booked one after the other, and names from one source share
 	// their bytes, so most look-ups compare a string, not hash it.
 	last struct {

@@ -401,20 +401,6 @@ func (f *Fleet) setLeaves(n int, w uint8, m uint16, full int32, lazy bool) {
 	}
 }
 
-// firstFree returns the first entirely free node in [lo, hi), or -1:
-// type by type, as each type's nodes are numbered in a row.
-func (f *Fleet) firstFree(lo, hi int) int {
-	for _, t := range f.types { // in node order
-		if a, b := max(lo, f.lo[t]), min(hi, f.hi[t]); a < b {
-			tree, k := f.freeNodeTree(t)
-			if n := tree.firstAtLeast(a, b, k); n >= 0 {
-				return n
-			}
-		}
-	}
-	return -1
-}
-
 // freeNodeTree returns the tree, and the value in it, that tell a node of
 // type t is entirely free: fullIdx and 1, or, with one node size per type,
 // wholeIdx and the size.

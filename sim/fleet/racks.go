@@ -65,7 +65,15 @@ func (f *Fleet) MaxRackGPUs(t TypeID) int { return f.index().rackLimit[t] }
 // FirstFreeNode returns the first entirely free node in [lo, hi), or -1.
 // O(log nodes).
 func (f *Fleet) FirstFreeNode(lo, hi NodeID) NodeID {
-	return NodeID(f.firstFree(int(lo), int(hi)))
+	for _, t := range f.types { // in node order: each type's nodes are numbered in a row
+		if a, b := max(int(lo), f.lo[t]), min(int(hi), f.hi[t]); a < b {
+			tree, k := f.freeNodeTree(t)
+			if n := tree.firstAtLeast(a, b, k); n >= 0 {
+				return NodeID(n)
+			}
+		}
+	}
+	return -1
 }
 
 // GPUsOnFreeNodes returns the GPUs of type t on entirely free nodes (the
