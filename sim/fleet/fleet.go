@@ -307,11 +307,7 @@ func (f *Fleet) datacenter(region, dc string, regions, dcs map[string]int32) int
 }
 
 // refresh recomputes node n's aggregates and indexes from its GPUs.
-func (f *Fleet) refresh(n int) { f.refreshNode(n, false) }
-
-// refreshNode is refresh; with lazy it sets only the leaves of the max
-// trees, and the caller must fix them (fixTrees) before the next search.
-func (f *Fleet) refreshNode(n int, lazy bool) {
+func (f *Fleet) refresh(n int) {
 	var w uint8
 	var m uint16
 	for g := f.gpuOff[n]; g < f.gpuOff[n]+int32(f.nodeGPUs[n]); g++ {
@@ -326,7 +322,7 @@ func (f *Fleet) refreshNode(n int, lazy bool) {
 	if w == f.nodeGPUs[n] {
 		full = int32(w)
 	}
-	f.setLeaves(n, w, m, full, lazy)
+	f.setLeaves(n, w, m, full)
 	f.reindex(n)
 }
 
@@ -345,58 +341,57 @@ func lowMask(k int) uint64 {
 }
 
 // wholeNode1 applies a share of every GPU of node n, whole, when it can do
-// so without looking at each GPU's share: allocating a node that is
-// entirely free, or releasing one none of whose GPUs has any free share.
-// It reports whether it did; if not, the GPU-by-GPU path applies it (and
-// panics if it is invalid). A gang's nodes, allocated and released whole,
-// take this path.
-func (f *Fleet) wholeNode1(n, sign int, lazy bool) bool {
-	k := f.nodeGPUs[n]
-	gpus := f.gpuFree[f.gpuOff[n] : f.gpuOff[n]+int32(k)]
-	t := f.nodeType[n]
-	var w uint8
-	var m uint16
-	if sign < 0 {
-		if f.whole[n] != k {
-			return false
-		}
-		clear(gpus)
-		f.freeWhole[t] -= int64(k)
-		f.fullFreeGPUs[t] -= int64(k)
-	} else {
-		if f.milliIdx.lv[0][n] != 0 { // the most any GPU of n has free
-			return false
-		}
-		for i := range gpus {
-			gpus[i] = FullGPU
-		}
-		f.freeWhole[t] += int64(k)
-		f.fullFreeGPUs[t] += int64(k)
-		w, m = k, FullGPU
+// so without looking at each GPU's share (wholeApplies). It reports whether
+// it did; if not, the GPU-by-GPU path applies it (and panics if it is
+// invalid).
+func (f *Fleet) wholeNode1(n, sign int) bool {
+	if !f.wholeApplies(n, sign) {
+		return false
 	}
-	f.whole[n] = w
-	f.setLeaves(n, w, m, int32(w), lazy)
+	f.setWhole(n, n+1, sign)
+	w := f.whole[n]
+	f.setLeaves(n, w, f.gpuFree[f.gpuOff[n]], int32(w)) // every GPU holds the same free milli
 	f.reindex(n)
 	return true
 }
 
-// setLeaves sets node n's values in the max trees: w wholly free GPUs, m
-// the most free milli of a GPU, full its GPUs if entirely free (else 0).
-// With lazy it writes the leaves only, and the caller must fix them
-// (fixTrees) before the next search.
-func (f *Fleet) setLeaves(n int, w uint8, m uint16, full int32, lazy bool) {
-	hasFull := f.fullIdx.lv != nil
-	if lazy {
-		f.wholeIdx.lv[0][n] = int32(w)
-		f.milliIdx.lv[0][n] = int32(m)
-		if hasFull {
-			f.fullIdx.lv[0][n] = full
-		}
+// wholeApplies reports whether a share of every GPU of node n, whole, can
+// be applied without looking at each GPU: allocating (sign < 0) a node that
+// is entirely free, or releasing one none of whose GPUs has any free share.
+func (f *Fleet) wholeApplies(n, sign int) bool {
+	if sign < 0 {
+		return f.whole[n] == f.nodeGPUs[n]
+	}
+	return f.milliIdx.lv[0][n] == 0 // the most any GPU of n has free
+}
+
+// setWhole allocates (sign < 0) or releases every GPU of nodes [a, b), all
+// of one type and each one for which wholeApplies holds: it sets their GPUs
+// and counters, not the max trees nor the bucket indexes.
+func (f *Fleet) setWhole(a, b, sign int) {
+	gpus := f.gpuFree[f.gpuOff[a]:f.gpuOff[b]]
+	t := f.nodeType[a]
+	if sign < 0 {
+		clear(gpus)
+		clear(f.whole[a:b])
+		f.freeWhole[t] -= int64(len(gpus))
+		f.fullFreeGPUs[t] -= int64(len(gpus))
 		return
 	}
+	for i := range gpus {
+		gpus[i] = FullGPU
+	}
+	copy(f.whole[a:b], f.nodeGPUs[a:b])
+	f.freeWhole[t] += int64(len(gpus))
+	f.fullFreeGPUs[t] += int64(len(gpus))
+}
+
+// setLeaves sets node n's values in the max trees: w wholly free GPUs, m
+// the most free milli of a GPU, full its GPUs if entirely free (else 0).
+func (f *Fleet) setLeaves(n int, w uint8, m uint16, full int32) {
 	f.wholeIdx.set(n, int32(w))
 	f.milliIdx.set(n, int32(m))
-	if hasFull {
+	if f.fullIdx.lv != nil {
 		f.fullIdx.set(n, full)
 	}
 }
@@ -409,24 +404,6 @@ func (f *Fleet) freeNodeTree(t TypeID) (*maxTree, int32) {
 		return &f.fullIdx, 1
 	}
 	return &f.wholeIdx, f.size[t]
-}
-
-// fixTrees brings the max trees up to date after lazy refreshes of the
-// shares' nodes (those for which sharesGroup holds): once per group of 16
-// nodes, so a gang of whole nodes in node order costs a group scan per 16
-// nodes rather than an update per node.
-func (f *Fleet) fixTrees(shares []Share) {
-	last := -1
-	for k, s := range shares {
-		if g := int(s.Node) >> mtShift; g != last && sharesGroup(shares, k) {
-			last = g
-			f.wholeIdx.fix(int(s.Node))
-			f.milliIdx.fix(int(s.Node))
-			if f.fullIdx.lv != nil {
-				f.fullIdx.fix(int(s.Node))
-			}
-		}
-	}
 }
 
 func (f *Fleet) Nodes() int { return len(f.nodeType) }
@@ -691,53 +668,96 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.nodeTaken[s.Node] = f.taken
 		}
 	}
-	for k, s := range shares {
-		n := int(s.Node)
-		// Nodes that share a group of 16 with a neighbouring share (a gang
-		// on contiguous nodes) write their tree leaves only, and fixTrees
-		// fixes each such group once at the end; a node alone in its group
-		// updates its trees at once (set stops early more often than a
-		// group's fix).
-		lazy := sharesGroup(shares, k)
-		if f.HoldsWhole(s) && f.wholeNode1(n, sign, lazy) {
+	for k := 0; k < len(shares); {
+		// A gang on a run of whole nodes is applied in bulk: a few
+		// slice operations and one fix of the trees above the run, where
+		// node by node it cost a tree update, and a cache miss or more,
+		// per node (the largest cost of the meta year).
+		if r := f.wholeRun(shares[k:], sign); r > 1 {
+			a := int(shares[k].Node)
+			f.applyRun(a, a+r, sign)
+			k += r
 			continue
 		}
-		t := f.nodeType[n]
-		wasFull := f.whole[n] == f.nodeGPUs[n]
-		base := f.gpuOff[n]
-		for m := s.Mask; m != 0; m &= m - 1 {
-			g := base + int32(bits.TrailingZeros64(m))
-			before := f.gpuFree[g]
-			after := int(before) + sign*int(s.Milli)
-			if after < 0 || after > FullGPU {
-				panic(fmt.Sprintf("fleet: GPU %d of node %d would hold %d milli free", g-base, n, after))
-			}
-			f.gpuFree[g] = uint16(after)
-			if before == FullGPU {
-				f.freeWhole[t]--
-			}
-			if after == FullGPU {
-				f.freeWhole[t]++
-			}
-		}
-		f.refreshNode(n, lazy)
-		isFull := f.whole[n] == f.nodeGPUs[n]
-		if wasFull && !isFull {
-			f.fullFreeGPUs[t] -= int64(f.nodeGPUs[n])
-		} else if !wasFull && isFull {
-			f.fullFreeGPUs[t] += int64(f.nodeGPUs[n])
-		}
-	}
-	if len(shares) > 1 {
-		f.fixTrees(shares)
+		f.applyShare(shares[k], sign)
+		k++
 	}
 }
 
-// sharesGroup reports whether shares[k]'s node is in the same group of 16
-// nodes as the node of shares[k-1] or shares[k+1].
-func sharesGroup(shares []Share, k int) bool {
-	g := shares[k].Node >> mtShift
-	return (k > 0 && shares[k-1].Node>>mtShift == g) || (k+1 < len(shares) && shares[k+1].Node>>mtShift == g)
+// wholeRun returns the length of the run of shares at the start of shares
+// that hold consecutive nodes whole, each of which wholeApplies. (The
+// nodes are of one type: shares that passed Validate are.)
+func (f *Fleet) wholeRun(shares []Share, sign int) int {
+	first := int(shares[0].Node)
+	for i, s := range shares {
+		n := int(s.Node)
+		if n != first+i || !f.HoldsWhole(s) || !f.wholeApplies(n, sign) {
+			return i
+		}
+	}
+	return len(shares)
+}
+
+// applyRun allocates or releases whole nodes [a, b) (wholeRun): their
+// GPUs, then their leaves in the max trees, then the trees above the run in
+// one pass.
+func (f *Fleet) applyRun(a, b, sign int) {
+	f.setWhole(a, b, sign)
+	whole, milli := f.wholeIdx.lv[0][a:b], f.milliIdx.lv[0][a:b]
+	if sign < 0 {
+		clear(whole)
+		clear(milli)
+	} else {
+		for i, k := range f.whole[a:b] {
+			whole[i] = int32(k)
+			milli[i] = FullGPU
+		}
+	}
+	f.wholeIdx.fixRange(a, b)
+	f.milliIdx.fixRange(a, b)
+	if full := f.fullIdx.lv; full != nil {
+		copy(full[0][a:b], whole) // entirely free, or entirely taken
+		f.fullIdx.fixRange(a, b)
+	}
+	if f.ix.ready {
+		for n := a; n < b; n++ {
+			f.reindex(n)
+		}
+	}
+}
+
+// applyShare applies one share, GPU by GPU unless it holds its node whole
+// (wholeNode1).
+func (f *Fleet) applyShare(s Share, sign int) {
+	n := int(s.Node)
+	if f.HoldsWhole(s) && f.wholeNode1(n, sign) {
+		return
+	}
+	t := f.nodeType[n]
+	wasFull := f.whole[n] == f.nodeGPUs[n]
+	base := f.gpuOff[n]
+	for m := s.Mask; m != 0; m &= m - 1 {
+		g := base + int32(bits.TrailingZeros64(m))
+		before := f.gpuFree[g]
+		after := int(before) + sign*int(s.Milli)
+		if after < 0 || after > FullGPU {
+			panic(fmt.Sprintf("fleet: GPU %d of node %d would hold %d milli free", g-base, n, after))
+		}
+		f.gpuFree[g] = uint16(after)
+		if before == FullGPU {
+			f.freeWhole[t]--
+		}
+		if after == FullGPU {
+			f.freeWhole[t]++
+		}
+	}
+	f.refresh(n)
+	isFull := f.whole[n] == f.nodeGPUs[n]
+	if wasFull && !isFull {
+		f.fullFreeGPUs[t] -= int64(f.nodeGPUs[n])
+	} else if !wasFull && isFull {
+		f.fullFreeGPUs[t] += int64(f.nodeGPUs[n])
+	}
 }
 
 // SetDown takes node n out of service (a failure): its GPUs stop being

@@ -171,7 +171,10 @@ func TestValidateRejects(t *testing.T) {
 // TestMaxTreeLazyFix writes runs of values straight into the leaves, as a
 // gang's allocation does, fixes each written group once, and checks every
 // search against a scan.
-func TestMaxTreeLazyFix(t *testing.T) {
+// TestMaxTreeFixRange writes random values to random ranges of a tree's
+// leaves (some leaves of each range left as they were) and checks the tree
+// and its searches after fixRange.
+func TestMaxTreeFixRange(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	for _, n := range []int{1, 17, 300, 5000, 70000} {
 		m := newMaxTree(n)
@@ -179,21 +182,16 @@ func TestMaxTreeLazyFix(t *testing.T) {
 		for range 300 {
 			lo := r.IntN(n)
 			hi := min(n, lo+1+r.IntN(200))
+			if r.IntN(10) == 0 {
+				hi = min(n, lo+1+r.IntN(20000))
+			}
 			v := int32(r.IntN(9))
-			var written []Share
 			for i := lo; i < hi; i++ {
 				if r.IntN(3) > 0 {
 					vals[i], m.lv[0][i] = v, v
-					written = append(written, Share{Node: NodeID(i)})
 				}
 			}
-			last := -1
-			for _, s := range written {
-				if g := int(s.Node) >> mtShift; g != last {
-					last = g
-					m.fix(int(s.Node))
-				}
-			}
+			m.fixRange(lo, hi)
 			if err := m.check(); err != nil {
 				t.Fatalf("n=%d: %v", n, err)
 			}

@@ -68,23 +68,25 @@ func (m *maxTree) set(i int, v int32) {
 	}
 }
 
-// fix recomputes the maxima above value i's group, after values were
-// written to m.lv[0] directly: up to the root, or until a maximum is
-// unchanged. Fixing each group whose values were written restores the tree.
-func (m *maxTree) fix(i int) {
-	row := m.lv[0]
-	for l := 1; l < len(m.lv); l++ {
-		g := row[i&^(mtB-1) : i&^(mtB-1)+mtB]
-		nv := g[0]
-		for _, c := range g[1:] {
-			nv = max(nv, c)
+// fixRange recomputes the maxima above values [a, b), after they were
+// written to m.lv[0] directly: level by level, the entries above the range,
+// up to the root or until none of them changes.
+func (m *maxTree) fixRange(a, b int) {
+	for l := 1; l < len(m.lv) && a < b; l++ {
+		row, up := m.lv[l-1], m.lv[l]
+		lo, hi := a>>mtShift, (b-1)>>mtShift+1
+		a, b = hi, lo // the changed entries of up, if any
+		for i := lo; i < hi; i++ {
+			g := row[i<<mtShift : i<<mtShift+mtB]
+			nv := g[0]
+			for _, c := range g[1:] {
+				nv = max(nv, c)
+			}
+			if up[i] != nv {
+				up[i] = nv
+				a, b = min(a, i), i+1
+			}
 		}
-		i >>= mtShift
-		row = m.lv[l]
-		if row[i] == nv {
-			return
-		}
-		row[i] = nv
 	}
 }
 
