@@ -1,12 +1,14 @@
 package plots
 
 import (
+	"image/color"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 )
 
 func TestCDFPoints(t *testing.T) {
@@ -115,5 +117,25 @@ func TestKeyNames(t *testing.T) {
 	h, n = keyNames(rows)
 	if h != "variant share-X" || !slices.Equal(n, []string{"X = 1 · partition/flat", "X = 0.9 · fifo/flat"}) {
 		t.Errorf("a sweep of two pairs: %q, %q", h, n)
+	}
+}
+
+// TestMergeLabels: overlapping markers share a label, which keeps its
+// points' color only when they all have it (a Pareto point's color on a
+// shared label would claim the other points for the frontier).
+func TestMergeLabels(t *testing.T) {
+	r := vg.Points(4)
+	marks := []vg.Point{{X: 10, Y: 10}, {X: 12, Y: 11}, {X: 100, Y: 100}, {X: 101, Y: 100}, {X: 50, Y: 50}}
+	texts := []string{"1", "2", "3", "4", "5"}
+	colors := []color.Color{paretoColor, pairColor, paretoColor, paretoColor, paretoColor}
+	pts, merged, cols := mergeLabels(marks, texts, colors, r)
+	if want := []string{"1,2", "3,4", "5"}; !slices.Equal(merged, want) {
+		t.Fatalf("labels %q, want %q", merged, want)
+	}
+	if pts[0] != marks[0] || pts[1] != marks[2] || pts[2] != marks[4] {
+		t.Errorf("labels at %v, want the groups' first points", pts)
+	}
+	if want := []color.Color{pairColor, paretoColor, paretoColor}; !slices.Equal(cols, want) {
+		t.Errorf("label colors %v, want %v (a mixed group in the default color)", cols, want)
 	}
 }

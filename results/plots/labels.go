@@ -195,8 +195,7 @@ func (f *figure) drawKey(c draw.Canvas) {
 
 // pointLabels writes a short text next to each of its points. Points
 // whose markers overlap on the canvas share one label, their texts joined
-// by commas (in the color of the first of them that is not the default,
-// pairColor). Each label goes where it overlaps no other label and no
+// by commas (mergeLabels). Each label goes where it overlaps no other label and no
 // marker, inside the data area: the first free place of 8 directions at
 // growing distances, joined to its point by a thin line when it had to
 // move away; if there is none, the place with the least overlap.
@@ -214,29 +213,14 @@ var labelDirs = [][2]int{{1, 1}, {1, -1}, {-1, 1}, {-1, -1}, {1, 0}, {-1, 0}, {0
 // Plot implements plot.Plotter.
 func (l *pointLabels) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	var (
-		taken  []vg.Rectangle // labels placed and markers
-		pts    []vg.Point     // one per label
-		texts  []string
-		colors []color.Color
-	)
+	marks := make([]vg.Point, len(l.xys))
+	var taken []vg.Rectangle // labels placed and markers
 	r := vg.Point{X: l.radius, Y: l.radius}
 	for i, xy := range l.xys {
-		pt := vg.Point{X: trX(xy.X), Y: trY(xy.Y)}
-		taken = append(taken, vg.Rectangle{Min: pt.Sub(r), Max: pt.Add(r)})
-		k := slices.IndexFunc(pts, func(q vg.Point) bool {
-			d := q.Sub(pt)
-			return d.X*d.X+d.Y*d.Y < l.radius*l.radius
-		})
-		if k < 0 {
-			pts, texts, colors = append(pts, pt), append(texts, l.texts[i]), append(colors, l.colors[i])
-			continue
-		}
-		texts[k] += "," + l.texts[i]
-		if colors[k] == pairColor {
-			colors[k] = l.colors[i]
-		}
+		marks[i] = vg.Point{X: trX(xy.X), Y: trY(xy.Y)}
+		taken = append(taken, vg.Rectangle{Min: marks[i].Sub(r), Max: marks[i].Add(r)})
 	}
+	pts, texts, colors := mergeLabels(marks, l.texts, l.colors, l.radius)
 	area := c.Rectangle
 	for i, pt := range pts {
 		txt := texts[i]
@@ -291,6 +275,29 @@ func (l *pointLabels) Plot(c draw.Canvas, p *plot.Plot) {
 		c.FillText(sty, best.Min.Sub(ext.Min), txt)
 		taken = append(taken, best)
 	}
+}
+
+// mergeLabels gives the labels of points on the canvas: one per group of
+// points whose markers (of radius r) overlap, at the group's first point,
+// its texts joined by commas. A label is in its points' color if they all
+// have one, else in the default, pairColor: a Pareto point's color on a
+// label it shares with other points would claim them for the frontier.
+func mergeLabels(marks []vg.Point, texts []string, colors []color.Color, r vg.Length) (pts []vg.Point, merged []string, cols []color.Color) {
+	for i, pt := range marks {
+		k := slices.IndexFunc(pts, func(q vg.Point) bool {
+			d := q.Sub(pt)
+			return d.X*d.X+d.Y*d.Y < r*r
+		})
+		if k < 0 {
+			pts, merged, cols = append(pts, pt), append(merged, texts[i]), append(cols, colors[i])
+			continue
+		}
+		merged[k] += "," + texts[i]
+		if cols[k] != colors[i] {
+			cols[k] = pairColor
+		}
+	}
+	return pts, merged, cols
 }
 
 // overlapArea is the area that a and b share.
