@@ -68,26 +68,35 @@ type Counterfactual = results.Counterfactual
 
 // counterfactualRun is a counterfactual simulation in progress.
 type counterfactualRun struct {
-	board *waitBoard
+	waits waitSink // its internal jobs' waits go there; nil: nobody asks
 	done  chan struct{}
 	res   Counterfactual
 	err   error
 }
 
+// waitSink passes a counterfactual's internal job waits to the jobs file's
+// wait_s_counterfactual: a waitBoard to one run, a waitTable to any number.
+// The counterfactual puts internal job n's wait (-1: it never started) and
+// says finish when no more come; a run takes each of its internal jobs'
+// and says close when it asks no more.
+type waitSink interface {
+	put(n int64, id string, wait sim.Time)
+	finish()
+	take(j *sim.Job) (wait sim.Time, ok bool)
+	close()
+}
+
 // startCounterfactual starts the counterfactual of s on a goroutine. The
-// caller waits for it with wait. With perJob its internal jobs' waits go
-// to c.board, for the jobs file; without, c.board is nil.
-func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, perJob bool) *counterfactualRun {
-	c := &counterfactualRun{done: make(chan struct{})}
-	if perJob {
-		c.board = newWaitBoard()
-	}
+// caller waits for it with wait. Its internal jobs' waits go to waits
+// (nil: nobody asks).
+func startCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, waits waitSink) *counterfactualRun {
+	c := &counterfactualRun{waits: waits, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		if c.board != nil {
-			defer c.board.finish()
+		if c.waits != nil {
+			defer c.waits.finish()
 		}
-		c.res, c.err = runCounterfactual(counterfactualScenario(s), cfg, opt, c.board)
+		c.res, c.err = runCounterfactual(counterfactualScenario(s), cfg, opt, c.waits)
 		if c.err != nil {
 			c.err = fmt.Errorf("counterfactual (the same scenario without external demand): %w", c.err)
 		}
@@ -101,7 +110,7 @@ func (c *counterfactualRun) wait() (Counterfactual, error) {
 	return c.res, c.err
 }
 
-func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board *waitBoard) (Counterfactual, error) {
+func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, waits waitSink) (Counterfactual, error) {
 	alloc, err := policies.Allocators.NewWith(s.Allocator, s.AllocatorParams)
 	if err != nil {
 		return Counterfactual{}, err
@@ -131,7 +140,7 @@ func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board 
 		return Counterfactual{}, err
 	}
 	ledger.SetWindow(cfg.Warmup)
-	obs := &counterfactualObserver{board: board, window: cfg.Warmup}
+	obs := &counterfactualObserver{waits: waits, window: cfg.Warmup}
 	cfg.Progress, cfg.CheckInvariants = nil, opt.CheckInvariants
 	e := sim.New(cfg, f, alloc, pricer, srcs, obs, ledger)
 	if err := e.Run(); err != nil {
@@ -141,11 +150,11 @@ func runCounterfactual(s *scenario.Scenario, cfg sim.Config, opt Options, board 
 	return Counterfactual{InternalWaitGPUHours: r.InternalWaitGPUHours, InternalSlowdownMean: obs.slowdown.Mean()}, nil
 }
 
-// counterfactualObserver hands internal jobs' waits to the board (if any)
+// counterfactualObserver hands internal jobs' waits on (if anybody asks)
 // and averages their bounded slowdown.
 type counterfactualObserver struct {
-	board    *waitBoard // nil: nobody asks for the waits
-	window   sim.Time   // jobs submitted before it are not in the slowdown
+	waits    waitSink // nil: nobody asks for the waits
+	window   sim.Time // jobs submitted before it are not in the slowdown
 	slowdown results.SlowdownMean
 }
 
@@ -155,8 +164,8 @@ func (o *counterfactualObserver) JobEnded(j *sim.Job) {
 	if j.Segment.External() {
 		return
 	}
-	if o.board != nil {
-		o.board.put(j.Arrival, j.ID, j.Wait())
+	if o.waits != nil {
+		o.waits.put(j.Arrival, j.ID, j.Wait())
 	}
 	if j.Submit >= o.window {
 		o.slowdown.Add(j)

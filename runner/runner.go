@@ -304,16 +304,20 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if !opt.NoCounterfactual && hasExternal(s, traceInternal) {
 		// Per-job waits only go to the jobs file's wait_s_counterfactual.
 		perJob := opt.outputs()&results.OutJobs != 0
-		if opt.Counterfactuals != nil && !perJob {
-			if cf, err = opt.Counterfactuals.start(s, cfg, opt); err != nil {
+		if opt.Counterfactuals != nil {
+			if cf, err = opt.Counterfactuals.start(s, cfg, opt, perJob); err != nil {
 				return nil, err
 			}
 		} else {
-			cf = startCounterfactual(s, cfg, opt, perJob)
+			var waits waitSink
+			if perJob {
+				waits = newWaitBoard()
+			}
+			cf = startCounterfactual(s, cfg, opt, waits)
 		}
-		if cf.board != nil {
-			defer cf.board.close() // a failed run stops asking
-			w.SetCounterfactualWaits(cf.board.take)
+		if perJob {
+			defer cf.waits.close() // a failed run stops asking
+			w.SetCounterfactualWaits(cf.waits.take)
 		}
 	}
 	defer closeObs() // before a failed run's Abort

@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -80,14 +82,16 @@ func TestCounterfactualIgnoresPricerAndDemand(t *testing.T) {
 // TestSharedCounterfactuals: runs given one Counterfactuals simulate one
 // counterfactual per seed and allocator, whatever their pricer, price
 // level and external demand, and their summaries are those of runs that
-// simulate their own; a run writing a jobs file still simulates its own
-// (it needs the per-job waits).
+// simulate their own. Runs that write a jobs file share one that keeps its
+// per-job waits, and their files are byte-identical to those of runs with
+// their own.
 func TestSharedCounterfactuals(t *testing.T) {
 	cache := NewCounterfactuals()
 	dir := t.TempDir()
 	n := 0
 	// spot > 0: external demand of one spot segment at that rate per hour
 	// instead of the default segments.
+	var lastOut string
 	run := func(alloc, pricer string, m, spot float64, seed uint64, shared bool, out results.Outputs) results.Summary {
 		t.Helper()
 		s := withFailures(t, 2*sim.Day)
@@ -96,7 +100,8 @@ func TestSharedCounterfactuals(t *testing.T) {
 		if spot > 0 {
 			s.ExternalDemand = &workloads.External{Segments: []workloads.ExternalSegment{{Segment: "spot", RatePerHour: spot}}}
 		}
-		opt := Options{Out: filepath.Join(dir, fmt.Sprint(n)), Outputs: out}
+		lastOut = filepath.Join(dir, fmt.Sprint(n))
+		opt := Options{Out: lastOut, Outputs: out}
 		n++
 		if shared {
 			opt.Counterfactuals = cache
@@ -127,10 +132,38 @@ func TestSharedCounterfactuals(t *testing.T) {
 	if cache.started != 3 {
 		t.Errorf("another allocator: %d counterfactuals in all, want 3", cache.started)
 	}
-	run("fifo", "flat", 1, 0, 3, true, results.AllOutputs)
-	if cache.started != 3 {
-		t.Errorf("a run with a jobs file shared its counterfactual (%d in the cache, want 3)", cache.started)
+	for _, p := range []string{"flat", "utilization"} {
+		run("priority", p, 1, 0, 1, true, results.AllOutputs)
+		got := readFile(t, filepath.Join(lastOut, "jobs.arrow"))
+		run("priority", p, 1, 0, 1, false, results.AllOutputs)
+		if want := readFile(t, filepath.Join(lastOut, "jobs.arrow")); !bytes.Equal(got, want) {
+			t.Errorf("%s: jobs.arrow with a shared counterfactual differs from the run's own", p)
+		}
 	}
+	if cache.started != 4 {
+		t.Errorf("runs with jobs files, two pricers: %d counterfactuals in all, want 4 (one more, which keeps its waits)", cache.started)
+	}
+	// Over the tables' budget, a run with a jobs file simulates its own,
+	// and its file is the same.
+	cache.budget = 0
+	run("priority", "flat", 1, 0, 2, true, results.AllOutputs)
+	got := readFile(t, filepath.Join(lastOut, "jobs.arrow"))
+	run("priority", "flat", 1, 0, 2, true, results.AllOutputs)
+	if want := readFile(t, filepath.Join(lastOut, "jobs.arrow")); !bytes.Equal(got, want) {
+		t.Errorf("over budget: the two runs' jobs.arrow differ")
+	}
+	if cache.started != 6 {
+		t.Errorf("over budget: %d counterfactuals in all, want 6 (one per run)", cache.started)
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestCounterfactualKey: the key ignores what a counterfactual never reads
