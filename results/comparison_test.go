@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 func TestMeanCI95(t *testing.T) {
@@ -197,16 +196,7 @@ func TestWriteComparison(t *testing.T) {
 	if err := WriteComparison(dir, nil, rows); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, ComparisonFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openArrow(t, filepath.Join(dir, ComparisonFile))
 	if v, _ := r.Schema().Metadata().GetValue(MetaSchemaVersion); v != SchemaVersion {
 		t.Errorf("schema version %q, want %q", v, SchemaVersion)
 	}

@@ -21,9 +21,10 @@
 // subpackage plots draws figures from saved output.
 //
 // A Writer is a sim.Observer. Its hot path (JobEnded, Sampled) only appends to
-// column builders and, every BatchRows rows, hands a record batch to a
-// goroutine that compresses and writes the batches in order (so the bytes
-// are those of a serial write).
+// columns (jobs.arrow's are plain Go slices, columns.go; the others arrow-go's
+// builders) and, every BatchRows rows, hands a record batch to a goroutine
+// that compresses and writes the batches in order (so the bytes are those of
+// a serial write).
 //
 // Invariants:
 //   - Every file is written under a temporary name (".jobs.arrow.tmp", …) and

@@ -24,16 +24,7 @@ type readFile struct {
 
 func readArrow(t *testing.T, path string) readFile {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	defer r.Close()
+	r := openArrow(t, path)
 	out := readFile{schema: r.Schema(), batches: r.NumRecords(), cols: map[string][]any{}}
 	for i := 0; i < r.NumRecords(); i++ {
 		rec, err := r.RecordBatchAt(i)
@@ -43,13 +34,39 @@ func readArrow(t *testing.T, path string) readFile {
 		out.rows += int(rec.NumRows())
 		for c, col := range rec.Columns() {
 			name := rec.Schema().Field(c).Name
+			nulls := 0
 			for k := 0; k < col.Len(); k++ {
-				out.cols[name] = append(out.cols[name], value(col, k))
+				v := value(col, k)
+				if v == nil {
+					nulls++
+				}
+				out.cols[name] = append(out.cols[name], v)
+			}
+			// The null count is the file's; the nulls are its bitmap's.
+			if nulls != col.NullN() {
+				t.Errorf("%s: batch %d: %s has %d nulls, null count %d", path, i, name, nulls, col.NullN())
 			}
 		}
 		rec.Release()
 	}
 	return out
+}
+
+// openArrow opens an .arrow file with arrow-go's IPC reader, closed when
+// the test ends.
+func openArrow(t *testing.T, path string) *ipc.FileReader {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
 
 func value(col arrow.Array, k int) any {

@@ -16,7 +16,7 @@ import (
 
 // BatchRows is the number of rows per record batch of jobs.arrow and
 // timeseries.arrow (per row group of the Parquet files): large enough for
-// good compression and fast scans, small enough that the builders stay a
+// good compression and fast scans, small enough that the columns stay a
 // few MB.
 const BatchRows = 65536
 
@@ -91,8 +91,21 @@ type encoder interface {
 
 var _ encoder = (*ipc.FileWriter)(nil)
 
+// batchBuilder fills a table's record batches: an *array.RecordBuilder, or
+// the columns of jobs.arrow (columns.go).
+type batchBuilder interface {
+	// NewRecordBatch returns the rows appended since the last call; the
+	// next rows go to a new batch.
+	NewRecordBatch() arrow.RecordBatch
+	// Reserve makes room for n more rows.
+	Reserve(n int)
+	Release()
+}
+
+var _ batchBuilder = (*array.RecordBuilder)(nil)
+
 // table is one data file being written: a temporary file, an encoder over it
-// and the column builders of the current batch.
+// and the builder of the current batch.
 //
 // A full batch is handed to a goroutine that compresses and writes it while
 // the engine fills the next one (the simulation's one loop is the critical
@@ -105,10 +118,10 @@ type table struct {
 	f          *os.File
 	buf        *bufio.Writer
 	w          encoder
-	b          *array.RecordBuilder
+	b          batchBuilder
 	rows       int // rows in the current batch
 	batches    int // batches written
-	reserve    int // rows to reserve in the builders for each batch
+	reserve    int // rows to reserve in the builder for each batch
 
 	recs   chan arrow.RecordBatch // to the writing goroutine; nil before the first batch
 	done   chan error             // the goroutine's first error, or nil when recs closed
@@ -120,11 +133,14 @@ type table struct {
 // (a jobs.arrow batch is about 10 MB before compression).
 const asyncBatches = 2
 
-func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, reserve int) (*table, error) {
+// openTable opens the temporary file of s's table, whose batches b fills
+// (the table releases it).
+func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, b batchBuilder, reserve int) (*table, error) {
 	name := format.File(s.Name)
 	t := &table{tmp: filepath.Join(dir, "."+name+".tmp"), final: filepath.Join(dir, name), reserve: reserve}
 	f, err := os.OpenFile(t.tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
+		b.Release()
 		return nil, fmt.Errorf("results: %w", err)
 	}
 	t.f = f
@@ -144,11 +160,12 @@ func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, r
 		t.w, err = ipc.NewFileWriter(t.buf, ipc.WithSchema(s.Schema), ipc.WithAllocator(mem), ipcCodec)
 	}
 	if err != nil {
+		b.Release()
 		f.Close()
 		os.Remove(t.tmp)
 		return nil, fmt.Errorf("results: %s: %w", t.tmp, err)
 	}
-	t.b = array.NewRecordBuilder(mem, s.Schema)
+	t.b = b
 	if reserve > 0 {
 		t.b.Reserve(reserve)
 	}
@@ -164,7 +181,7 @@ func (t *table) flush(force bool) error {
 	if t.rows == 0 && !force {
 		return nil
 	}
-	rec := t.b.NewRecordBatch() // resets the builders
+	rec := t.b.NewRecordBatch() // empties the builder
 	if t.reserve > 0 {
 		t.b.Reserve(t.reserve)
 	}

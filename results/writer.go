@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -31,14 +32,14 @@ type Writer struct {
 	ts   *table // timeseries.arrow; nil if not written
 	sum  *table // summary.arrow, opened by Commit
 
-	// jobs.arrow builders, by column
-	jID, jTenant, jReason, jCustomer                     *array.StringBuilder
-	jSegment, jGPUType, jState                           *array.BinaryDictionaryBuilder
-	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *array.Int32Builder
-	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *array.Float64Builder
-	jPrice, jRevenue, jLost, jWaitCF                     *array.Float64Builder
-	jInWindow                                            *array.BooleanBuilder
-	jTokens                                              *array.Int64Builder
+	// jobs.arrow's columns (columns.go)
+	jID, jTenant, jReason, jCustomer                     *stringColumn
+	jSegment, jGPUType, jState                           *dictColumn
+	jGPUs, jMilli, jPriority, jPreemptions, jFailures    *fixedColumn[int32]
+	jSubmit, jStart, jEnd, jWait, jRun, jWork, jGPUHours *fixedColumn[float64]
+	jPrice, jRevenue, jLost, jWaitCF                     *fixedColumn[float64]
+	jInWindow                                            *boolColumn
+	jTokens                                              *fixedColumn[int64]
 	cfWait                                               func(j *sim.Job) (sim.Time, bool)
 	window                                               sim.Time // SetWindow
 
@@ -127,50 +128,43 @@ func create(dir string, format Format, batch int, outputs Outputs) (w *Writer, e
 		}
 	}()
 	if outputs&OutJobs != 0 {
-		if w.jobs, err = openTable(dir, jobsSchema, format, w.mem, batch); err != nil {
+		if w.jobs, err = openTable(dir, jobsSchema, format, w.mem, w.jobColumns(), batch); err != nil {
 			return w, err
 		}
-		w.jobBuilders()
 	}
 	if outputs&OutTimeseries != 0 {
-		if w.ts, err = openTable(dir, timeseriesSchema, format, w.mem, 0); err != nil {
+		b := array.NewRecordBuilder(w.mem, timeseriesSchema.Schema)
+		if w.ts, err = openTable(dir, timeseriesSchema, format, w.mem, b, 0); err != nil {
 			return w, err
 		}
-		w.timeseriesBuilders()
+		w.timeseriesBuilders(b)
 	}
 	return w, nil
 }
 
-func (w *Writer) jobBuilders() {
-	jf := w.jobs.b.Fields()
-	str := func(i int) *array.StringBuilder { return jf[i].(*array.StringBuilder) }
-	i32 := func(i int) *array.Int32Builder { return jf[i].(*array.Int32Builder) }
-	f64 := func(i int) *array.Float64Builder { return jf[i].(*array.Float64Builder) }
-	w.jID, w.jTenant, w.jReason, w.jCustomer = str(jcID), str(jcTenant), str(jcReason), str(jcCustomer)
-	dict := func(i int) *array.BinaryDictionaryBuilder {
-		b := jf[i].(*array.BinaryDictionaryBuilder)
-		// The fixed dictionary first: the builder keeps it for every batch.
-		vals := array.NewStringBuilder(w.mem)
-		defer vals.Release()
-		vals.AppendValues(DictValues(jobsSchema.Columns[i].Name), nil)
-		arr := vals.NewStringArray()
-		defer arr.Release()
-		if err := b.InsertStringDictValues(arr); err != nil {
-			panic("results: " + err.Error())
-		}
-		return b
+// jobColumns makes jobs.arrow's columns.
+func (w *Writer) jobColumns() *columns {
+	c := &columns{schema: jobsSchema.Schema, cols: make([]column, jcCount)}
+	str := func(i int) *stringColumn { return addColumn(c, i, newStringColumn()) }
+	i32 := func(i int) *fixedColumn[int32] { return addColumn(c, i, &fixedColumn[int32]{}) }
+	f64 := func(i int) *fixedColumn[float64] { return addColumn(c, i, &fixedColumn[float64]{}) }
+	dict := func(i int) *dictColumn {
+		col := jobsSchema.Columns[i]
+		return addColumn(c, i, newDictColumn(w.mem, col.Type.(*arrow.DictionaryType), DictValues(col.Name)))
 	}
+	w.jID, w.jTenant, w.jReason, w.jCustomer = str(jcID), str(jcTenant), str(jcReason), str(jcCustomer)
 	w.jSegment, w.jGPUType, w.jState = dict(jcSegment), dict(jcGPUType), dict(jcState)
 	w.jGPUs, w.jMilli, w.jPriority, w.jPreemptions, w.jFailures = i32(jcGPUs), i32(jcMilli), i32(jcPriority), i32(jcPreemptions), i32(jcFailures)
 	w.jSubmit, w.jStart, w.jEnd, w.jWait, w.jRun, w.jWork = f64(jcSubmit), f64(jcStart), f64(jcEnd), f64(jcWait), f64(jcRun), f64(jcWork)
 	w.jGPUHours, w.jPrice, w.jRevenue, w.jLost = f64(jcGPUHours), f64(jcPrice), f64(jcRevenue), f64(jcLostGPUHours)
 	w.jWaitCF = f64(jcWaitCF)
-	w.jInWindow = jf[jcInWindow].(*array.BooleanBuilder)
-	w.jTokens = jf[jcTokens].(*array.Int64Builder)
+	w.jInWindow = addColumn(c, jcInWindow, &boolColumn{})
+	w.jTokens = addColumn(c, jcTokens, &fixedColumn[int64]{})
+	return c
 }
 
-func (w *Writer) timeseriesBuilders() {
-	tf := w.ts.b.Fields()
+func (w *Writer) timeseriesBuilders(b *array.RecordBuilder) {
+	tf := b.Fields()
 	w.tT = tf[tcT].(*array.Float64Builder)
 	w.tGPUsTotal = tf[tcGPUsTotal].(*array.Int64Builder)
 	w.tDown = tf[tcDown].(*array.Int64Builder)
@@ -249,13 +243,13 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	revenue := float64(j.RevenueMicroUSD()) / 1e6 // sim/money.go: the one place money is computed
 
 	w.jID.Append(j.ID)
-	appendIndex(w.jSegment, int(j.Segment))
+	w.jSegment.AppendIndex(int(j.Segment))
 	w.jTenant.Append(j.Tenant)
 	w.jGPUs.Append(j.GPUs)
 	w.jMilli.Append(int32(j.Milli))
 	w.jPriority.Append(j.Priority)
 	if j.Type >= 0 && int(j.Type) < len(fleet.Catalog) {
-		appendIndex(w.jGPUType, int(j.Type))
+		w.jGPUType.AppendIndex(int(j.Type))
 	} else {
 		w.jGPUType.AppendNull()
 	}
@@ -274,7 +268,7 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	}
 	w.jRun.Append(j.RunTime.Seconds())
 	w.jWork.Append(j.Work.Seconds())
-	appendIndex(w.jState, int(j.State))
+	w.jState.AppendIndex(int(j.State))
 	if j.Reason == "" {
 		w.jReason.AppendNull()
 	} else {
@@ -307,20 +301,6 @@ func (w *Writer) jobRow(j *sim.Job, wait sim.Time, inWindow bool) {
 	if w.jobs.rows >= w.batch {
 		w.err = w.jobs.flush(false)
 	}
-}
-
-// appendIndex appends the i-th value of a dictionary column's fixed
-// dictionary. DictValues lists the values in the order of their enum
-// (sim.Segment, sim.State, fleet.TypeID) and jobBuilders inserts them in
-// that order, so an enum value is its own index: appending it skips the
-// hash of the string that AppendString pays every row. An index outside
-// the dictionary would be a value the file cannot hold (the IPC file
-// format has one dictionary per column for every batch).
-func appendIndex(b *array.BinaryDictionaryBuilder, i int) {
-	if i < 0 || i >= b.DictionarySize() {
-		panic(fmt.Sprintf("results: index %d is not in the fixed dictionary of its jobs column (%d values)", i, b.DictionarySize()))
-	}
-	b.AppendIndices([]int{i}, nil)
 }
 
 // Sampled appends a row to timeseries.arrow.
@@ -444,12 +424,13 @@ func (w *Writer) commit(info RunInfo) error {
 			return err
 		}
 	}
-	sum, err := openTable(w.dir, summarySchema, w.format, w.mem, 1)
+	sb := array.NewRecordBuilder(w.mem, summarySchema.Schema)
+	sum, err := openTable(w.dir, summarySchema, w.format, w.mem, sb, 1)
 	if err != nil {
 		return err
 	}
 	w.sum = sum
-	appendSummary(sum.b, &w.summary)
+	appendSummary(sb, &w.summary)
 	sum.rows = 1
 	if err := sum.finish(); err != nil {
 		return err

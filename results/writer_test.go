@@ -729,3 +729,25 @@ func BenchmarkJobEnded(b *testing.B) {
 		w.JobEnded(&jobs[i%len(jobs)])
 	}
 }
+
+// BenchmarkJobRows measures building jobs.arrow's rows alone (an op is a
+// row): the columns of BatchRows-row batches, made into record batches and
+// dropped rather than compressed and written.
+func BenchmarkJobRows(b *testing.B) {
+	w, err := create(b.TempDir(), FormatArrow, BatchRows, OutJobs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Abort()
+	w.batch = math.MaxInt // jobRow never flushes: the loop below does
+	jobs := fixtureJobs()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		w.jobRow(&jobs[i%len(jobs)], jobs[i%len(jobs)].Wait(), true)
+		if w.jobs.rows++; w.jobs.rows == BatchRows {
+			w.jobs.b.NewRecordBatch().Release()
+			w.jobs.b.Reserve(BatchRows)
+			w.jobs.rows = 0
+		}
+	}
+}
