@@ -1,6 +1,9 @@
 package fleet
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 // BenchmarkGangRestart is the fleet's share of a pre-training run's
 // restart after a node failure, the largest cost of the meta year: release
@@ -29,5 +32,42 @@ func BenchmarkGangRestart(b *testing.B) {
 			b.Fatal(err)
 		}
 		f.Allocate(shares)
+	}
+}
+
+// BenchmarkNodeChurn is the fleet's share of single-node jobs, the most
+// common placement of the meta year: release a whole 8-GPU node's job, then
+// find, check and take a node for the next. One op is one release and one
+// placement.
+func BenchmarkNodeChurn(b *testing.B) {
+	const nodes = 1 << 14
+	f, err := New([]Group{{Nodes: nodes, GPUsPerNode: 8, Type: "H100"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := Demand{GPUs: 8, Milli: FullGPU}
+	held := make([][]Share, 0, nodes)
+	for range nodes * 9 / 10 {
+		s, _, ok := f.FirstFit(d, nil)
+		if !ok {
+			b.Fatal("no placement")
+		}
+		f.Allocate(s)
+		held = append(held, s)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	b.ResetTimer()
+	for range b.N {
+		k := r.IntN(len(held))
+		f.Release(held[k])
+		s, _, ok := f.FirstFit(d, held[k][:0])
+		if !ok {
+			b.Fatal("no placement")
+		}
+		if err := f.Validate(d, s); err != nil {
+			b.Fatal(err)
+		}
+		f.Allocate(s)
+		held[k] = s
 	}
 }

@@ -348,9 +348,30 @@ func (f *Fleet) wholeNode1(n, sign int) bool {
 	if !f.wholeApplies(n, sign) {
 		return false
 	}
-	f.setWhole(n, n+1, sign)
-	w := f.whole[n]
-	f.setLeaves(n, w, f.gpuFree[f.gpuOff[n]], int32(w)) // every GPU holds the same free milli
+	// setWhole(n, n+1, sign) and a fix of the trees would do, at the cost
+	// of runtime calls and tree scans that single nodes, the most common
+	// placement, should not pay.
+	k := f.nodeGPUs[n]
+	gpus := f.gpuFree[f.gpuOff[n] : f.gpuOff[n]+int32(k)]
+	t := f.nodeType[n]
+	var w uint8
+	var m uint16
+	if sign < 0 {
+		for i := range gpus {
+			gpus[i] = 0
+		}
+		f.freeWhole[t] -= int64(k)
+		f.fullFreeGPUs[t] -= int64(k)
+	} else {
+		for i := range gpus {
+			gpus[i] = FullGPU
+		}
+		f.freeWhole[t] += int64(k)
+		f.fullFreeGPUs[t] += int64(k)
+		w, m = k, FullGPU
+	}
+	f.whole[n] = w
+	f.setLeaves(n, w, m, int32(w))
 	f.reindex(n)
 	return true
 }
@@ -668,19 +689,20 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.nodeTaken[s.Node] = f.taken
 		}
 	}
-	for k := 0; k < len(shares); {
+	for k := 0; k < len(shares); k++ {
 		// A gang on a run of whole nodes is applied in bulk: a few
 		// slice operations and one fix of the trees above the run, where
 		// node by node it cost a tree update, and a cache miss or more,
 		// per node (the largest cost of the meta year).
-		if r := f.wholeRun(shares[k:], sign); r > 1 {
-			a := int(shares[k].Node)
-			f.applyRun(a, a+r, sign)
-			k += r
-			continue
+		if k+1 < len(shares) && shares[k+1].Node == shares[k].Node+1 {
+			if r := f.wholeRun(shares[k:], sign); r > 1 {
+				a := int(shares[k].Node)
+				f.applyRun(a, a+r, sign)
+				k += r - 1
+				continue
+			}
 		}
 		f.applyShare(shares[k], sign)
-		k++
 	}
 }
 
