@@ -168,9 +168,6 @@ func TestValidateRejects(t *testing.T) {
 	}
 }
 
-// TestMaxTreeLazyFix writes runs of values straight into the leaves, as a
-// gang's allocation does, fixes each written group once, and checks every
-// search against a scan.
 // TestMaxTreeFixRange writes random values to random ranges of a tree's
 // leaves (some leaves of each range left as they were) and checks the tree
 // and its searches after fixRange.
