@@ -97,7 +97,7 @@ bench: build
 	./$(BIN) bench suite $(SUITE)
 	$(GO) test -run '^$$' -bench 'Hold' -benchmem ./bench/
 	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Overloaded|Replay10M|Fragmentation|Compare' -benchtime 1x -benchmem ./bench/...
-	$(GO) test -run '^$$' -bench . -benchmem ./policies/ ./traces/
+	$(GO) test -run '^$$' -bench . -benchmem ./policies/ ./traces/ ./sim/fleet/ ./results/
 
 # Every fuzz target of every package, FUZZTIME each (go test fuzzes one
 # target per run).
