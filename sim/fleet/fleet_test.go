@@ -18,6 +18,9 @@ func TestMaxTreeMatchesScan(t *testing.T) {
 				vals[i] = 0 // sparse: long searches across groups
 			}
 			m.set(i, vals[i])
+			if err := m.check(); err != nil {
+				t.Fatalf("n=%d step %d: %v", n, step, err)
+			}
 			checkFirstAtLeast(t, r, &m, vals)
 		}
 	}
