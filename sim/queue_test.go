@@ -26,6 +26,9 @@ func TestQueueTotalOrder(t *testing.T) {
 			if r.IntN(10) == 0 {
 				at = now + Time(r.Int64N(1<<40))
 			}
+			if r.IntN(200) == 0 && now < 1<<61 {
+				at = now + Time(r.Int64N(1<<61)) // the highest buckets
+			}
 			k := Kind(r.IntN(int(numKinds)))
 			q.Push(Event{At: at, Ref: int32(seq)}, k)
 			pending = append(pending, rec{at, k, seq})
