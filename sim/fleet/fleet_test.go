@@ -102,6 +102,11 @@ func randomAllocations(t *testing.T, groups []Group, demands []int32) {
 				d.Types = Only(3) // B200
 			}
 			shares, _, ok := f.FirstFit(d, nil)
+			if ok && len(shares) == 1 && d.Milli == FullGPU {
+				if want := firstNodeScan(f, d); shares[0].Node != want {
+					t.Fatalf("step %d: FirstFit placed %+v on node %d; the first node with %d wholly free GPUs is %d", step, d, shares[0].Node, d.GPUs, want)
+				}
+			}
 			if ok {
 				if err := f.Validate(d, shares); err != nil {
 					t.Fatalf("step %d: FirstFit proposed an invalid placement for %+v: %v", step, d, err)
@@ -129,6 +134,23 @@ func randomAllocations(t *testing.T, groups []Group, demands []int32) {
 			t.Fatalf("step %d: FirstFreeNode(%d, %d) = %d, want %d", step, lo, hi, got, want)
 		}
 	}
+}
+
+// firstNodeScan is first fit's single-node placement found by a scan: the
+// first node, in placement order, of a type d allows with d.GPUs wholly
+// free GPUs.
+func firstNodeScan(f *Fleet, d Demand) NodeID {
+	for _, t := range f.Types() {
+		if !d.Types.Has(t) {
+			continue
+		}
+		for n := f.lo[t]; n < f.hi[t]; n++ {
+			if f.NodeWhollyFreeGPUs(NodeID(n)) >= int(d.GPUs) {
+				return NodeID(n)
+			}
+		}
+	}
+	return -1
 }
 
 func TestFits(t *testing.T) {
