@@ -83,6 +83,12 @@ type Fleet struct {
 
 	wholeIdx maxTree // whole[n]
 	milliIdx maxTree // max free milli over the node's GPUs
+	// milliLive says milliIdx's levels above its leaves are current. Only
+	// a search for a GPU share (a job of less than one GPU) reads them, so
+	// they are built at the first such search and kept from then on; until
+	// then only the leaves are written. A run without shares of GPUs (meta's
+	// synthetic workloads) saves the tree's upkeep on every allocation.
+	milliLive bool
 	// fullIdx holds nodeGPUs[n] if node n is entirely free, else 0; it is
 	// kept only if some type has nodes of two sizes. Otherwise (size[t] > 0
 	// for every type) a node of type t is entirely free when wholeIdx holds
@@ -423,7 +429,11 @@ func (f *Fleet) setWhole(a, b, sign int) {
 // the most free milli of a GPU, full its GPUs if entirely free (else 0).
 func (f *Fleet) setLeaves(n int, w uint8, m uint16, full int32) {
 	f.wholeIdx.set(n, int32(w))
-	f.milliIdx.set(n, int32(m))
+	if f.milliLive {
+		f.milliIdx.set(n, int32(m))
+	} else {
+		f.milliIdx.lv[0][n] = int32(m)
+	}
 	if f.fullIdx.lv != nil {
 		f.fullIdx.set(n, full)
 	}
@@ -565,6 +575,10 @@ func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
 		return buf, false
 	}
 	if d.Milli < FullGPU {
+		if !f.milliLive {
+			f.milliIdx.build()
+			f.milliLive = true
+		}
 		n := f.milliIdx.firstAtLeast(lo, hi, int32(d.Milli))
 		if n < 0 {
 			return buf, false
@@ -775,7 +789,9 @@ func (f *Fleet) applyRun(a, b, sign int) {
 		f.freed(a, uint8(f.maxGPUs[f.nodeType[a]]))
 	}
 	f.wholeIdx.fixRange(a, b)
-	f.milliIdx.fixRange(a, b)
+	if f.milliLive {
+		f.milliIdx.fixRange(a, b)
+	}
 	if full := f.fullIdx.lv; full != nil {
 		copy(full[0][a:b], whole) // entirely free, or entirely taken
 		f.fullIdx.fixRange(a, b)
@@ -930,7 +946,7 @@ func (f *Fleet) Check() error {
 		name string
 		m    *maxTree
 	}{{"whole", &f.wholeIdx}, {"milli", &f.milliIdx}, {"full", &f.fullIdx}} {
-		if c.m.lv == nil {
+		if c.m.lv == nil || c.m == &f.milliIdx && !f.milliLive {
 			continue
 		}
 		if err := c.m.check(); err != nil {

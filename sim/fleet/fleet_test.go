@@ -241,3 +241,56 @@ func checkFirstAtLeast(t *testing.T, r *rand.Rand, m *maxTree, vals []int32) {
 		t.Fatalf("n=%d: firstAtLeast(%d,%d,%d) = %d, want %d", n, lo, hi, k, got, want)
 	}
 }
+
+// TestMilliTreeBuiltOnFirstShare: the tree of free shares is kept from the
+// first search for a share of a GPU on, after whole-GPU work changed the
+// fleet with only its leaves written; every share placement is then the
+// first node with a GPU that has the share free.
+func TestMilliTreeBuiltOnFirstShare(t *testing.T) {
+	f, err := New([]Group{{Nodes: 300, GPUsPerNode: 8, Type: "H100"}, {Nodes: 40, GPUsPerNode: 4, Type: "H100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	var live [][]Share
+	for step := 0; step < 3000; step++ {
+		if len(live) > 0 && r.IntN(3) == 0 {
+			k := r.IntN(len(live))
+			f.Release(live[k])
+			live = append(live[:k], live[k+1:]...)
+		} else {
+			d := Demand{GPUs: []int32{1, 2, 8, 16, 40}[r.IntN(5)], Milli: FullGPU}
+			if step >= 1500 && r.IntN(2) == 0 {
+				d = Demand{GPUs: 1, Milli: uint16(100 + r.IntN(900))}
+			}
+			if step < 1500 && f.milliLive {
+				t.Fatalf("step %d: the share tree is kept before any search for a share", step)
+			}
+			shares, _, ok := f.FirstFit(d, nil)
+			if ok && d.Milli < FullGPU {
+				want := NodeID(-1)
+				for n := 0; n < f.Nodes() && want < 0; n++ {
+					for j := range f.NodeGPUs(NodeID(n)) {
+						if f.NodeFreeMilli(NodeID(n), j) >= int(d.Milli) {
+							want = NodeID(n)
+							break
+						}
+					}
+				}
+				if shares[0].Node != want {
+					t.Fatalf("step %d: a share of %d milli went to node %d; the first with room is %d", step, d.Milli, shares[0].Node, want)
+				}
+			}
+			if ok {
+				f.Allocate(shares)
+				live = append(live, shares)
+			}
+		}
+		if err := f.Check(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+	if !f.milliLive {
+		t.Fatal("the share tree was never built")
+	}
+}

@@ -90,6 +90,23 @@ func (m *maxTree) fixRange(a, b int) {
 	}
 }
 
+// build computes every level above the values from the values.
+func (m *maxTree) build() {
+	for l := 1; l < len(m.lv); l++ {
+		row, up := m.lv[l-1], m.lv[l]
+		for i := range up {
+			if i<<mtShift >= len(row) {
+				break
+			}
+			nv := row[i<<mtShift]
+			for _, c := range row[i<<mtShift+1 : i<<mtShift+mtB] {
+				nv = max(nv, c)
+			}
+			up[i] = nv
+		}
+	}
+}
+
 // firstAtLeast returns the first index in [lo, hi) whose value is ≥ k, or -1.
 func (m *maxTree) firstAtLeast(lo, hi int, k int32) int {
 	if lo >= hi {
