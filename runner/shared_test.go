@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -134,9 +133,9 @@ func TestSharedCounterfactuals(t *testing.T) {
 	}
 	for _, p := range []string{"flat", "utilization"} {
 		run("priority", p, 1, 0, 1, true, results.AllOutputs)
-		got := readFile(t, filepath.Join(lastOut, "jobs.arrow"))
+		got := readOutput(t, filepath.Join(lastOut, "jobs.arrow"))
 		run("priority", p, 1, 0, 1, false, results.AllOutputs)
-		if want := readFile(t, filepath.Join(lastOut, "jobs.arrow")); !bytes.Equal(got, want) {
+		if want := readOutput(t, filepath.Join(lastOut, "jobs.arrow")); !bytes.Equal(got, want) {
 			t.Errorf("%s: jobs.arrow with a shared counterfactual differs from the run's own", p)
 		}
 	}
@@ -147,23 +146,14 @@ func TestSharedCounterfactuals(t *testing.T) {
 	// and its file is the same.
 	cache.budget = 0
 	run("priority", "flat", 1, 0, 2, true, results.AllOutputs)
-	got := readFile(t, filepath.Join(lastOut, "jobs.arrow"))
+	got := readOutput(t, filepath.Join(lastOut, "jobs.arrow"))
 	run("priority", "flat", 1, 0, 2, true, results.AllOutputs)
-	if want := readFile(t, filepath.Join(lastOut, "jobs.arrow")); !bytes.Equal(got, want) {
+	if want := readOutput(t, filepath.Join(lastOut, "jobs.arrow")); !bytes.Equal(got, want) {
 		t.Errorf("over budget: the two runs' jobs.arrow differ")
 	}
 	if cache.started != 6 {
 		t.Errorf("over budget: %d counterfactuals in all, want 6 (one per run)", cache.started)
 	}
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestCounterfactualKey: the key ignores what a counterfactual never reads

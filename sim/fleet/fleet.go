@@ -386,7 +386,6 @@ func (f *Fleet) wholeNode1(n, sign int) bool {
 		f.freeWhole[t] += int64(k)
 		f.fullFreeGPUs[t] += int64(k)
 		w, m = k, FullGPU
-		f.freed(n, w)
 	}
 	f.whole[n] = w
 	f.setLeaves(n, w, m, int32(w))
@@ -427,7 +426,10 @@ func (f *Fleet) setWhole(a, b, sign int) {
 
 // setLeaves sets node n's values in the max trees: w wholly free GPUs, m
 // the most free milli of a GPU, full its GPUs if entirely free (else 0).
+// Every change of one node's free GPUs comes through here (a run's, through
+// applyRun), so here the first-fit hints learn of nodes that have w free.
 func (f *Fleet) setLeaves(n int, w uint8, m uint16, full int32) {
+	f.freed(n, w)
 	f.wholeIdx.set(n, int32(w))
 	if f.milliLive {
 		f.milliIdx.set(n, int32(m))
@@ -641,7 +643,7 @@ func (f *Fleet) firstWhole(t TypeID, k int32) int {
 }
 
 // freed lowers the first-fit hints of node n's type for up to w wholly
-// free GPUs, the node now having w: before n no node has changed.
+// free GPUs, the node now having w (a hint above n would skip it).
 func (f *Fleet) freed(n int, w uint8) {
 	h := &f.hint[f.nodeType[n]]
 	for k := 1; k <= int(w); k++ {
@@ -829,9 +831,6 @@ func (f *Fleet) applyShare(s Share, sign int) {
 		}
 	}
 	f.refresh(n)
-	if sign > 0 {
-		f.freed(n, f.whole[n])
-	}
 	isFull := f.whole[n] == f.nodeGPUs[n]
 	if wasFull && !isFull {
 		f.fullFreeGPUs[t] -= int64(f.nodeGPUs[n])
