@@ -2,7 +2,6 @@ package traces
 
 import (
 	"fmt"
-	"hash/maphash"
 	"io"
 	"math"
 	"os"
@@ -110,9 +109,7 @@ type OpenbReader struct {
 	rows     int64
 	skipped  [len(openbSkips)]int64
 
-	hash     func(string) uint64
-	seen     hashSet          // hashes of the names so far
-	collided map[string]int64 // names whose hash collided with another's → their lines
+	ids uniqueIDs // the names so far
 
 	specs map[string]fleet.TypeSet
 	qoses map[string]string
@@ -148,8 +145,7 @@ func newOpenb(l loc, open func(*loc) (*csvBackend, error), opts Options) (*Openb
 		b.close()
 		return nil, err
 	}
-	seed := maphash.MakeSeed()
-	r.hash = func(s string) uint64 { return maphash.String(seed, s) }
+	r.ids = newUniqueIDs()
 	r.specs = map[string]fleet.TypeSet{}
 	r.qoses = map[string]string{}
 	return r, nil
@@ -357,52 +353,41 @@ func (r *OpenbReader) qos() string {
 	return q
 }
 
-// checkUnique rejects a name seen on an earlier row, exactly, keeping a
-// 64-bit hash per name (as Reader.checkUnique does).
+// checkUnique rejects a name seen on an earlier row, exactly.
 func (r *OpenbReader) checkUnique(id string) error {
-	h := r.hash(id)
-	if !r.seen.add(h) {
-		return nil
-	}
-	if line, ok := r.collided[id]; ok {
-		return r.t.errAt(obName, "duplicate name %q (first on line %d)", id, line)
-	}
-	prev, first, err := r.firstWithHash(h)
+	first, dup, err := r.ids.add(id, r.earlier)
 	if err != nil {
 		return err
 	}
-	if prev == id {
+	if dup {
 		return r.t.errAt(obName, "duplicate name %q (first on line %d)", id, first)
 	}
-	if r.collided == nil {
-		r.collided = map[string]int64{}
-	}
-	if _, ok := r.collided[prev]; !ok {
-		r.collided[prev] = first
-	}
-	r.collided[strings.Clone(id)] = r.t.line
 	return nil
 }
 
-// firstWithHash reads the file again up to the first row whose name has
-// hash h, and returns that name and its line.
-func (r *OpenbReader) firstWithHash(h uint64) (string, int64, error) {
+// earlier reads the file again up to the current row and returns the rows
+// whose name has hash h.
+func (r *OpenbReader) earlier(h uint64) ([]idAt, error) {
 	b, err := r.reopen()
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
 	defer b.close()
 	t := &table{loc: &r.loc, b: b, idx: r.t.idx, want: r.t.want}
+	var rows []idAt
 	for {
 		ok, err := t.next()
 		if err != nil {
-			return "", 0, err
+			return nil, err
 		}
 		if !ok || t.line >= r.t.line {
-			return "", 0, r.errAt(r.t.line, "", "an earlier row vanished while reading the file again (was the file changed?)")
+			if !ok || len(rows) == 0 {
+				return nil, r.errAt(r.t.line, "", "an earlier row vanished while reading the file again (was the file changed?)")
+			}
+			return rows, nil
 		}
-		if name := t.field(obName); r.hash(name) == h {
-			return strings.Clone(name), t.line, nil
+		if name := t.field(obName); r.ids.hash(name) == h {
+			rows = append(rows, idAt{strings.Clone(name), t.line})
 		}
 	}
 }

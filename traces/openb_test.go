@@ -128,7 +128,7 @@ func TestOpenbDuplicateAfterCollision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.hash = func(string) uint64 { return 7 }
+	r.ids.hash = func(string) uint64 { return 7 }
 	jobs, err := readSource(t, r)
 	if len(jobs) != 3 || err == nil || !strings.Contains(err.Error(), `pods.csv:5: field "name": duplicate name "b" (first on line 3)`) {
 		t.Fatalf("read %d jobs, err %v", len(jobs), err)

@@ -2,7 +2,6 @@ package traces
 
 import (
 	"fmt"
-	"hash/maphash"
 	"io"
 	"path/filepath"
 
@@ -83,9 +82,7 @@ type Reader struct {
 	last     sim.Time
 	lastLine int64
 
-	hash     func(id string) uint64
-	seen     hashSet          // hashes of the job_ids so far
-	collided map[string]int64 // ids whose hash collided with another id's → their rows
+	ids uniqueIDs // the job_ids so far
 
 	tenants  memo[string]
 	qoses    memo[string]
@@ -155,8 +152,7 @@ func (r *Reader) init(opts Options) error {
 		return err
 	}
 	r.b, r.idx = b, idx
-	seed := maphash.MakeSeed()
-	r.hash = func(id string) uint64 { return maphash.String(seed, id) }
+	r.ids = newUniqueIDs()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package traces
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -216,26 +217,40 @@ func TestReaderSource(t *testing.T) {
 }
 
 // TestDuplicateAfterCollision makes every id hash the same to check that
-// collisions are told apart from duplicates.
+// collisions are told apart from duplicates, with ids in order until the
+// repeat (the hashes move into the set there) and out of order from the
+// start.
 func TestDuplicateAfterCollision(t *testing.T) {
-	path := writeFile(t, "jobs.csv", header+"a,0,1,1\nb,1,1,1\nc,2,1,1\nd,2,1,1\nc,3,1,1\n")
-	r, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	r.hash = func(string) uint64 { return 42 }
-	var s sim.JobSpec
-	for i, want := range []string{"a", "b", "c", "d"} {
-		if !r.Next(&s) || s.ID != want {
-			t.Fatalf("row %d: got %q, err %v", i, s.ID, r.Err())
+	for _, tc := range []struct {
+		ids   []string
+		first int
+	}{
+		{[]string{"a", "b", "c", "d", "c"}, 4},
+		{[]string{"d", "c", "b", "a", "c"}, 3},
+	} {
+		rows := header
+		for i, id := range tc.ids {
+			rows += fmt.Sprintf("%s,%d,1,1\n", id, i)
 		}
-	}
-	if r.Next(&s) {
-		t.Fatal("duplicate c accepted")
-	}
-	e := asError(t, r.Err())
-	if e.Line != 6 || e.Field != "job_id" || !strings.Contains(e.Msg, `duplicate job_id "c" (first on line 4)`) {
-		t.Errorf("error %v; want c's duplicate on line 6, first on line 4", r.Err())
+		path := writeFile(t, "jobs.csv", rows)
+		r, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.ids.hash = func(string) uint64 { return 42 }
+		var s sim.JobSpec
+		for i, want := range tc.ids[:4] {
+			if !r.Next(&s) || s.ID != want {
+				t.Fatalf("%v row %d: got %q, err %v", tc.ids, i, s.ID, r.Err())
+			}
+		}
+		if r.Next(&s) {
+			t.Fatalf("%v: duplicate c accepted", tc.ids)
+		}
+		e := asError(t, r.Err())
+		if want := fmt.Sprintf(`duplicate job_id "c" (first on line %d)`, tc.first); e.Line != 6 || e.Field != "job_id" || !strings.Contains(e.Msg, want) {
+			t.Errorf("%v: error %v; want %s on line 6", tc.ids, r.Err(), want)
+		}
+		r.Close()
 	}
 }

@@ -1,0 +1,106 @@
+package traces
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestUniqueIDs checks the duplicate check against a map, on random id
+// sequences that run in order for a while and then not, with the real hash,
+// one hash for all and four hashes, so that collisions arise both while the
+// ids are ordered and after.
+func TestUniqueIDs(t *testing.T) {
+	hashes := map[string]func(string) uint64{
+		"real": newUniqueIDs().hash,
+		"one":  func(string) uint64 { return 7 },
+		"four": func(id string) uint64 { return uint64(len(id) % 4) }, // 0 included
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for name, hash := range hashes {
+		for trial := range 300 {
+			ordered := rng.IntN(40) // ids in order before the first one drawn at random
+			n := ordered + rng.IntN(40)
+			var ids []string
+			for i := range n {
+				if i < ordered {
+					ids = append(ids, fmt.Sprintf("j-%d", i*3+rng.IntN(3)))
+				} else {
+					ids = append(ids, fmt.Sprintf("j-%d", rng.IntN(3*ordered+10)))
+				}
+			}
+			u := uniqueIDs{hash: hash}
+			earlier := func(pos int64) earlierFunc {
+				return func(h uint64) ([]idAt, error) {
+					var rows []idAt
+					for i, id := range ids[:pos] {
+						if hash(id) == h {
+							rows = append(rows, idAt{id, int64(i)})
+						}
+					}
+					return rows, nil
+				}
+			}
+			seen := map[string]int64{}
+			for i, id := range ids {
+				first, dup, err := u.add(id, earlier(int64(i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				was, want := seen[id]
+				if dup != want || dup && first != was {
+					t.Fatalf("%s hash, trial %d, ids %v: row %d %q: dup %v first %d; want %v %d", name, trial, ids, i, id, dup, first, want, was)
+				}
+				if want {
+					break // a reader stops at the first duplicate
+				}
+				seen[id] = int64(i)
+			}
+		}
+	}
+}
+
+// TestIDLess checks that idLess is a strict total order, puts numbered ids
+// in numeric order, and tells apart ids that name the same number.
+func TestIDLess(t *testing.T) {
+	want := []string{"", "0", "1", "00", "09", "10", "a", "a0", "a1", "a9", "a01", "a10", "a99", "a100", "a100b", "ab", "b"}
+	for i, a := range want {
+		for j, b := range want {
+			if got := idLess(a, b); got != (i < j) {
+				t.Errorf("idLess(%q, %q) = %v", a, b, got)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func() string {
+		b := make([]byte, rng.IntN(5))
+		for i := range b {
+			b[i] = "a0-91"[rng.IntN(5)]
+		}
+		return string(b)
+	}
+	var words []string
+	for range 400 {
+		words = append(words, word())
+	}
+	slices.SortFunc(words, func(a, b string) int {
+		switch {
+		case idLess(a, b):
+			return -1
+		case idLess(b, a):
+			return 1
+		}
+		if a != b {
+			t.Fatalf("%q and %q are neither less nor equal", a, b)
+		}
+		return 0
+	})
+	for i := 1; i < len(words); i++ { // sorted, so each is less than all after it
+		for j := i; j < len(words); j++ {
+			if words[i-1] != words[j] && !idLess(words[i-1], words[j]) {
+				t.Fatalf("order not transitive: %q before %q", words[i-1], words[j])
+			}
+		}
+	}
+}
