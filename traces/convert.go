@@ -176,7 +176,7 @@ func (r *Reader) float(c col) (v float64, ok bool, err error) {
 	case cellFloat:
 		v = x.f
 	case cellStr:
-		v, err = strconv.ParseFloat(x.s, 64)
+		v, err = parseFloat(x.s)
 		if err != nil {
 			return 0, false, r.fieldErr(c, "%q is not a number", x.s)
 		}
@@ -236,7 +236,7 @@ func (r *Reader) int(c col, lo, hi int64) (v int64, ok bool, err error) {
 			}
 			// Accept whole numbers written as floats ("8.0", "1e3"), as
 			// tools that store integers as floats write them.
-			if f, perr = strconv.ParseFloat(x.s, 64); perr != nil {
+			if f, perr = parseFloat(x.s); perr != nil {
 				return 0, false, r.fieldErr(c, "%q is not a whole number", x.s)
 			}
 		}

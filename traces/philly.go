@@ -374,7 +374,7 @@ func (t *table) float(k int) (float64, error) {
 	if s == "" {
 		return 0, t.errAt(k, "is empty; the column is required")
 	}
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := parseFloat(s)
 	if err != nil {
 		return 0, t.errAt(k, "%q is not a number", s)
 	}
@@ -415,7 +415,7 @@ func (t *table) int(k int, lo, hi int64, required bool) (int64, error) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64)
+		f, ferr := parseFloat(s)
 		if ferr != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
 			return 0, t.errAt(k, "%q is not a whole number", s)
 		}

@@ -245,7 +245,7 @@ func wholeTokens(s string) (int64, bool) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n, true
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	f, err := parseFloat(s)
 	if err != nil || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32*2.0 {
 		return 0, false
 	}
@@ -298,7 +298,7 @@ func (rr *requestReader) readCSV(r io.Reader) error {
 			}
 			at = t.Round(time.Microsecond).UnixMicro()
 		} else {
-			v, err := strconv.ParseFloat(ts, 64)
+			v, err := parseFloat(ts)
 			var ok bool
 			if err == nil {
 				at, ok = secondsToMicros(v)
@@ -348,7 +348,7 @@ func (rr *requestReader) readMooncake(r io.Reader) error {
 			if len(raw) == 0 {
 				return 0, rr.errAt(line, field, "missing")
 			}
-			v, err := strconv.ParseFloat(string(raw), 64)
+			v, err := parseFloat(string(raw))
 			if err != nil {
 				return 0, rr.errAt(line, field, "%s is not a number", raw)
 			}
