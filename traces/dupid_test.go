@@ -104,3 +104,31 @@ func TestIDLess(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUniqueIDs checks a million ids per op, in increasing order (the
+// common case: compare with the one before, append the hash) and shuffled
+// (the set from the second id on).
+func BenchmarkUniqueIDs(b *testing.B) {
+	none := func(uint64) ([]idAt, error) { return nil, fmt.Errorf("no hash repeats here") }
+	for _, order := range []string{"ordered", "shuffled"} {
+		n := rand.New(rand.NewPCG(7, 8)).Perm(1 << 20)
+		if order == "ordered" {
+			slices.Sort(n)
+		}
+		ids := make([]string, len(n)) // allocated in file order, as a reader's
+		for i, k := range n {
+			ids[i] = fmt.Sprintf("job-%d", k)
+		}
+		b.Run(order, func(b *testing.B) {
+			for b.Loop() {
+				u := newUniqueIDs()
+				for _, id := range ids {
+					if _, _, err := u.add(id, none); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ids)), "ns/id")
+		})
+	}
+}
