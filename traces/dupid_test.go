@@ -61,6 +61,65 @@ func TestUniqueIDs(t *testing.T) {
 	}
 }
 
+// TestUniqueIDsChunks keeps the hashes of 150,000 ordered ids (chunks of
+// 1,024 growing to hashChunk) and then checks repeats of ids from the first and the last chunk,
+// and new ids, out of order.
+func TestUniqueIDsChunks(t *testing.T) {
+	var ids []string
+	for i := range 150_000 {
+		ids = append(ids, fmt.Sprintf("j-%d", 2*i))
+	}
+	u := newUniqueIDs()
+	add := func(id string) (int64, bool) {
+		t.Helper()
+		pos := len(ids)
+		first, dup, err := u.add(id, func(h uint64) ([]idAt, error) {
+			var rows []idAt
+			for i, e := range ids[:pos] {
+				if u.hash(e) == h {
+					rows = append(rows, idAt{e, int64(i)})
+				}
+			}
+			return rows, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first, dup
+	}
+	all := ids
+	ids = nil
+	for _, id := range all {
+		if _, dup := add(id); dup {
+			t.Fatalf("%s reported a repeat", id)
+		}
+		ids = append(ids, id)
+	}
+	kept := 0
+	for _, c := range u.hashes {
+		if cap(c) > hashChunk {
+			t.Errorf("a chunk of %d hashes", cap(c))
+		}
+		kept += len(c)
+	}
+	if kept != len(all) || u.unordered {
+		t.Fatalf("%d hashes in %d chunks, unordered %v; want %d, ordered", kept, len(u.hashes), u.unordered, len(all))
+	}
+	for _, tc := range []struct {
+		id    string
+		first int64
+		dup   bool
+	}{{"j-1", 0, false}, {"j-6", 3, true}, {"j-299998", 149_999, true}, {"j-150001", 0, false}, {"j-200000", 100_000, true}} {
+		first, dup := add(tc.id)
+		if dup != tc.dup || first != tc.first {
+			t.Errorf("%s: dup %v first %d; want %v %d", tc.id, dup, first, tc.dup, tc.first)
+		}
+		if !dup {
+			ids = append(ids, tc.id)
+		}
+	}
+}
+
 // TestIDLess checks that idLess is a strict total order, puts numbered ids
 // in numeric order, and tells apart ids that name the same number.
 func TestIDLess(t *testing.T) {
