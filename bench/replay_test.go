@@ -10,7 +10,6 @@ import (
 	"neosim/scenario"
 	"neosim/sim"
 	"neosim/traces"
-	"neosim/workloads"
 )
 
 // BenchmarkReplay10M replays a generated 10,000,000-row canonical trace
@@ -51,13 +50,10 @@ func BenchmarkReplay10M(b *testing.B) {
 	}
 }
 
-// writeTrace writes rows jobs shaped like run-100k.yaml's (about 65% load
-// on 100,000 GPUs) to path.
+// writeTrace writes the first rows jobs of run-100k.yaml's workload (about
+// 65% load on 100,000 GPUs) to path.
 func writeTrace(b *testing.B, path string, rows int64) {
-	gpus, _ := workloads.ParseDist("choice:1=0.4,2=0.1,4=0.1,8=0.3,16=0.05,64=0.05")
-	dur, _ := workloads.ParseDist("lognormal:10800:1.2")
-	w := workloads.Poisson{Name: "replay", Segment: "internal", RatePerHour: 1388.9, MaxJobs: rows, GPUs: gpus, Duration: dur}
-	src, err := w.Source(1, 0)
+	src, err := traceSource(rows)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,10 +31,10 @@ const SuiteFile = "suite.arrow"
 // size of the hold model (Kind "hold"). Fields that do not apply to a kind
 // are NaN or 0 and written as nulls.
 type Row struct {
-	Kind string `json:"kind"` // "scenario" or "hold"
+	Kind string `json:"kind"` // "hold", "scenario", "trace", "fixed-cost" or "sweep"
 	Name string `json:"name"`
 
-	// Scenario runs.
+	// Scenario runs (and the trace replay: GPUs, HorizonDays, Jobs, Events, WallS).
 	GPUs         int64   `json:"gpus"`
 	HorizonDays  float64 `json:"horizon_days"`
 	Jobs         int64   `json:"jobs"`
@@ -116,9 +116,13 @@ type SuiteConfig struct {
 	// throughput of a sweep of SmallRuns small runs, with one worker and
 	// with one per CPU.
 	SmallRuns int
+	// TraceJobs, if positive, adds the trace replay (tracerun.go): a
+	// canonical CSV trace of TraceJobs jobs replayed with fifo on 100,000
+	// GPUs.
+	TraceJobs int64
 	// Process, if set, makes the command of a whole neosim process with
-	// the given arguments, for the fixed cost; nil measures it in this
-	// process.
+	// the given arguments, for the fixed cost and the trace replay; nil
+	// measures them in this process.
 	Process func(args ...string) *exec.Cmd
 	// Progress, if set, receives a line per step and the runs' progress.
 	Progress io.Writer
@@ -173,6 +177,13 @@ func RunSuite(cfg SuiteConfig) ([]Row, error) {
 		}
 		if err != nil {
 			return rows, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		rows = append(rows, row)
+	}
+	if cfg.TraceJobs > 0 {
+		row, err := measureTrace(&cfg)
+		if err != nil {
+			return rows, fmt.Errorf("trace replay: %w", err)
 		}
 		rows = append(rows, row)
 	}
@@ -270,6 +281,7 @@ func PrintSuite(w io.Writer, rows []Row) {
 	tables := []struct{ kind, header string }{
 		{"hold", "event queue (hold model)\tpending\tneosim ns/event\tcontainer/heap ns/event\tspeed-up\t"},
 		{"scenario", "scenario\tGPUs\tdays\tjobs\tevents\tutil\twall\tevents/s\tjobs/s\tpeak RSS\tread\tsimulate\twrite\t"},
+		{"trace", "trace replay (whole process)\tGPUs\tdays\tjobs\tevents\twall\tevents/s\tjobs/s\t"},
 		{"fixed-cost", "small run (1,000 GPUs, 1 day, summary only)\truns\tmedian wall\truns/min\t"},
 		{"sweep", "sweep of small runs\truns\tworkers\twall\truns/min\t"},
 	}
@@ -303,6 +315,9 @@ func (r *Row) line() string {
 		return fmt.Sprintf("%s\t%d\t%.1f ms\t%.0f\t", r.Name, r.Runs, 1000*r.WallS, r.RunsPerMin())
 	case "sweep":
 		return fmt.Sprintf("%s\t%d\t%d\t%.2fs\t%.0f\t", r.Name, r.Runs, r.Workers, r.WallS, r.RunsPerMin())
+	case "trace":
+		return fmt.Sprintf("%s\t%d\t%.0f\t%s\t%s\t%.2fs\t%s\t%s\t", r.Name, r.GPUs, r.HorizonDays, si(float64(r.Jobs)),
+			si(float64(r.Events)), r.WallS, si(r.EventsPerS()), si(r.JobsPerS()))
 	}
 	return fmt.Sprintf("%s\t%d\t%.0f\t%s\t%s\t%.0f%%\t%.2fs\t%s\t%s\t%s\t%.2fs\t%.2fs\t%.2fs\t",
 		r.Name, r.GPUs, r.HorizonDays, si(float64(r.Jobs)), si(float64(r.Events)), 100*r.Utilization, r.WallS,
@@ -427,19 +442,19 @@ func appendRow(b *array.RecordBuilder, stamp string, r *Row) {
 			fb.AppendNull()
 		}
 	}
-	scen, hold := r.Kind == "scenario", r.Kind == "hold"
+	scen, hold, trace := r.Kind == "scenario", r.Kind == "hold", r.Kind == "trace"
 	small := r.Kind == "fixed-cost" || r.Kind == "sweep"
 	str(stamp)
 	str(r.Kind)
 	str(r.Name)
-	i64(r.GPUs, scen || small)
-	f64(r.HorizonDays, scen || small)
-	i64(r.Jobs, scen)
-	i64(r.Events, scen)
+	i64(r.GPUs, scen || small || trace)
+	f64(r.HorizonDays, scen || small || trace)
+	i64(r.Jobs, scen || trace)
+	i64(r.Events, scen || trace)
 	f64(r.Utilization, scen)
-	f64(r.WallS, scen || small)
-	f64(r.EventsPerS(), scen)
-	f64(r.JobsPerS(), scen)
+	f64(r.WallS, scen || small || trace)
+	f64(r.EventsPerS(), scen || trace)
+	f64(r.JobsPerS(), scen || trace)
 	i64(r.PeakRSSBytes, scen && r.PeakRSSBytes > 0)
 	optStr(r.RSSScope)
 	f64(r.ReadS, scen)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,72 @@ func TestSmallRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "runs", "small-runs")); !os.IsNotExist(err) {
 		t.Errorf("the small runs' output was not removed: %v", err)
+	}
+}
+
+// TestTraceReplay: the trace-replay row (in process) replays every job of
+// the trace it wrote, on 100,000 GPUs; suite.arrow carries it with nulls
+// where a column does not apply; the trace and the run are removed. No
+// timing is asserted.
+func TestTraceReplay(t *testing.T) {
+	dir := t.TempDir()
+	var progress strings.Builder
+	cfg := SuiteConfig{RunsDir: filepath.Join(dir, "runs"), TraceJobs: 2000, Progress: &progress}
+	row, err := measureTrace(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Kind != "trace" || row.Name != "canonical-csv-fifo-in-process" || row.GPUs != 100_000 || row.Jobs != 2000 ||
+		row.Events < 2*row.Jobs || !(row.HorizonDays > 0) || !(row.WallS > 0) || !(row.JobsPerS() > 0) {
+		t.Errorf("trace row %+v", row)
+	}
+	if !strings.Contains(progress.String(), "writing 2000 jobs of run-100k's workload") {
+		t.Errorf("progress %q", progress.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runs", "trace")); !os.IsNotExist(err) {
+		t.Errorf("the trace and its run were not removed: %v", err)
+	}
+	var out strings.Builder
+	PrintSuite(&out, []Row{row})
+	for _, want := range []string{"trace replay (whole process)", "canonical-csv-fifo", "100000"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("printed table lacks %q:\n%s", want, out.String())
+		}
+	}
+	paths, err := WriteSuite(dir, time.Now(), []Row{row})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := arrowtest.Column(t, paths[0], "jobs")
+	runs, _ := arrowtest.Column(t, paths[0], "runs")
+	eps, _ := arrowtest.Column(t, paths[0], "events_per_s")
+	if jobs[0] != 2000 || !math.IsNaN(runs[0]) || !(eps[0] > 0) {
+		t.Errorf("jobs %v, runs %v, events_per_s %v: want 2000, a null and a rate", jobs, runs, eps)
+	}
+}
+
+// TestCSVTrace checks the trace the replay reads: a header and n rows of
+// four columns, in submit order, the jobs of run-100k's workload.
+func TestCSVTrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.csv")
+	if err := writeCSVTrace(path, 500); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 501 || lines[0] != "job_id,submit_s,gpus,duration_s" || !strings.HasPrefix(lines[1], "jobs-1,") {
+		t.Fatalf("%d lines, starting %q", len(lines), lines[:min(3, len(lines))])
+	}
+	last := -1.0
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		submit, err := strconv.ParseFloat(f[1], 64)
+		if len(f) != 4 || err != nil || submit < last || !slices.Contains([]string{"1", "2", "4", "8", "16", "64"}, f[2]) {
+			t.Fatalf("row %q", l)
+		}
+		last = submit
 	}
 }

@@ -74,11 +74,12 @@ func TestBenchFragmentation(t *testing.T) {
 func TestBenchSuite(t *testing.T) {
 	t.Setenv("NEOSIM_TEST_MAIN", "1")
 	out := filepath.Join(t.TempDir(), "bench")
-	code, stdout, stderr := neosim(t, "bench", "suite", "small", "--hold-steps", "20000", "--small-runs", "2", "--out", out)
+	code, stdout, stderr := neosim(t, "bench", "suite", "small", "--hold-steps", "20000", "--small-runs", "2", "--trace-jobs", "3000", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"speed-up", "small", "1000", "MiB", "suite.arrow", "runs/min", "small-1d-summary-j1"} {
+	for _, want := range []string{"speed-up", "small", "1000", "MiB", "suite.arrow", "runs/min", "small-1d-summary-j1",
+		"trace replay (whole process)", "canonical-csv-fifo"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -90,8 +91,8 @@ func TestBenchSuite(t *testing.T) {
 		t.Errorf("no progress on stderr:\n%s", stderr)
 	}
 	_, names := arrowtest.Column(t, filepath.Join(out, "suite.arrow"), "name")
-	if len(names) < 5 || names[2] != "small" || names[3] != "small-1d-summary" || names[4] != "small-1d-summary-j1" {
-		t.Errorf("suite.arrow names %v, want two hold rows, small, the fixed cost of a small run (a whole process) and its sweeps", names)
+	if len(names) < 6 || names[2] != "small" || names[3] != "canonical-csv-fifo" || names[4] != "small-1d-summary" || names[5] != "small-1d-summary-j1" {
+		t.Errorf("suite.arrow names %v, want two hold rows, small, the trace replay (a whole process), the fixed cost of a small run (a whole process) and its sweeps", names)
 	}
 	_, rss := arrowtest.Column(t, filepath.Join(out, "suite.arrow"), "rss_scope")
 	if rss[2] != "child" {

@@ -20,7 +20,9 @@ Runs benchmark scenarios one after the other, each in a child process of its
 own (so that its peak RSS is its own), and prints per scenario: wall time,
 simulated events, events/s, jobs/s, peak RSS, utilization and the time spent
 reading (fleet, sources, job generation or trace decoding), simulating and
-writing the output files. Then it times small runs (1,000 GPUs, 1 day,
+writing the output files. Then it replays a canonical CSV trace of
+--trace-jobs jobs (run-100k's workload) on 100,000 GPUs with fifo, as a
+whole neosim process, and times small runs (1,000 GPUs, 1 day,
 summary only): the fixed cost of one (a whole neosim process, median of
 --small-runs) and the runs per minute of a sweep of them, with one worker
 and with one per CPU. First it runs the event queue's hold model against
@@ -36,6 +38,7 @@ Examples:
   neosim bench suite
   neosim bench suite meta
   neosim bench suite small medium meta --hold=false
+  neosim bench suite small --trace-jobs 0 --small-runs 0   # the scenario alone
 
 Flags:
 `
@@ -58,12 +61,14 @@ func cmdBenchSuite(args []string, stdout, stderr io.Writer) error {
 		holdSteps = fs.Int("hold-steps", 2_000_000, "hold model steps per round (best of 3 rounds)")
 		inProcess = fs.Bool("in-process", false, "run the scenarios in this process (the peak RSS is then this process's, marked *)")
 		quiet     = fs.Bool("quiet", false, "no progress on stderr")
+		traceJobs = fs.Int64("trace-jobs", 1_000_000, "jobs of the trace replay (a canonical CSV trace of run-100k's workload on 100,000 GPUs, fifo, a whole neosim process; issue 18's goal: 1,000,000 in 1 s); 0: skip")
 		smallRuns = fs.Int("small-runs", 20, "small runs (1,000 GPUs, 1 day, summary only) for the fixed cost of one run (a whole neosim process each, median) and for a sweep's runs per minute (1 worker, then one per CPU); 0: skip")
 	)
 	if ok, err := parseFlags(fs, "bench suite", args, stderr); !ok {
 		return err
 	}
-	cfg := bench.SuiteConfig{Names: fs.Args(), RunsDir: filepath.Join(*out, "runs"), KeepRuns: *keep, HoldSteps: *holdSteps, SmallRuns: *smallRuns}
+	cfg := bench.SuiteConfig{Names: fs.Args(), RunsDir: filepath.Join(*out, "runs"), KeepRuns: *keep, HoldSteps: *holdSteps,
+		SmallRuns: *smallRuns, TraceJobs: *traceJobs}
 	if *hold {
 		cfg.HoldPending = bench.DefaultHoldPending
 	}
