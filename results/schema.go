@@ -202,7 +202,7 @@ var jobsSchema = newSchema("jobs", JobsFile, "one row per job, in the order jobs
 	jcCustomer:     {"customer_id", utf8, true, "", "external customer (billing and support); null for internal work and jobs without one"},
 	jcLostGPUHours: {"lost_gpu_hours", f64, false, "GPU-h", "part of gpu_hours that did not advance the job: work since the last checkpoint of interrupted runs, and restart overheads"},
 	jcInWindow:     {"in_window", boolean, false, "", "submitted at or after the warm-up (summary warmup_s): counted in the summary's per-job statistics"},
-	jcWaitCF:       {"wait_s_counterfactual", f64, true, "s", "internal jobs: wait_s in the counterfactual run (the same scenario and seed without external demand); null for external jobs, without a counterfactual, or if it never started there"},
+	jcWaitCF:       {"wait_s_counterfactual", f64, true, "s", "internal jobs: wait_s in the counterfactual run (the same scenario and seed without external demand); null for external jobs, without a counterfactual (--counterfactual=false, or a run that is its own: no external demand, and a trace without external rows), or if it never started there"},
 	jcTokens:       {"tokens", i64, true, "tokens", "serving jobs: the tokens (input + output) the autoscaler gave the replica to serve over its work (a completed job served them all; one cut short its share run_s / work_s, rounded down); null for other segments"},
 })
 

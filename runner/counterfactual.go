@@ -5,12 +5,14 @@ import (
 	"hash/maphash"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"neosim/policies"
 	"neosim/results"
 	"neosim/scenario"
 	"neosim/sim"
 	"neosim/sim/econ"
+	"neosim/traces"
 )
 
 // The counterfactual of a run is the same scenario and seed with no external
@@ -34,12 +36,79 @@ func counterfactualScenario(s *scenario.Scenario) *scenario.Scenario {
 	return &cf
 }
 
-// hasExternal reports whether s can produce external jobs at all: synthetic
-// external demand, or a trace whose rows may be external (traceInternal:
-// its format says every row is internal). Without any, the counterfactual
-// is the run itself.
-func hasExternal(s *scenario.Scenario, traceInternal bool) bool {
-	return (s.Trace != "" && !traceInternal) || (s.ExternalOn() && (s.ExternalDemand != nil || externalWorkloads(s)))
+// syntheticExternal reports whether s generates external jobs: external
+// demand or an external workload, turned on.
+func syntheticExternal(s *scenario.Scenario) bool {
+	return s.ExternalOn() && (s.ExternalDemand != nil || externalWorkloads(s))
+}
+
+// counterfactualChoice is whether a run has a counterfactual: one when the
+// scenario generates external jobs, none when nothing external can arrive
+// (the run is its own), and, when only the trace could bring external jobs,
+// the answer of reading its segment column, on a goroutine beside the run
+// (traces.ExternalRows): a trace written with a segment column that holds
+// internal work only would otherwise be simulated twice.
+type counterfactualChoice struct {
+	run       *counterfactualRun
+	err       error
+	decided   chan struct{} // closed once run and err are set; nil: no counterfactual can be
+	abandoned atomic.Bool   // the run failed: start none
+}
+
+// choose decides, or starts deciding; start starts the counterfactual.
+func (c *counterfactualChoice) choose(s *scenario.Scenario, trace traces.Source, start func() (*counterfactualRun, error)) {
+	traceExternal := trace != nil
+	if io, ok := trace.(traces.InternalOnly); ok && io.InternalOnly() {
+		traceExternal = false
+	}
+	if !traceExternal && !syntheticExternal(s) {
+		return
+	}
+	c.decided = make(chan struct{})
+	scan, ok := trace.(traces.ExternalRows)
+	if syntheticExternal(s) || !ok {
+		c.run, c.err = start()
+		close(c.decided)
+		return
+	}
+	go func() {
+		defer close(c.decided)
+		if scan.ExternalRows() && !c.abandoned.Load() {
+			c.run, c.err = start()
+		}
+	}()
+}
+
+// abandon says the run failed: a decision still being made starts no
+// counterfactual.
+func (c *counterfactualChoice) abandon() { c.abandoned.Store(true) }
+
+// maybe reports whether the run may have a counterfactual.
+func (c *counterfactualChoice) maybe() bool { return c.decided != nil }
+
+// chosen waits for the decision and returns the counterfactual (nil: none).
+func (c *counterfactualChoice) chosen() (*counterfactualRun, error) {
+	if c.decided == nil {
+		return nil, nil
+	}
+	<-c.decided
+	return c.run, c.err
+}
+
+// take is the writer's wait_s_counterfactual: the counterfactual's wait of
+// internal job j, once decided (none: null, as for a run that is its own).
+func (c *counterfactualChoice) take(j *sim.Job) (sim.Time, bool) {
+	if run, _ := c.chosen(); run != nil {
+		return run.waits.take(j)
+	}
+	return 0, false
+}
+
+// closeWaits tells the counterfactual, if any, that nobody asks any more.
+func (c *counterfactualChoice) closeWaits() {
+	if run, _ := c.chosen(); run != nil {
+		run.waits.close()
+	}
 }
 
 func externalWorkloads(s *scenario.Scenario) bool {

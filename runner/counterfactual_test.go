@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"container/heap"
 	"fmt"
 	"math"
@@ -201,6 +202,68 @@ func TestInternalTraceIsItsOwnCounterfactual(t *testing.T) {
 	c, e := res.Summary.Counterfactual, res.Summary.Econ
 	if c == nil || !c.Self || e.DelayCausedGPUHours != 0 || e.InternalWaitGPUHours == 0 {
 		t.Errorf("counterfactual %+v, caused delay %v, internal wait %v: want the run as its own counterfactual, 0 caused, some waiting", c, e.DelayCausedGPUHours, e.InternalWaitGPUHours)
+	}
+}
+
+// TestSegmentColumnInternalTrace: a canonical trace whose segment column
+// names internal work only is read for an external row beside the run
+// (traces.ExternalRows) and, having none, is its own counterfactual: its
+// data files are byte-identical to those of the same trace without the
+// column. One external row, the last, brings the counterfactual back.
+func TestSegmentColumnInternalTrace(t *testing.T) {
+	dir := t.TempDir()
+	run := func(name string, segment func(i int) string) *Result {
+		t.Helper()
+		var sb strings.Builder
+		sb.WriteString("job_id,submit_s,gpus,duration_s")
+		if segment != nil {
+			sb.WriteString(",segment")
+		}
+		sb.WriteString("\n")
+		for i := range 200 {
+			fmt.Fprintf(&sb, "j%d,%d,1,%d", i, i*10, 100+i%7*50)
+			if segment != nil {
+				sb.WriteString("," + segment(i))
+			}
+			sb.WriteString("\n")
+		}
+		trace := filepath.Join(dir, name+".csv")
+		if err := os.WriteFile(trace, []byte(sb.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := scenario.Default()
+		off := false
+		s.Trace, s.Fleet = trace, scenario.Fleet{Spec: "4x1xH100"}
+		s.Allocator, s.Pricer, s.External, s.Failures, s.Horizon, s.Warmup = "fifo", "flat", &off, nil, 0, 0
+		res, err := Run(s, Options{Out: filepath.Join(dir, name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	bare := run("bare", nil)
+	internal := run("internal", func(i int) string { return []string{"internal", "Internal", ""}[i%3] })
+	if c := internal.Summary.Counterfactual; c == nil || !c.Self {
+		t.Errorf("an all-internal segment column: counterfactual %+v, want the run itself", c)
+	}
+	for _, f := range []string{"jobs.arrow", "timeseries.arrow", "summary.arrow"} {
+		if !bytes.Equal(readOutput(t, filepath.Join(bare.Out, f)), readOutput(t, filepath.Join(internal.Out, f))) {
+			t.Errorf("%s differs between the trace without a segment column and with an all-internal one", f)
+		}
+	}
+	last := run("last", func(i int) string { return map[bool]string{true: "spot", false: "internal"}[i == 199] })
+	if c := last.Summary.Counterfactual; c == nil || c.Self {
+		t.Errorf("one external row: counterfactual %+v, want one simulated", c)
+	}
+	cw, _ := arrowtest.Column(t, filepath.Join(last.Out, "jobs.arrow"), "wait_s_counterfactual")
+	_, ids := arrowtest.Column(t, filepath.Join(last.Out, "jobs.arrow"), "job_id")
+	if len(cw) != 200 || len(ids) != 200 {
+		t.Fatalf("%d waits, %d ids: want 200", len(cw), len(ids))
+	}
+	for i, id := range ids {
+		if external := id == "j199"; math.IsNaN(cw[i]) != external {
+			t.Errorf("%s: wait_s_counterfactual %v: want a wait for internal jobs, null for the external one", id, cw[i])
+		}
 	}
 }
 

@@ -127,24 +127,21 @@ func Sources(s *scenario.Scenario, warn io.Writer) ([]sim.Source, []io.Closer, e
 }
 
 // openSources is Sources, which also returns the counter of the trace jobs
-// after the horizon (nil without a trace or a horizon) and whether the
-// trace, if any, holds internal jobs only (traces.InternalOnly). With a
-// trace and no horizon, the synthetic sources generate up to the trace's
-// last arrival.
-func openSources(s *scenario.Scenario, warn io.Writer) (srcs []sim.Source, closers []io.Closer, after *afterHorizon, traceInternal bool, err error) {
+// after the horizon (nil without a trace or a horizon) and the trace's
+// reader (nil without a trace). With a trace and no horizon, the synthetic
+// sources generate up to the trace's last arrival.
+func openSources(s *scenario.Scenario, warn io.Writer) (srcs []sim.Source, closers []io.Closer, after *afterHorizon, trace traces.Source, err error) {
 	genHorizon := sim.Time(s.Horizon)
 	if s.Trace != "" {
 		r, format, err := traces.OpenAs(s.Trace, s.TraceFormat, traces.Options{Warn: warn, Models: s.GPUModels})
 		if err != nil {
-			return nil, nil, nil, false, err
+			return nil, nil, nil, nil, err
 		}
+		trace = r
 		if s.TraceFormat == "" || s.TraceFormat == "auto" {
 			fmt.Fprintf(warn, "neosim: trace %s: %s format\n", s.Trace, format)
 		}
 		closers = append(closers, r)
-		if io, ok := r.(traces.InternalOnly); ok {
-			traceInternal = io.InternalOnly()
-		}
 		if genHorizon > 0 {
 			after = &afterHorizon{Source: r, horizon: genHorizon}
 			srcs = append(srcs, after)
@@ -169,28 +166,28 @@ func openSources(s *scenario.Scenario, warn io.Writer) (srcs []sim.Source, close
 	}
 	if s.Frontier != nil && s.Trace == "" {
 		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.Frontier.Source(s.Seed, h) }); err != nil {
-			return nil, closers, nil, false, fmt.Errorf("frontier: %w", err)
+			return nil, closers, nil, nil, fmt.Errorf("frontier: %w", err)
 		}
 	}
 	if s.ExternalDemand != nil && s.ExternalOn() {
 		if err := synthetic(func(h sim.Time) (sim.Source, error) { return s.ExternalDemand.SourceWith(s.Seed, h, openRequests) }); err != nil {
-			return nil, closers, nil, false, fmt.Errorf("external_demand: %w", err)
+			return nil, closers, nil, nil, fmt.Errorf("external_demand: %w", err)
 		}
 	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		seg, err := sim.ParseSegment(w.Segment)
 		if err != nil {
-			return nil, closers, nil, false, fmt.Errorf("workloads[%d]: %w", i, err)
+			return nil, closers, nil, nil, fmt.Errorf("workloads[%d]: %w", i, err)
 		}
 		if (seg == sim.SegInternal && s.Trace != "") || (seg.External() && !s.ExternalOn()) {
 			continue
 		}
 		if err := synthetic(func(h sim.Time) (sim.Source, error) { return w.Source(s.Seed, h) }); err != nil {
-			return nil, closers, nil, false, err
+			return nil, closers, nil, nil, err
 		}
 	}
-	return srcs, closers, after, traceInternal, nil
+	return srcs, closers, after, trace, nil
 }
 
 // openRequests reads a serving segment's request log (traces.ReadRequests).
@@ -230,7 +227,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs, closers, after, traceInternal, err := openSources(s, opt.Warn)
+	srcs, closers, after, trace, err := openSources(s, opt.Warn)
 	defer func() {
 		for _, c := range closers {
 			c.Close()
@@ -300,24 +297,29 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		aw := newAsyncObserver(obs)
 		obs, closeObs = aw, aw.close
 	}
-	var cf *counterfactualRun
-	if !opt.NoCounterfactual && hasExternal(s, traceInternal) {
-		// Per-job waits only go to the jobs file's wait_s_counterfactual.
-		perJob := opt.outputs()&results.OutJobs != 0
-		if opt.Counterfactuals != nil {
-			if cf, err = opt.Counterfactuals.start(s, cfg, opt, perJob); err != nil {
-				return nil, err
+	// Per-job waits only go to the jobs file's wait_s_counterfactual.
+	perJob := opt.outputs()&results.OutJobs != 0
+	var cf counterfactualChoice
+	if !opt.NoCounterfactual {
+		cfCfg := cfg // the decision may come later, on another goroutine
+		cf.choose(s, trace, func() (*counterfactualRun, error) {
+			if opt.Counterfactuals != nil {
+				return opt.Counterfactuals.start(s, cfCfg, opt, perJob)
 			}
-		} else {
 			var waits waitSink
 			if perJob {
 				waits = newWaitBoard()
 			}
-			cf = startCounterfactual(s, cfg, opt, waits)
-		}
-		if perJob {
-			defer cf.waits.close() // a failed run stops asking
-			w.SetCounterfactualWaits(cf.waits.take)
+			return startCounterfactual(s, cfCfg, opt, waits), nil
+		})
+		defer func() {
+			if err != nil {
+				cf.abandon()
+			}
+		}()
+		if perJob && cf.maybe() {
+			defer cf.closeWaits() // a failed run stops asking
+			w.SetCounterfactualWaits(cf.take)
 		}
 	}
 	defer closeObs() // before a failed run's Abort
@@ -339,9 +341,13 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	if s.Company != nil {
 		report.AddCompany(*s.Company)
 	}
+	run, err := cf.chosen()
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case cf != nil:
-		c, err := cf.wait()
+	case run != nil:
+		c, err := run.wait()
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,15 @@ type InternalOnly interface {
 	InternalOnly() bool
 }
 
+// ExternalRows is an optional Source capability of a trace whose rows may
+// be external (a canonical trace with a segment column): it reads the file
+// again, beside Next, up to the first external row, and reports whether
+// there is one. A run whose only possible external jobs are the trace's
+// then simulates no counterfactual when it has none.
+type ExternalRows interface {
+	ExternalRows() bool
+}
+
 // Adapter reads one kind of job trace: the canonical format, or a public
 // trace's own format (philly, openb, …). Each adapter registers itself from
 // its file's init function.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"neosim/sim"
 	"neosim/sim/fleet"
@@ -101,6 +102,54 @@ var (
 // InternalOnly reports that the trace has no segment column: every job is
 // internal.
 func (r *Reader) InternalOnly() bool { return r.idx[cSegment] < 0 }
+
+// ExternalRows reports whether a row of the trace is external work, reading
+// only the segment column, up to the first such row, on a backend of its
+// own: it may run beside Next. Without a segment column there is none. A
+// file it cannot read, or a segment it cannot parse, counts as external
+// (Next reports the problem): the caller then keeps its counterfactual.
+func (r *Reader) ExternalRows() bool {
+	if r.idx[cSegment] < 0 {
+		return false
+	}
+	b, err := r.reopen()
+	if err != nil {
+		return true
+	}
+	defer b.close()
+	var idx [numCols]int
+	for c := range idx {
+		idx[c] = -1
+	}
+	idx[cSegment] = r.idx[cSegment]
+	if b.bind(&idx) != nil {
+		return true
+	}
+	var row [numCols]cell
+	internal := "" // the last segment text seen: internal
+	for {
+		ok, err := b.next(&row)
+		if err != nil {
+			return true
+		}
+		if !ok {
+			return false
+		}
+		switch c := &row[cSegment]; c.kind {
+		case cellNone:
+		case cellStr:
+			if c.s == internal {
+				continue
+			}
+			if g, err := sim.ParseSegment(c.s); err != nil || g.External() {
+				return true
+			}
+			internal = strings.Clone(c.s)
+		default:
+			return true
+		}
+	}
+}
 
 // Open opens a trace and reads its header or schema; the format follows the
 // extension (see FormatOf). Header problems, such as a missing required

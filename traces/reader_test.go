@@ -254,3 +254,56 @@ func TestDuplicateAfterCollision(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestExternalRows reads the segment column for an external row, in every
+// format: none without the column or with internal rows only, one at the
+// end, and an unknown segment (which Next reports) counted as external.
+func TestExternalRows(t *testing.T) {
+	csv := func(rows ...string) string { return strings.TrimSuffix(header, "\n") + ",segment\n" + strings.Join(rows, "") }
+	for _, tc := range []struct {
+		name, content string
+		want          bool
+	}{
+		{"no segment column", header + "a,0,1,10\nb,1,1,10\n", false},
+		{"internal only", csv("a,0,1,10,internal\n", "b,1,1,10,\n", "c,2,1,10,INTERNAL\n"), false},
+		{"spot last", csv("a,0,1,10,internal\n", "b,1,1,10,internal\n", "c,2,1,10,spot\n"), true},
+		{"unknown segment", csv("a,0,1,10,internal\n", "b,1,1,10,nope\n"), true},
+	} {
+		r, err := Open(writeFile(t, "jobs.csv", tc.content), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.ExternalRows(); got != tc.want {
+			t.Errorf("%s: ExternalRows() = %v, want %v", tc.name, got, tc.want)
+		}
+		r.Close()
+	}
+	dir := t.TempDir()
+	for _, ext := range []string{".arrow", ".parquet"} {
+		for _, spot := range []bool{false, true} {
+			jobs := genJobs(300, 9)
+			for i := range jobs {
+				jobs[i].Segment = sim.SegInternal
+			}
+			if spot {
+				jobs[299].Segment = sim.SegSpot
+			}
+			path := filepath.Join(dir, fmt.Sprintf("jobs-%v%s", spot, ext))
+			if err := Write(path, seq(jobs)); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.ExternalRows(); got != spot {
+				t.Errorf("%s, a spot job %v: ExternalRows() = %v", ext, spot, got)
+			}
+			var s sim.JobSpec
+			if !r.Next(&s) || s.ID != jobs[0].ID { // reading beside Next leaves Next alone
+				t.Errorf("%s: Next after ExternalRows gave %q, err %v", ext, s.ID, r.Err())
+			}
+			r.Close()
+		}
+	}
+}
