@@ -177,17 +177,25 @@ func TestNoExternalNoValue(t *testing.T) {
 	}
 }
 
-// TestInternalTraceIsItsOwnCounterfactual: a trace whose format has no
-// segment column holds internal work only, so the run is not simulated a
-// second time: it is its own counterfactual, with no caused delay.
-func TestInternalTraceIsItsOwnCounterfactual(t *testing.T) {
-	dir := t.TempDir()
-	trace := filepath.Join(dir, "jobs.csv")
+// runTrace writes a 200-job canonical trace, with a segment column if
+// segment is set, and replays it on 4 GPUs with external demand off, into
+// dir/name.
+func runTrace(t *testing.T, dir, name string, segment func(i int) string) *Result {
+	t.Helper()
 	var sb strings.Builder
-	sb.WriteString("job_id,submit_s,gpus,duration_s\n")
-	for i := range 200 {
-		fmt.Fprintf(&sb, "j%d,%d,1,%d\n", i, i*10, 100+i%7*50)
+	sb.WriteString("job_id,submit_s,gpus,duration_s")
+	if segment != nil {
+		sb.WriteString(",segment")
 	}
+	sb.WriteString("\n")
+	for i := range 200 {
+		fmt.Fprintf(&sb, "j%d,%d,1,%d", i, i*10, 100+i%7*50)
+		if segment != nil {
+			sb.WriteString("," + segment(i))
+		}
+		sb.WriteString("\n")
+	}
+	trace := filepath.Join(dir, name+".csv")
 	if err := os.WriteFile(trace, []byte(sb.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -195,10 +203,18 @@ func TestInternalTraceIsItsOwnCounterfactual(t *testing.T) {
 	off := false
 	s.Trace, s.Fleet = trace, scenario.Fleet{Spec: "4x1xH100"}
 	s.Allocator, s.Pricer, s.External, s.Failures, s.Horizon, s.Warmup = "fifo", "flat", &off, nil, 0, 0
-	res, err := Run(s, Options{Out: filepath.Join(dir, "out")})
+	res, err := Run(s, Options{Out: filepath.Join(dir, name)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+// TestInternalTraceIsItsOwnCounterfactual: a trace whose format has no
+// segment column holds internal work only, so the run is not simulated a
+// second time: it is its own counterfactual, with no caused delay.
+func TestInternalTraceIsItsOwnCounterfactual(t *testing.T) {
+	res := runTrace(t, t.TempDir(), "out", nil)
 	c, e := res.Summary.Counterfactual, res.Summary.Econ
 	if c == nil || !c.Self || e.DelayCausedGPUHours != 0 || e.InternalWaitGPUHours == 0 {
 		t.Errorf("counterfactual %+v, caused delay %v, internal wait %v: want the run as its own counterfactual, 0 caused, some waiting", c, e.DelayCausedGPUHours, e.InternalWaitGPUHours)
@@ -212,35 +228,7 @@ func TestInternalTraceIsItsOwnCounterfactual(t *testing.T) {
 // column. One external row, the last, brings the counterfactual back.
 func TestSegmentColumnInternalTrace(t *testing.T) {
 	dir := t.TempDir()
-	run := func(name string, segment func(i int) string) *Result {
-		t.Helper()
-		var sb strings.Builder
-		sb.WriteString("job_id,submit_s,gpus,duration_s")
-		if segment != nil {
-			sb.WriteString(",segment")
-		}
-		sb.WriteString("\n")
-		for i := range 200 {
-			fmt.Fprintf(&sb, "j%d,%d,1,%d", i, i*10, 100+i%7*50)
-			if segment != nil {
-				sb.WriteString("," + segment(i))
-			}
-			sb.WriteString("\n")
-		}
-		trace := filepath.Join(dir, name+".csv")
-		if err := os.WriteFile(trace, []byte(sb.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		s := scenario.Default()
-		off := false
-		s.Trace, s.Fleet = trace, scenario.Fleet{Spec: "4x1xH100"}
-		s.Allocator, s.Pricer, s.External, s.Failures, s.Horizon, s.Warmup = "fifo", "flat", &off, nil, 0, 0
-		res, err := Run(s, Options{Out: filepath.Join(dir, name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
+	run := func(name string, segment func(i int) string) *Result { return runTrace(t, dir, name, segment) }
 	bare := run("bare", nil)
 	internal := run("internal", func(i int) string { return []string{"internal", "Internal", ""}[i%3] })
 	if c := internal.Summary.Counterfactual; c == nil || !c.Self {
