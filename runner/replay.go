@@ -75,6 +75,11 @@ func lastArrival(s *scenario.Scenario) (sim.Time, error) {
 		return 0, err
 	}
 	defer r.Close()
+	if ls, ok := r.(traces.LastSubmit); ok {
+		if last, ok := ls.LastSubmit(); ok {
+			return last, nil
+		}
+	}
 	var last sim.Time
 	var j sim.JobSpec
 	for r.Next(&j) {

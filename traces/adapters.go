@@ -33,6 +33,13 @@ type ExternalRows interface {
 	ExternalRows() bool
 }
 
+// LastSubmit is an optional Source capability: the latest submit time of
+// the trace, read from that column alone (ok false: read the jobs instead).
+// A replay without a horizon generates synthetic demand up to it.
+type LastSubmit interface {
+	LastSubmit() (last sim.Time, ok bool)
+}
+
 // Adapter reads one kind of job trace: the canonical format, or a public
 // trace's own format (philly, openb, …). Each adapter registers itself from
 // its file's init function.

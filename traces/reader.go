@@ -112,41 +112,84 @@ func (r *Reader) ExternalRows() bool {
 	if r.idx[cSegment] < 0 {
 		return false
 	}
+	external := false
+	internal := "" // the last segment text seen: internal
+	err := r.scan(cSegment, func(c *cell) bool {
+		switch c.kind {
+		case cellNone:
+			return true
+		case cellStr:
+			if c.s == internal {
+				return true
+			}
+			if g, err := sim.ParseSegment(c.s); err == nil && !g.External() {
+				internal = strings.Clone(c.s)
+				return true
+			}
+		}
+		external = true
+		return false
+	})
+	return external || err != nil
+}
+
+// LastSubmit returns the latest submit_s of the trace, reading only that
+// column on a backend of its own; ok is false if a value does not read as
+// a time (Next reports it).
+func (r *Reader) LastSubmit() (last sim.Time, ok bool) {
+	ok = true
+	err := r.scan(cSubmit, func(c *cell) bool {
+		var v float64
+		switch c.kind {
+		case cellInt:
+			v = float64(c.i)
+		case cellFloat:
+			v = c.f
+		case cellStr:
+			f, err := parseFloat(c.s)
+			if err != nil {
+				ok = false
+				return false
+			}
+			v = f
+		default:
+			ok = false
+			return false
+		}
+		if !(v >= 0 && v <= maxSeconds) {
+			ok = false
+			return false
+		}
+		last = max(last, sim.FromSeconds(v))
+		return true
+	})
+	return last, ok && err == nil
+}
+
+// scan reads column c of the rows in order, on a backend of its own (it may
+// run beside Next), and calls visit with each cell until it returns false.
+func (r *Reader) scan(c col, visit func(*cell) bool) error {
 	b, err := r.reopen()
 	if err != nil {
-		return true
+		return err
 	}
 	defer b.close()
 	var idx [numCols]int
-	for c := range idx {
-		idx[c] = -1
+	for k := range idx {
+		idx[k] = -1
 	}
-	idx[cSegment] = r.idx[cSegment]
-	if b.bind(&idx) != nil {
-		return true
+	idx[c] = r.idx[c]
+	if err := b.bind(&idx); err != nil {
+		return err
 	}
 	var row [numCols]cell
-	internal := "" // the last segment text seen: internal
 	for {
 		ok, err := b.next(&row)
-		if err != nil {
-			return true
+		if !ok || err != nil {
+			return err
 		}
-		if !ok {
-			return false
-		}
-		switch c := &row[cSegment]; c.kind {
-		case cellNone:
-		case cellStr:
-			if c.s == internal {
-				continue
-			}
-			if g, err := sim.ParseSegment(c.s); err != nil || g.External() {
-				return true
-			}
-			internal = strings.Clone(c.s)
-		default:
-			return true
+		if !visit(&row[c]) {
+			return nil
 		}
 	}
 }

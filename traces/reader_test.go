@@ -259,7 +259,9 @@ func TestDuplicateAfterCollision(t *testing.T) {
 // format: none without the column or with internal rows only, one at the
 // end, and an unknown segment (which Next reports) counted as external.
 func TestExternalRows(t *testing.T) {
-	csv := func(rows ...string) string { return strings.TrimSuffix(header, "\n") + ",segment\n" + strings.Join(rows, "") }
+	csv := func(rows ...string) string {
+		return strings.TrimSuffix(header, "\n") + ",segment\n" + strings.Join(rows, "")
+	}
 	for _, tc := range []struct {
 		name, content string
 		want          bool
@@ -305,5 +307,38 @@ func TestExternalRows(t *testing.T) {
 			}
 			r.Close()
 		}
+	}
+}
+
+// TestLastSubmit reads the submit column alone and agrees with the jobs'
+// latest submit time in every format; a value that does not read as a time
+// gives ok false (the caller reads the jobs, and Next reports it).
+func TestLastSubmit(t *testing.T) {
+	dir := t.TempDir()
+	jobs := genJobs(500, 11)
+	want := jobs[len(jobs)-1].Submit
+	for _, ext := range []string{".csv", ".arrow", ".parquet"} {
+		path := filepath.Join(dir, "jobs"+ext)
+		if err := Write(path, seq(jobs)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := r.LastSubmit(); !ok || got != want {
+			t.Errorf("%s: LastSubmit() = %v, %v; want %v", ext, got, ok, want)
+		}
+		r.Close()
+	}
+	for _, bad := range []string{"x", "-1", "1e13"} {
+		r, err := Open(writeFile(t, "jobs.csv", header+"a,0,1,10\nb,"+bad+",1,10\n"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.LastSubmit(); ok {
+			t.Errorf("submit_s %q: LastSubmit ok", bad)
+		}
+		r.Close()
 	}
 }
