@@ -11,7 +11,8 @@ import (
 
 // afterHorizon passes a trace's jobs to the engine up to the horizon. At
 // the first job submitted after it, it reads the rest of the trace only to
-// count it and ends: the engine never simulates those jobs (an arrival
+// count it (the rows' structure alone where the trace can, traces.SkipRest)
+// and ends: the engine never simulates those jobs (an arrival
 // after the horizon ends the run anyway), and the run reports how many
 // there were instead of losing them silently.
 type afterHorizon struct {
@@ -36,6 +37,11 @@ func (a *afterHorizon) Next(s *sim.JobSpec) bool {
 		return true
 	}
 	a.past = true
+	if sk, ok := a.Source.(traces.SkipRest); ok {
+		n, err := sk.SkipRest()
+		a.count, a.tailErr = 1+n, err
+		return false
+	}
 	var rest sim.JobSpec
 	for a.count = 1; ; a.count++ {
 		rest = sim.JobSpec{}

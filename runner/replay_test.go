@@ -66,6 +66,39 @@ func TestJobsAfterHorizon(t *testing.T) {
 	}
 }
 
+// TestJobsAfterHorizonBadTail: rows after the horizon are counted from the
+// file's structure alone: a bad value there is not a job anyone simulates,
+// while a row that breaks the structure stops the count, with a warning.
+func TestJobsAfterHorizonBadTail(t *testing.T) {
+	for _, tc := range []struct {
+		tail, warn string
+		after      int64
+	}{
+		{"x,99999,many,10\n", "6 jobs submitted after the horizon", 6},
+		{"x,99999,1\n", "counting stopped at a bad row", 5},
+	} {
+		s := replayScenario(t, 10)
+		f, err := os.OpenFile(s.Trace, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(tc.tail)
+		f.Close()
+		off := false
+		s.External = &off
+		s.Horizon = scenario.Duration(4*sim.Hour + 30*sim.Minute)
+		var warn bytes.Buffer
+		res, err := Run(s, Options{Out: filepath.Join(t.TempDir(), "out"), Warn: &warn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Summary.Jobs != 5 || res.Summary.JobsAfterHorizon != tc.after || !strings.Contains(warn.String(), tc.warn) {
+			t.Errorf("tail %q: %d jobs, %d after the horizon, warnings %q; want 5, %d and %q",
+				tc.tail, res.Summary.Jobs, res.Summary.JobsAfterHorizon, warn.String(), tc.after, tc.warn)
+		}
+	}
+}
+
 // TestReplayWholeTrace: with no horizon, every trace job runs to its end,
 // and the synthetic external demand stops arriving at the trace's last
 // arrival (the run ends instead of generating forever).

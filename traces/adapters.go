@@ -33,6 +33,13 @@ type ExternalRows interface {
 	ExternalRows() bool
 }
 
+// SkipRest is an optional Source capability: it counts the rows not yet
+// read without converting them (a replay's jobs after its horizon), and
+// ends the source.
+type SkipRest interface {
+	SkipRest() (n int64, err error)
+}
+
 // LastSubmit is an optional Source capability: the latest submit time of
 // the trace, read from that column alone (ok false: read the jobs instead).
 // A replay without a horizon generates synthetic demand up to it.

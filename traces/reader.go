@@ -103,6 +103,24 @@ var (
 // internal.
 func (r *Reader) InternalOnly() bool { return r.idx[cSegment] < 0 }
 
+// SkipRest counts the rows after the last one Next read, reading their
+// structure but not their fields, and ends the Reader: a replay with a
+// horizon counts the trace's jobs after it, which it does not simulate. A
+// row that breaks the file's structure stops the count with its error.
+func (r *Reader) SkipRest() (n int64, err error) {
+	if r.done || r.err != nil {
+		return 0, r.err
+	}
+	r.done = true
+	for {
+		ok, err := r.b.next(&r.cells)
+		if !ok || err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
 // ExternalRows reports whether a row of the trace is external work, reading
 // only the segment column, up to the first such row, on a backend of its
 // own: it may run beside Next. Without a segment column there is none. A

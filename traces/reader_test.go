@@ -342,3 +342,46 @@ func TestLastSubmit(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestSkipRest counts the rows after the last one Next read, without
+// reading their fields (a bad value there is not a job anyone simulates),
+// stops at a row that breaks the file's structure, and ends the Reader.
+func TestSkipRest(t *testing.T) {
+	for _, tc := range []struct {
+		name, rows string
+		n          int64
+		err        string
+	}{
+		{"clean", "b,1,1,10\nc,2,1,10\nd,3,1,10\n", 3, ""},
+		{"a bad field", "b,1,1,10\nc,2,many,10\nd,3,1,10\n", 3, ""},
+		{"a short row", "b,1,1,10\nc,2,1\nd,3,1,10\n", 1, "has 3 fields"},
+	} {
+		r, err := Open(writeFile(t, "jobs.csv", header+"a,0,1,10\n"+tc.rows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s sim.JobSpec
+		if !r.Next(&s) || s.ID != "a" {
+			t.Fatalf("%s: first row %q, err %v", tc.name, s.ID, r.Err())
+		}
+		n, err := r.SkipRest()
+		if n != tc.n || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: SkipRest() = %d, %v; want %d, %q", tc.name, n, err, tc.n, tc.err)
+		}
+		if r.Next(&s) {
+			t.Errorf("%s: Next after SkipRest gave %q", tc.name, s.ID)
+		}
+		r.Close()
+	}
+	r, err := Open(writeFile(t, "jobs.csv", header+"a,0,1,10\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sim.JobSpec
+	for r.Next(&s) {
+	}
+	if n, err := r.SkipRest(); n != 0 || err != nil {
+		t.Errorf("SkipRest at the end = %d, %v", n, err)
+	}
+	r.Close()
+}
