@@ -286,7 +286,7 @@ var summaryColumns = func() []summaryColumn {
 		summaryColumn{Column{"preemptions", i64, false, "", "Σ jobs.preemptions"}, func(s *Summary) any { return s.Preemptions }},
 		summaryColumn{Column{"job_failures", i64, false, "", "Σ jobs.failures: job runs killed by node failures"}, func(s *Summary) any { return s.JobFailures }},
 		summaryColumn{Column{"node_failures", i64, false, "", "node failures during the run (each takes a node out of service until repaired)"}, func(s *Summary) any { return s.NodeFailures }},
-		summaryColumn{Column{"jobs_after_horizon", i64, false, "jobs", "trace jobs submitted after the horizon: counted, not simulated (not in jobs.arrow)"}, func(s *Summary) any { return s.JobsAfterHorizon }},
+		summaryColumn{Column{"jobs_after_horizon", i64, false, "jobs", "trace jobs submitted after the horizon: counted, not simulated (not in jobs.arrow); a canonical trace's are counted from its rows' structure, not their values"}, func(s *Summary) any { return s.JobsAfterHorizon }},
 		summaryColumn{Column{"serving_tokens_demanded", i64, false, "tokens", "Σ jobs.tokens of the serving jobs submitted in the measurement window: the demand the autoscaler placed (a request trace's tokens, × trace_rate_scale)"}, func(s *Summary) any { return s.ServingTokensDemanded }},
 		summaryColumn{Column{"serving_tokens_served", i64, false, "tokens", "the tokens those jobs served: all of a completed job's, run_s / work_s of one cut short (rounded down), none of one that never ran"}, func(s *Summary) any { return s.ServingTokensServed }},
 	)

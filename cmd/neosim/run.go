@@ -32,7 +32,7 @@ user (no --horizon, no --scenario file of the user's) lasts until every
 trace job has ended, and synthetic demand stops arriving after the trace's
 last arrival. With a horizon, the trace jobs submitted after it are not
 simulated: they are counted (summary column jobs_after_horizon, one line on
-stderr). Injected node failures are off in a trace replay unless --failures
+stderr) from the rows' structure, not their values. Injected node failures are off in a trace replay unless --failures
 or the user's scenario file turns them on: the recorded durations already
 include the failures that happened. The summary's first line names the
 failure model in force.
