@@ -55,21 +55,22 @@ type counterfactualChoice struct {
 	abandoned atomic.Bool   // the run failed: start none
 }
 
-// choose decides, or starts deciding; start starts the counterfactual.
-func (c *counterfactualChoice) choose(s *scenario.Scenario, trace traces.Source, start func() (*counterfactualRun, error)) {
+// choose decides, or starts deciding; start starts the counterfactual. It
+// returns start's error when it starts the counterfactual at once.
+func (c *counterfactualChoice) choose(s *scenario.Scenario, trace traces.Source, start func() (*counterfactualRun, error)) error {
 	traceExternal := trace != nil
 	if io, ok := trace.(traces.InternalOnly); ok && io.InternalOnly() {
 		traceExternal = false
 	}
 	if !traceExternal && !syntheticExternal(s) {
-		return
+		return nil
 	}
 	c.decided = make(chan struct{})
 	scan, ok := trace.(traces.ExternalRows)
 	if syntheticExternal(s) || !ok {
 		c.run, c.err = start()
 		close(c.decided)
-		return
+		return c.err
 	}
 	go func() {
 		defer close(c.decided)
@@ -77,6 +78,7 @@ func (c *counterfactualChoice) choose(s *scenario.Scenario, trace traces.Source,
 			c.run, c.err = start()
 		}
 	}()
+	return nil
 }
 
 // abandon says the run failed: a decision still being made starts no

@@ -195,19 +195,26 @@ func runTrace(t *testing.T, dir, name string, segment func(i int) string) *Resul
 		}
 		sb.WriteString("\n")
 	}
+	res, err := replayCSV(t, dir, name, sb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// replayCSV writes content to dir/name.csv and replays it on 4 GPUs with
+// fifo and external demand off, into dir/name.
+func replayCSV(t *testing.T, dir, name, content string) (*Result, error) {
+	t.Helper()
 	trace := filepath.Join(dir, name+".csv")
-	if err := os.WriteFile(trace, []byte(sb.String()), 0o644); err != nil {
+	if err := os.WriteFile(trace, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := scenario.Default()
 	off := false
 	s.Trace, s.Fleet = trace, scenario.Fleet{Spec: "4x1xH100"}
 	s.Allocator, s.Pricer, s.External, s.Failures, s.Horizon, s.Warmup = "fifo", "flat", &off, nil, 0, 0
-	res, err := Run(s, Options{Out: filepath.Join(dir, name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return Run(s, Options{Out: filepath.Join(dir, name)})
 }
 
 // TestInternalTraceIsItsOwnCounterfactual: a trace whose format has no
@@ -251,6 +258,35 @@ func TestSegmentColumnInternalTrace(t *testing.T) {
 	for i, id := range ids {
 		if external := id == "j199"; math.IsNaN(cw[i]) != external {
 			t.Errorf("%s: wait_s_counterfactual %v: want a wait for internal jobs, null for the external one", id, cw[i])
+		}
+	}
+}
+
+// TestSegmentColumnTraceFails: a bad row makes the run fail, whether the
+// look for external rows has started a counterfactual or not, and the run
+// returns its error instead of waiting on the counterfactual.
+func TestSegmentColumnTraceFails(t *testing.T) {
+	dir := t.TempDir()
+	for _, tail := range []string{"internal", "spot"} {
+		var sb strings.Builder
+		sb.WriteString("job_id,submit_s,gpus,duration_s,segment\n")
+		for i := range 300 {
+			gpus := "1"
+			if i == 150 {
+				gpus = "many"
+			}
+			seg := "internal"
+			if i == 299 {
+				seg = tail
+			}
+			fmt.Fprintf(&sb, "j%d,%d,%s,100,%s\n", i, i*10, gpus, seg)
+		}
+		_, err := replayCSV(t, dir, tail, sb.String())
+		if err == nil || !strings.Contains(err.Error(), `field "gpus"`) {
+			t.Errorf("last row %s: err %v, want the bad gpus value", tail, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, tail)); !os.IsNotExist(err) {
+			t.Errorf("last row %s: the failed run left its folder: %v", tail, err)
 		}
 	}
 }

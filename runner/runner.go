@@ -302,7 +302,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 	var cf counterfactualChoice
 	if !opt.NoCounterfactual {
 		cfCfg := cfg // the decision may come later, on another goroutine
-		cf.choose(s, trace, func() (*counterfactualRun, error) {
+		cerr := cf.choose(s, trace, func() (*counterfactualRun, error) {
 			if opt.Counterfactuals != nil {
 				return opt.Counterfactuals.start(s, cfCfg, opt, perJob)
 			}
@@ -312,6 +312,9 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 			}
 			return startCounterfactual(s, cfCfg, opt, waits), nil
 		})
+		if cerr != nil {
+			return nil, cerr
+		}
 		defer func() {
 			if err != nil {
 				cf.abandon()
