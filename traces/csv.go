@@ -17,7 +17,7 @@ type csvBackend struct {
 	closer []io.Closer
 	cr     *csv.Reader
 	header []string
-	idx    [numCols]int
+	bound  []boundCol // the columns read, in canonical order
 	line   int64
 	bytes  int
 }
@@ -92,8 +92,22 @@ func csvErr(l *loc, err error, rec []string, want int) error {
 
 func (b *csvBackend) columns() []string { return b.header }
 
+// boundCol is a canonical column c and its field i in a record.
+type boundCol struct {
+	c col
+	i int
+}
+
+// bind records the columns to read. next writes only those cells of a row:
+// the others stay empty (cellNone) as long as the row is only ever filled
+// under one binding, as a Reader's is.
 func (b *csvBackend) bind(idx *[numCols]int) error {
-	b.idx = *idx
+	b.bound = b.bound[:0]
+	for c, i := range idx {
+		if i >= 0 {
+			b.bound = append(b.bound, boundCol{col(c), i})
+		}
+	}
 	return nil
 }
 
@@ -112,16 +126,11 @@ func (b *csvBackend) next(row *[numCols]cell) (bool, error) {
 		n += len(f)
 	}
 	b.bytes = n
-	for c, i := range b.idx {
-		if i < 0 {
-			row[c] = cell{}
-			continue
-		}
-		s := trimSpace(rec[i])
-		if s == "" {
-			row[c] = cell{}
+	for _, bc := range b.bound {
+		if s := trimSpace(rec[bc.i]); s == "" {
+			row[bc.c] = cell{}
 		} else {
-			row[c] = cell{kind: cellStr, s: s}
+			row[bc.c] = cell{kind: cellStr, s: s}
 		}
 	}
 	return true, nil
