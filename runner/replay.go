@@ -11,7 +11,7 @@ import (
 
 // afterHorizon passes a trace's jobs to the engine up to the horizon. At
 // the first job submitted after it, it reads the rest of the trace only to
-// count it (the rows' structure alone where the trace can, traces.SkipRest)
+// count it (the rows' structure alone where the trace can, traces.CountRest)
 // and ends: the engine never simulates those jobs (an arrival
 // after the horizon ends the run anyway), and the run reports how many
 // there were instead of losing them silently.
@@ -37,8 +37,8 @@ func (a *afterHorizon) Next(s *sim.JobSpec) bool {
 		return true
 	}
 	a.past = true
-	if sk, ok := a.Source.(traces.SkipRest); ok {
-		n, err := sk.SkipRest()
+	if sk, ok := a.Source.(traces.CountRest); ok {
+		n, err := sk.CountRest()
 		a.count, a.tailErr = 1+n, err
 		return false
 	}

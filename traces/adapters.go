@@ -33,11 +33,11 @@ type ExternalRows interface {
 	ExternalRows() bool
 }
 
-// SkipRest is an optional Source capability: it counts the rows not yet
+// CountRest is an optional Source capability: it counts the rows not yet
 // read without converting them (a replay's jobs after its horizon), and
 // ends the source.
-type SkipRest interface {
-	SkipRest() (n int64, err error)
+type CountRest interface {
+	CountRest() (n int64, err error)
 }
 
 // LastSubmit is an optional Source capability: the latest submit time of

@@ -103,11 +103,11 @@ var (
 // internal.
 func (r *Reader) InternalOnly() bool { return r.idx[cSegment] < 0 }
 
-// SkipRest counts the rows after the last one Next read, reading their
+// CountRest counts the rows after the last one Next read, reading their
 // structure but not their fields, and ends the Reader: a replay with a
 // horizon counts the trace's jobs after it, which it does not simulate. A
 // row that breaks the file's structure stops the count with its error.
-func (r *Reader) SkipRest() (n int64, err error) {
+func (r *Reader) CountRest() (n int64, err error) {
 	if r.done || r.err != nil {
 		return 0, r.err
 	}

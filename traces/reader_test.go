@@ -343,10 +343,10 @@ func TestLastSubmit(t *testing.T) {
 	}
 }
 
-// TestSkipRest counts the rows after the last one Next read, without
+// TestCountRest counts the rows after the last one Next read, without
 // reading their fields (a bad value there is not a job anyone simulates),
 // stops at a row that breaks the file's structure, and ends the Reader.
-func TestSkipRest(t *testing.T) {
+func TestCountRest(t *testing.T) {
 	for _, tc := range []struct {
 		name, rows string
 		n          int64
@@ -364,12 +364,12 @@ func TestSkipRest(t *testing.T) {
 		if !r.Next(&s) || s.ID != "a" {
 			t.Fatalf("%s: first row %q, err %v", tc.name, s.ID, r.Err())
 		}
-		n, err := r.SkipRest()
+		n, err := r.CountRest()
 		if n != tc.n || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
-			t.Errorf("%s: SkipRest() = %d, %v; want %d, %q", tc.name, n, err, tc.n, tc.err)
+			t.Errorf("%s: CountRest() = %d, %v; want %d, %q", tc.name, n, err, tc.n, tc.err)
 		}
 		if r.Next(&s) {
-			t.Errorf("%s: Next after SkipRest gave %q", tc.name, s.ID)
+			t.Errorf("%s: Next after CountRest gave %q", tc.name, s.ID)
 		}
 		r.Close()
 	}
@@ -380,8 +380,8 @@ func TestSkipRest(t *testing.T) {
 	var s sim.JobSpec
 	for r.Next(&s) {
 	}
-	if n, err := r.SkipRest(); n != 0 || err != nil {
-		t.Errorf("SkipRest at the end = %d, %v", n, err)
+	if n, err := r.CountRest(); n != 0 || err != nil {
+		t.Errorf("CountRest at the end = %d, %v", n, err)
 	}
 	r.Close()
 }
