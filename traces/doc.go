@@ -58,9 +58,12 @@
 // example `sort -t, -k2,2g` after the header, or any dataframe tool).
 //
 // Duplicate job_ids are errors. To stay bounded in memory the reader keeps
-// a set of 64-bit hashes of the ids (10 to 20 bytes per job), not the ids;
-// when two hashes match it reads the file again up to the earlier row to
-// tell a duplicate from a hash collision, so the check is exact.
+// 64-bit hashes of the ids, not the ids: a list while the ids come in
+// increasing order ("job-9" before "job-10": none can repeat, 8 bytes per
+// job), a set from the first id out of order on (11 to 21 bytes per job).
+// When two hashes match it reads the file again for the earlier rows with
+// that hash to tell a duplicate from a hash collision, so the check is
+// exact.
 //
 // # Errors
 //

@@ -70,7 +70,7 @@ func (l *loc) errAt(line int64, field, format string, args ...any) *Error {
 
 // Reader streams the jobs of a canonical trace file. It implements
 // sim.Source. Memory stays bounded: one CSV record or one record batch of
-// 64Ki rows at a time, plus 10 to 20 bytes per job for the duplicate check.
+// 64Ki rows at a time, plus 8 to 21 bytes per job for the duplicate check.
 type Reader struct {
 	loc
 	name   string
