@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/renameio/v2"
+
+	"neosim/results"
 	"neosim/runner"
 	"neosim/scenario"
 	"neosim/sim"
@@ -67,11 +70,13 @@ func writeCSVTrace(path string, n int64) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	f, err := os.Create(path)
+	// Written whole or not at all, and on disk before the replay is timed:
+	// the kernel's write-back of a fresh file would otherwise run during it.
+	f, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	defer f.Close()
+	defer f.Cleanup() // removes the temporary file unless it was renamed
 	bw := bufio.NewWriterSize(f, 1<<20)
 	w := csv.NewWriter(bw)
 	seconds := func(t sim.Time) string { return strconv.FormatFloat(t.Seconds(), 'f', 6, 64) } // µs, the engine's tick
@@ -98,12 +103,10 @@ func writeCSVTrace(path string, n int64) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("bench: %s: %w", path, err)
 	}
-	// On disk before the replay is timed: the kernel's write-back of a
-	// fresh file would otherwise run during it.
-	if err := f.Sync(); err != nil {
+	if err := f.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("bench: %s: %w", path, err)
 	}
-	return f.Close()
+	return nil
 }
 
 // measureTrace writes the trace, replays it and returns a "trace" row:
@@ -146,7 +149,7 @@ func measureTrace(cfg *SuiteConfig) (Row, error) {
 		EndS   float64 `json:"end_s"`
 		Events int64   `json:"events"`
 	}
-	b, err := os.ReadFile(filepath.Join(out, "run.json"))
+	b, err := os.ReadFile(filepath.Join(out, results.RunFile))
 	if err == nil {
 		err = json.Unmarshal(b, &run)
 	}

@@ -58,16 +58,16 @@ type counterfactualChoice struct {
 // choose decides, or starts deciding; start starts the counterfactual. It
 // returns start's error when it starts the counterfactual at once.
 func (c *counterfactualChoice) choose(s *scenario.Scenario, trace traces.Source, start func() (*counterfactualRun, error)) error {
-	traceExternal := trace != nil
+	synthetic, traceExternal := syntheticExternal(s), trace != nil
 	if io, ok := trace.(traces.InternalOnly); ok && io.InternalOnly() {
 		traceExternal = false
 	}
-	if !traceExternal && !syntheticExternal(s) {
+	if !traceExternal && !synthetic {
 		return nil
 	}
 	c.decided = make(chan struct{})
 	scan, ok := trace.(traces.ExternalRows)
-	if syntheticExternal(s) || !ok {
+	if synthetic || !ok {
 		c.run, c.err = start()
 		close(c.decided)
 		return c.err
@@ -97,13 +97,31 @@ func (c *counterfactualChoice) chosen() (*counterfactualRun, error) {
 	return c.run, c.err
 }
 
-// take is the writer's wait_s_counterfactual: the counterfactual's wait of
-// internal job j, once decided (none: null, as for a run that is its own).
-func (c *counterfactualChoice) take(j *sim.Job) (sim.Time, bool) {
-	if run, _ := c.chosen(); run != nil {
-		return run.waits.take(j)
+// writerWaits returns what the jobs writer asks for wait_s_counterfactual
+// (results.Writer.SetCounterfactualWaits; nil: nothing, the column is
+// null). Once chosen, that is the counterfactual's waits, or nil for none.
+// Until then, a function that waits for the choice at its first call, on
+// the writer's goroutine, and asks what was chosen from then on: no
+// channel receive per job.
+func (c *counterfactualChoice) writerWaits() func(*sim.Job) (sim.Time, bool) {
+	select {
+	case <-c.decided:
+		if c.run == nil {
+			return nil
+		}
+		return c.run.waits.take
+	default:
 	}
-	return 0, false
+	var take func(*sim.Job) (sim.Time, bool)
+	return func(j *sim.Job) (sim.Time, bool) {
+		if take == nil {
+			take = func(*sim.Job) (sim.Time, bool) { return 0, false }
+			if run, _ := c.chosen(); run != nil {
+				take = run.waits.take
+			}
+		}
+		return take(j)
+	}
 }
 
 // closeWaits tells the counterfactual, if any, that nobody asks any more.

@@ -322,7 +322,7 @@ func Run(s *scenario.Scenario, opt Options) (res *Result, err error) {
 		}()
 		if perJob && cf.maybe() {
 			defer cf.closeWaits() // a failed run stops asking
-			w.SetCounterfactualWaits(cf.take)
+			w.SetCounterfactualWaits(cf.writerWaits())
 		}
 	}
 	defer closeObs() // before a failed run's Abort

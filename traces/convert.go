@@ -84,7 +84,6 @@ func (r *Reader) convert(s *sim.JobSpec) error {
 	return nil
 }
 
-// where names a position for a message: "line 5" or "row 5".
 // checkUnique rejects a job_id that an earlier row had, exactly.
 func (r *Reader) checkUnique(id string) error {
 	first, dup, err := r.ids.add(id, r.earlier)
@@ -100,38 +99,32 @@ func (r *Reader) checkUnique(id string) error {
 // earlier reads the file again up to the current row and returns the rows
 // whose job_id has hash h.
 func (r *Reader) earlier(h uint64) ([]idAt, error) {
-	b, err := r.reopen()
-	if err != nil {
-		return nil, err
-	}
-	defer b.close()
-	if err := b.bind(&r.idx); err != nil {
-		return nil, err
-	}
-	var row [numCols]cell
 	var rows []idAt
-	for {
-		ok, err := b.next(&row)
-		if err != nil {
-			return nil, err
+	reached := false
+	err := r.scan(cJobID, func(c *cell, pos int64) bool {
+		if pos >= r.line {
+			reached = true
+			return false
 		}
-		if !ok || b.pos() >= r.line {
-			if !ok || len(rows) == 0 {
-				return nil, r.errAt(r.line, "", "an earlier row vanished while reading the file again (was the file changed?)")
-			}
-			return rows, nil
-		}
-		c := row[cJobID]
 		id := c.s
 		if c.kind == cellInt {
 			id = strconv.FormatInt(c.i, 10)
 		}
 		if c.kind != cellNone && r.ids.hash(id) == h {
-			rows = append(rows, idAt{strings.Clone(id), b.pos()})
+			rows = append(rows, idAt{strings.Clone(id), pos})
 		}
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
+	if !reached || len(rows) == 0 {
+		return nil, r.errAt(r.line, "", "an earlier row vanished while reading the file again (was the file changed?)")
+	}
+	return rows, nil
 }
 
+// where names a position for a message: "line 5" or "row 5".
 func (r *Reader) where(pos int64) string {
 	if r.row {
 		return "row " + strconv.FormatInt(pos, 10)

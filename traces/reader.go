@@ -132,7 +132,7 @@ func (r *Reader) ExternalRows() bool {
 	}
 	external := false
 	internal := "" // the last segment text seen: internal
-	err := r.scan(cSegment, func(c *cell) bool {
+	err := r.scan(cSegment, func(c *cell, _ int64) bool {
 		switch c.kind {
 		case cellNone:
 			return true
@@ -156,7 +156,7 @@ func (r *Reader) ExternalRows() bool {
 // a time (Next reports it).
 func (r *Reader) LastSubmit() (last sim.Time, ok bool) {
 	ok = true
-	err := r.scan(cSubmit, func(c *cell) bool {
+	err := r.scan(cSubmit, func(c *cell, _ int64) bool {
 		var v float64
 		switch c.kind {
 		case cellInt:
@@ -185,8 +185,9 @@ func (r *Reader) LastSubmit() (last sim.Time, ok bool) {
 }
 
 // scan reads column c of the rows in order, on a backend of its own (it may
-// run beside Next), and calls visit with each cell until it returns false.
-func (r *Reader) scan(c col, visit func(*cell) bool) error {
+// run beside Next), and calls visit with each cell and its row's position
+// until it returns false.
+func (r *Reader) scan(c col, visit func(c *cell, pos int64) bool) error {
 	b, err := r.reopen()
 	if err != nil {
 		return err
@@ -206,7 +207,7 @@ func (r *Reader) scan(c col, visit func(*cell) bool) error {
 		if !ok || err != nil {
 			return err
 		}
-		if !visit(&row[c]) {
+		if !visit(&row[c], b.pos()) {
 			return nil
 		}
 	}
