@@ -206,14 +206,20 @@ func readPairCosts(out string, r pairRow) (pairCosts, error) {
 
 // moneyUnit picks the unit of a money axis whose largest magnitude is
 // maxUSD.
-func moneyUnit(maxUSD float64) (div float64, name string) {
+func moneyUnit(maxUSD float64) (div float64, name string) { return scaledUnit(maxUSD, "USD") }
+
+// scaledUnit picks the unit of an axis of quantities of unit whose largest
+// magnitude is max: unit itself, or thousands or millions of it, so that
+// tick labels stay short (gonum's default ticks print 10,000,000 GPU-hours
+// as "10000000" and 100,000,000 as "1e+08").
+func scaledUnit(max float64, unit string) (div float64, name string) {
 	switch {
-	case maxUSD < 1e4:
-		return 1, "USD"
-	case maxUSD < 1e7:
-		return 1e3, "thousand USD"
+	case max < 1e4:
+		return 1, unit
+	case max < 1e7:
+		return 1e3, "thousand " + unit
 	}
-	return 1e6, "million USD"
+	return 1e6, "million " + unit
 }
 
 var (
@@ -229,7 +235,7 @@ func frontierFigure(rows []pairRow) *figure {
 		"internal delay caused (GPU-hours over the window)", "")
 	var pts []*pairRow
 	var idx []int // the pairs' rows
-	maxV := 0.0
+	maxV, maxD := 0.0, 0.0
 	header, names := keyNames(rows)
 	for i := range rows {
 		r := &rows[i]
@@ -239,9 +245,12 @@ func frontierFigure(rows []pairRow) *figure {
 		pts = append(pts, r)
 		idx = append(idx, i)
 		maxV = max(maxV, math.Abs(r.value)+finite(r.valueCI))
+		maxD = max(maxD, math.Abs(r.delay)+finite(r.delayCI))
 	}
 	div, unit := moneyUnit(maxV)
 	f.p.Y.Label.Text = "net value (" + unit + " over the window)"
+	xdiv, xunit := scaledUnit(maxD, "GPU-hours")
+	f.p.X.Label.Text = "internal delay caused (" + xunit + " over the window)"
 	if skipped := len(rows) - len(pts); skipped > 0 {
 		f.p.Title.Text += fmt.Sprintf("\n%d of %d pairs have no net value (no counterfactual) and are not drawn", skipped, len(rows))
 	}
@@ -258,8 +267,8 @@ func frontierFigure(rows []pairRow) *figure {
 	)
 	f.keyHeader = header
 	for i, r := range pts {
-		xys[i] = plotter.XY{X: r.delay, Y: r.value / div}
-		xerr[i].High = finite(r.delayCI)
+		xys[i] = plotter.XY{X: r.delay / xdiv, Y: r.value / div}
+		xerr[i].High = finite(r.delayCI) / xdiv
 		xerr[i].Low = xerr[i].High
 		yerr[i].Low = finite(r.valueCI) / div
 		yerr[i].High = yerr[i].Low

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/plot/plotter"
@@ -137,5 +138,42 @@ func TestMergeLabels(t *testing.T) {
 	}
 	if want := []color.Color{pairColor, paretoColor, paretoColor}; !slices.Equal(cols, want) {
 		t.Errorf("label colors %v, want %v (a mixed group in the default color)", cols, want)
+	}
+}
+
+// TestFrontierUnits: a year of a large fleet causes tens of millions of
+// GPU-hours of delay and earns hundreds of millions of dollars; both axes
+// then count in millions, so that no tick reads "1e+08" or "10000000".
+func TestFrontierUnits(t *testing.T) {
+	for _, tc := range []struct {
+		delay, value float64
+		x, y         string
+	}{
+		{3e3, 5e3, "internal delay caused (GPU-hours over the window)", "net value (USD over the window)"},
+		{4e5, 2e6, "internal delay caused (thousand GPU-hours over the window)", "net value (thousand USD over the window)"},
+		{3.3e8, 4.1e8, "internal delay caused (million GPU-hours over the window)", "net value (million USD over the window)"},
+	} {
+		rows := []pairRow{
+			{allocator: "fifo", pricer: "flat", runs: 2, value: tc.value, valueCI: tc.value / 10, delay: tc.delay, delayCI: tc.delay / 10, pareto: true},
+			{allocator: "priority", pricer: "flat", runs: 2, value: tc.value / 2, valueCI: tc.value / 10, delay: tc.delay / 3, delayCI: tc.delay / 10, pareto: true},
+		}
+		f := frontierFigure(rows)
+		if f.p.X.Label.Text != tc.x || f.p.Y.Label.Text != tc.y {
+			t.Errorf("delay %g, value %g: axes %q, %q; want %q, %q", tc.delay, tc.value, f.p.X.Label.Text, f.p.Y.Label.Text, tc.x, tc.y)
+		}
+		for _, ax := range []struct {
+			name   string
+			lo, hi float64
+		}{{"x", f.p.X.Min, f.p.X.Max}, {"y", f.p.Y.Min, f.p.Y.Max}} {
+			marker := f.p.X.Tick.Marker
+			if ax.name == "y" {
+				marker = f.p.Y.Tick.Marker
+			}
+			for _, tk := range marker.Ticks(ax.lo, ax.hi) {
+				if len(tk.Label) > 4 || strings.ContainsRune(tk.Label, 'e') {
+					t.Errorf("delay %g, value %g: %s tick %q: want at most 4 digits", tc.delay, tc.value, ax.name, tk.Label)
+				}
+			}
+		}
 	}
 }
