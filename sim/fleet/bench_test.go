@@ -71,3 +71,47 @@ func BenchmarkNodeChurn(b *testing.B) {
 		held[k] = s
 	}
 }
+
+// BenchmarkScatteredGang is a gang restart on the meta year's scale, where
+// gangs end up on nodes scattered over a busy fleet: 150,000 8-GPU nodes,
+// single-node jobs on a random 60% of them, and 40 gangs of 512 nodes on
+// the rest, each restarted in turn (released, placed again by first fit,
+// checked and taken), so that a gang's node state is out of cache when its
+// turn comes, as in a year-long run. One op is one restart.
+func BenchmarkScatteredGang(b *testing.B) {
+	const nodes, gangs, gangNodes = 150_000, 40, 512
+	f, err := New([]Group{{Nodes: nodes, GPUsPerNode: 8, Type: "H100"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range nodes {
+		if r.Float64() < 0.6 {
+			f.Allocate([]Share{f.wholeNode(NodeID(n))})
+		}
+	}
+	d := Demand{GPUs: gangNodes * 8, Milli: FullGPU}
+	held := make([][]Share, gangs)
+	for i := range held {
+		s, _, ok := f.FirstFit(d, nil)
+		if !ok {
+			b.Fatal("no placement")
+		}
+		f.Allocate(s)
+		held[i] = s
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		s := held[i%gangs]
+		f.Release(s)
+		s, _, ok := f.FirstFit(d, s[:0])
+		if !ok {
+			b.Fatal("no placement")
+		}
+		if err := f.Validate(d, s); err != nil {
+			b.Fatal(err)
+		}
+		f.Allocate(s)
+		held[i%gangs] = s
+	}
+}
