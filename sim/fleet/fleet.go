@@ -3,6 +3,7 @@ package fleet
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,6 +107,7 @@ type Fleet struct {
 	taken    uint64 // bumped by every allocation (a node going down allocates it)
 	// nodeTaken[n] is the value of taken after the last allocation on node n.
 	nodeTaken []uint64
+	fit       fitReceipt // the last FirstFit placement (Validate)
 
 	// hint[t][k] is a node of type t before which no node has k or more
 	// wholly free GPUs (0: no claim), so that a first-fit search for k
@@ -565,10 +567,24 @@ func (f *Fleet) FirstFit(d Demand, buf []Share) ([]Share, TypeID, bool) {
 			continue
 		}
 		if s, ok := f.firstFitType(d, t, buf); ok {
+			placed := s[len(buf):]
+			f.fit = fitReceipt{shares: append(f.fit.shares[:0], placed...), gpus: d.GPUs, milli: d.Milli, typ: t, version: f.version}
 			return s, t, true
 		}
 	}
 	return buf, -1, false
+}
+
+// fitReceipt is the last placement FirstFit found: Validate takes the same
+// shares, for a like demand, on the fleet as it was then (no allocation or
+// release since), as valid without checking them share by share. Checking
+// them cost a read of every node's state, 2.6% of the meta year's engine.
+type fitReceipt struct {
+	shares  []Share
+	gpus    int32
+	milli   uint16
+	typ     TypeID
+	version uint64
 }
 
 func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
@@ -668,6 +684,10 @@ func (f *Fleet) freeMask(n, k int) uint64 {
 // capacity now: GPUs of one type in d.Types, each GPU named once with
 // enough free milli, and exactly d.GPUs GPUs in all.
 func (f *Fleet) Validate(d Demand, shares []Share) error {
+	if r := &f.fit; r.version == f.version && r.gpus == d.GPUs && r.milli == d.Milli &&
+		d.Types.Has(r.typ) && slices.Equal(r.shares, shares) && len(shares) > 0 {
+		return nil // FirstFit's placement, unchanged
+	}
 	// A node appears at most once: mark the nodes seen with a fresh stamp
 	// (O(shares), where comparing every pair was quadratic in a gang's nodes).
 	f.stamp++

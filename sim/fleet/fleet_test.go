@@ -193,6 +193,60 @@ func TestValidateRejects(t *testing.T) {
 	}
 }
 
+// TestValidateFirstFitReceipt: Validate takes FirstFit's placement as
+// valid without a check only while it is that placement, unchanged, for a
+// like demand, on the fleet as it was: an allocator that edits the shares,
+// a demand of another size or type, or a change of the fleet in between
+// gets the full check (and its errors).
+func TestValidateFirstFitReceipt(t *testing.T) {
+	f, _ := New([]Group{{Nodes: 2, GPUsPerNode: 8, Type: "H100"}, {Nodes: 2, GPUsPerNode: 8, Type: "A100"}})
+	var taken NodeID // the first H100 node; its GPU 0 is taken
+	for typeName(f.NodeType(taken)) != "H100-SXM" {
+		taken++
+	}
+	f.Allocate([]Share{{Node: taken, Milli: FullGPU, Mask: 1}})
+	h100, err := ParseTypeSet("H100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a100, err := ParseTypeSet("A100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Demand{GPUs: 2, Milli: FullGPU, Types: h100}
+	fit := func() []Share {
+		s, _, ok := f.FirstFit(d, nil)
+		if !ok {
+			t.Fatal("no placement")
+		}
+		return s
+	}
+	if err := f.Validate(d, fit()); err != nil {
+		t.Fatalf("FirstFit's own placement: %v", err)
+	}
+	// Edited in place after FirstFit: onto the taken GPU.
+	s := fit()
+	s[0] = Share{Node: taken, Milli: FullGPU, Mask: 3}
+	if err := f.Validate(d, s); err == nil || !strings.Contains(err.Error(), "has 0 milli free") {
+		t.Errorf("edited shares: %v, want the full check's error", err)
+	}
+	// A demand of another size for the same shares.
+	s = fit()
+	if err := f.Validate(Demand{GPUs: 3, Milli: FullGPU}, s); err == nil || !strings.Contains(err.Error(), "the job needs 3") {
+		t.Errorf("another demand: %v, want the full check's error", err)
+	}
+	// A demand that does not allow the placement's type.
+	if err := f.Validate(Demand{GPUs: 2, Milli: FullGPU, Types: a100}, s); err == nil || !strings.Contains(err.Error(), "the job needs") {
+		t.Errorf("another type: %v, want the full check's error", err)
+	}
+	// The fleet changed since: the same GPUs taken by another allocation.
+	s = fit()
+	f.Allocate(append([]Share(nil), s...))
+	if err := f.Validate(d, s); err == nil || !strings.Contains(err.Error(), "milli free") {
+		t.Errorf("after the fleet changed: %v, want the full check's error", err)
+	}
+}
+
 // TestMaxTreeFixRange writes random values to random ranges of a tree's
 // leaves (some leaves of each range left as they were) and checks the tree
 // and its searches after fixRange.
