@@ -682,7 +682,9 @@ func (f *Fleet) freeMask(n, k int) uint64 {
 
 // Validate checks that shares are a placement of d that fits the free
 // capacity now: GPUs of one type in d.Types, each GPU named once with
-// enough free milli, and exactly d.GPUs GPUs in all.
+// enough free milli, and exactly d.GPUs GPUs in all. FirstFit's last
+// placement passes without a look at each node while the fleet has not
+// changed since (fitReceipt).
 func (f *Fleet) Validate(d Demand, shares []Share) error {
 	if r := &f.fit; r.version == f.version && r.gpus == d.GPUs && r.milli == d.Milli &&
 		d.Types.Has(r.typ) && slices.Equal(r.shares, shares) && len(shares) > 0 {
