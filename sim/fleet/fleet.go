@@ -329,8 +329,9 @@ func (f *Fleet) datacenter(region, dc string, regions, dcs map[string]int32) int
 func (f *Fleet) refresh(n int) {
 	var w uint8
 	var m uint16
-	for g := f.gpuOff[n]; g < f.gpuOff[n]+int32(f.nodeGPUs[n]); g++ {
-		v := f.gpuFree[g]
+	// The node's GPUs as one slice: the loop neither reloads its bounds
+	// nor checks an index per GPU.
+	for _, v := range f.gpuFree[f.gpuOff[n] : f.gpuOff[n]+int32(f.nodeGPUs[n])] {
 		if v == FullGPU {
 			w++
 		}
