@@ -377,13 +377,11 @@ func (f *Fleet) wholeNode1(n, sign int) bool {
 	var w uint8
 	var m uint16
 	if sign < 0 {
-		for i := range gpus {
-			gpus[i] = 0
-		}
+		clear(gpus)
 		f.freeWhole[t] -= int64(k)
 		f.fullFreeGPUs[t] -= int64(k)
 	} else {
-		for i := range gpus {
+		for i := range gpus { // fewer instructions than fillFull's call for one node
 			gpus[i] = FullGPU
 		}
 		f.freeWhole[t] += int64(k)
@@ -419,12 +417,27 @@ func (f *Fleet) setWhole(a, b, sign int) {
 		f.fullFreeGPUs[t] -= int64(len(gpus))
 		return
 	}
-	for i := range gpus {
-		gpus[i] = FullGPU
-	}
+	fillFull(gpus)
 	copy(f.whole[a:b], f.nodeGPUs[a:b])
 	f.freeWhole[t] += int64(len(gpus))
 	f.fullFreeGPUs[t] += int64(len(gpus))
+}
+
+// allFull is a node's worth of entirely free GPUs, for fillFull.
+var allFull = func() (a [MaxGPUsPerNode]uint16) {
+	for i := range a {
+		a[i] = FullGPU
+	}
+	return a
+}()
+
+// fillFull sets every GPU of gpus entirely free: copies of allFull, a
+// memmove each, where a loop stored one GPU at a time (setWhole's run of
+// nodes: half the instructions over 20 days of meta).
+func fillFull(gpus []uint16) {
+	for len(gpus) > 0 {
+		gpus = gpus[copy(gpus, allFull[:]):]
+	}
 }
 
 // setLeaves sets node n's values in the max trees: w wholly free GPUs, m
@@ -662,9 +675,9 @@ func (f *Fleet) firstWhole(t TypeID, k int32) int {
 // freed lowers the first-fit hints of node n's type for up to w wholly
 // free GPUs, the node now having w (a hint above n would skip it).
 func (f *Fleet) freed(n int, w uint8) {
-	h := &f.hint[f.nodeType[n]]
-	for k := 1; k <= int(w); k++ {
-		h[k] = min(h[k], int32(n))
+	h := f.hint[f.nodeType[n]][1 : int(w)+1] // hints for 1..w GPUs
+	for k, v := range h {
+		h[k] = min(v, int32(n))
 	}
 }
 
