@@ -349,7 +349,12 @@ func (e *Engine) newJob(spec *JobSpec) JobID {
 	j := &e.jobs[id]
 	shares := j.Shares[:0]
 	gen := j.gen + 1
-	*j = Job{JobSpec: *spec, State: Queued, Type: -1, FirstStart: -1, End: -1, Remaining: spec.Work, Shares: shares, gen: gen, live: true}
+	// Cleared in place, then set: a composite literal assigned to *j was
+	// built on the stack and copied over.
+	*j = Job{}
+	j.JobSpec = *spec
+	j.State, j.Type, j.FirstStart, j.End, j.Remaining = Queued, -1, -1, -1, spec.Work
+	j.Shares, j.gen, j.live = shares, gen, true
 	if spec.Segment < NumSegments {
 		j.Arrival = e.arrivals[spec.Segment]
 		e.arrivals[spec.Segment]++
