@@ -120,6 +120,7 @@ type Fleet struct {
 
 	lo, hi       [MaxTypes]int   // node range of each catalog type
 	totalGPUs    [MaxTypes]int64 // GPUs of each type
+	largestType  int64           // the most GPUs of any one type
 	freeWhole    [MaxTypes]int64 // GPUs with FullGPU free
 	fullFreeGPUs [MaxTypes]int64 // GPUs on entirely free nodes
 	types        []TypeID        // catalog indexes present, in placement order
@@ -303,6 +304,9 @@ func (f *Fleet) layOut(rs []resolvedGroup) {
 	}
 	f.freeWhole = f.totalGPUs
 	f.fullFreeGPUs = f.totalGPUs
+	for _, n := range f.totalGPUs {
+		f.largestType = max(f.largestType, n)
+	}
 }
 
 // datacenter returns the index of datacenter dc of region, adding both on
@@ -545,10 +549,14 @@ func (f *Fleet) Fits(d Demand) (ok bool, reason string) {
 	}
 	var most int64
 	present := false
-	for _, t := range f.types {
-		if d.Types.Has(t) {
-			present = true
-			most = max(most, f.totalGPUs[t])
+	if d.Types == 0 { // any type: most jobs, at every arrival
+		most, present = f.largestType, len(f.types) > 0
+	} else {
+		for _, t := range f.types {
+			if d.Types.Has(t) {
+				present = true
+				most = max(most, f.totalGPUs[t])
+			}
 		}
 	}
 	if !present {

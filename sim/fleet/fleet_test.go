@@ -169,6 +169,33 @@ func TestFits(t *testing.T) {
 			t.Errorf("Fits(%+v) = %v %q, want %q", tc.d, ok, reason, tc.want)
 		}
 	}
+	// Two types: a demand of either is measured against the larger of them,
+	// whichever comes first in placement order.
+	// (A100 comes first in the catalog's placement order, and has fewer.)
+	f2, _ := New([]Group{{Nodes: 4, GPUsPerNode: 8, Type: "H100"}, {Nodes: 2, GPUsPerNode: 8, Type: "A100"}})
+	both, err := ParseTypeSet("H100|A100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a100, err := ParseTypeSet("A100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		d    Demand
+		want string
+	}{
+		{Demand{GPUs: 30, Milli: FullGPU, Types: both}, ""},
+		{Demand{GPUs: 30, Milli: FullGPU}, ""},
+		{Demand{GPUs: 33, Milli: FullGPU}, "needs 33 GPUs of one type; the largest type in the fleet has 32"},
+		{Demand{GPUs: 33, Milli: FullGPU, Types: both}, "needs 33 GPUs of type " + both.String() + "; the fleet has 32"},
+		{Demand{GPUs: 30, Milli: FullGPU, Types: a100}, "needs 30 GPUs of type " + a100.String() + "; the fleet has 16"},
+	} {
+		ok, reason := f2.Fits(tc.d)
+		if ok != (tc.want == "") || reason != tc.want {
+			t.Errorf("two types: Fits(%+v) = %v %q, want %q", tc.d, ok, reason, tc.want)
+		}
+	}
 }
 
 func TestValidateRejects(t *testing.T) {
