@@ -170,17 +170,9 @@ func TestFits(t *testing.T) {
 		}
 	}
 	// Two types: a demand of either is measured against the larger of them,
-	// whichever comes first in placement order.
-	// (A100 comes first in the catalog's placement order, and has fewer.)
+	// whichever comes first in placement order (A100 does, with fewer).
 	f2, _ := New([]Group{{Nodes: 4, GPUsPerNode: 8, Type: "H100"}, {Nodes: 2, GPUsPerNode: 8, Type: "A100"}})
-	both, err := ParseTypeSet("H100|A100")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a100, err := ParseTypeSet("A100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	both, a100 := typeSet(t, "H100|A100"), typeSet(t, "A100")
 	for _, tc := range []struct {
 		d    Demand
 		want string
@@ -232,14 +224,7 @@ func TestValidateFirstFitReceipt(t *testing.T) {
 		taken++
 	}
 	f.Allocate([]Share{{Node: taken, Milli: FullGPU, Mask: 1}})
-	h100, err := ParseTypeSet("H100")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a100, err := ParseTypeSet("A100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h100, a100 := typeSet(t, "H100"), typeSet(t, "A100")
 	d := Demand{GPUs: 2, Milli: FullGPU, Types: h100}
 	fit := func() []Share {
 		s, _, ok := f.FirstFit(d, nil)
@@ -374,4 +359,14 @@ func TestMilliTreeBuiltOnFirstShare(t *testing.T) {
 	if !f.milliLive {
 		t.Fatal("the share tree was never built")
 	}
+}
+
+// typeSet parses a set of GPU type names (ParseTypeSet) or fails the test.
+func typeSet(t *testing.T, names string) TypeSet {
+	t.Helper()
+	s, err := ParseTypeSet(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
