@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-
-	"github.com/google/renameio/v2"
 
 	"neosim/results"
 	"neosim/runner"
@@ -72,41 +69,31 @@ func writeCSVTrace(path string, n int64) error {
 	}
 	// Written whole or not at all, and on disk before the replay is timed:
 	// the kernel's write-back of a fresh file would otherwise run during it.
-	f, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	defer f.Cleanup() // removes the temporary file unless it was renamed
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := csv.NewWriter(bw)
-	seconds := func(t sim.Time) string { return strconv.FormatFloat(t.Seconds(), 'f', 6, 64) } // µs, the engine's tick
-	if err := w.Write([]string{"job_id", "submit_s", "gpus", "duration_s"}); err != nil {
-		return fmt.Errorf("bench: %s: %w", path, err)
-	}
-	var spec sim.JobSpec
-	var rows int64
-	for ; rows < n && src.Next(&spec); rows++ {
-		if err := w.Write([]string{spec.ID, seconds(spec.Submit), strconv.Itoa(int(spec.GPUs)), seconds(spec.Work)}); err != nil {
+	return results.WriteFileAtomically(path, func(out io.Writer) error {
+		w := csv.NewWriter(out)
+		seconds := func(t sim.Time) string { return strconv.FormatFloat(t.Seconds(), 'f', 6, 64) } // µs, the engine's tick
+		if err := w.Write([]string{"job_id", "submit_s", "gpus", "duration_s"}); err != nil {
 			return fmt.Errorf("bench: %s: %w", path, err)
 		}
-	}
-	if err := src.Err(); err != nil {
-		return err
-	}
-	if rows < n {
-		return fmt.Errorf("bench: %s's workload gave %d jobs, not %d", traceWorkload, rows, n)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return fmt.Errorf("bench: %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("bench: %s: %w", path, err)
-	}
-	if err := f.CloseAtomicallyReplace(); err != nil {
-		return fmt.Errorf("bench: %s: %w", path, err)
-	}
-	return nil
+		var spec sim.JobSpec
+		var rows int64
+		for ; rows < n && src.Next(&spec); rows++ {
+			if err := w.Write([]string{spec.ID, seconds(spec.Submit), strconv.Itoa(int(spec.GPUs)), seconds(spec.Work)}); err != nil {
+				return fmt.Errorf("bench: %s: %w", path, err)
+			}
+		}
+		if err := src.Err(); err != nil {
+			return err
+		}
+		if rows < n {
+			return fmt.Errorf("bench: %s's workload gave %d jobs, not %d", traceWorkload, rows, n)
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return fmt.Errorf("bench: %s: %w", path, err)
+		}
+		return nil
+	})
 }
 
 // measureTrace writes the trace, replays it and returns a "trace" row:

@@ -59,7 +59,7 @@ type counterfactualChoice struct {
 // returns start's error when it starts the counterfactual at once.
 func (c *counterfactualChoice) choose(s *scenario.Scenario, trace traces.Source, start func() (*counterfactualRun, error)) error {
 	synthetic, traceExternal := syntheticExternal(s), trace != nil
-	if io, ok := trace.(traces.InternalOnly); ok && io.InternalOnly() {
+	if only, ok := trace.(traces.InternalOnly); ok && only.InternalOnly() {
 		traceExternal = false
 	}
 	if !traceExternal && !synthetic {

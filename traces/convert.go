@@ -158,21 +158,30 @@ func (r *Reader) id() (string, error) {
 	return "", r.missing(cJobID)
 }
 
-// float returns a numeric cell as a float64; ok is false for an empty cell.
-func (r *Reader) float(c col) (v float64, ok bool, err error) {
-	x := &r.cells[c]
+// number returns a numeric cell's value: ok is false for an empty cell, err
+// is parseFloat's for text that is not a number.
+func (x *cell) number() (v float64, ok bool, err error) {
 	switch x.kind {
-	case cellNone:
-		return 0, false, nil
 	case cellInt:
 		return float64(x.i), true, nil
 	case cellFloat:
-		v = x.f
+		return x.f, true, nil
 	case cellStr:
 		v, err = parseFloat(x.s)
-		if err != nil {
-			return 0, false, r.fieldErr(c, "%q is not a number", x.s)
-		}
+		return v, err == nil, err
+	}
+	return 0, false, nil
+}
+
+// float returns a numeric cell as a float64; ok is false for an empty cell.
+func (r *Reader) float(c col) (v float64, ok bool, err error) {
+	x := &r.cells[c]
+	v, ok, err = x.number()
+	if err != nil {
+		return 0, false, r.fieldErr(c, "%q is not a number", x.s)
+	}
+	if !ok {
+		return 0, false, nil
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, false, r.fieldErr(c, "%s is not a finite number", fmtNum(v))

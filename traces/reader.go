@@ -157,24 +157,8 @@ func (r *Reader) ExternalRows() bool {
 func (r *Reader) LastSubmit() (last sim.Time, ok bool) {
 	ok = true
 	err := r.scan(cSubmit, func(c *cell, _ int64) bool {
-		var v float64
-		switch c.kind {
-		case cellInt:
-			v = float64(c.i)
-		case cellFloat:
-			v = c.f
-		case cellStr:
-			f, err := parseFloat(c.s)
-			if err != nil {
-				ok = false
-				return false
-			}
-			v = f
-		default:
-			ok = false
-			return false
-		}
-		if !(v >= 0 && v <= maxSeconds) {
+		v, isNum, err := c.number()
+		if err != nil || !isNum || !(v >= 0 && v <= maxSeconds) {
 			ok = false
 			return false
 		}
