@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -56,7 +57,12 @@ type pairRow struct {
 	runs              int
 	value, valueCI    float64 // net value (USD); NaN: null
 	delay, delayCI    float64 // internal delay caused (GPU-h); NaN: null
-	pareto            bool
+	// The paired difference of net value from the baseline (USD; NaN:
+	// null or no such column) and whether the pair is the best or tied
+	// with it (false without the column).
+	diff, diffCI float64
+	tied         bool
+	pareto       bool
 }
 
 // label names the pair: "allocator/pricer", or "variant · allocator/pricer".
@@ -88,6 +94,10 @@ func readComparison(path string) ([]pairRow, error) {
 		{"internal_delay_caused_mean", kNum, false},
 		{"internal_delay_caused_ci95", kNum, false},
 		{"pareto", kBool, false},
+		// Optional: comparison files of older neosim versions lack them.
+		{"net_value_diff_mean", kNum, true},
+		{"net_value_diff_ci95", kNum, true},
+		{"tied_with_best", kBool, true},
 	}
 	var rows []pairRow
 	err := scan(path, cols, func(a []arrow.Array) error {
@@ -100,6 +110,14 @@ func readComparison(path string) ([]pairRow, error) {
 				delay:     num(a[6], i),
 				delayCI:   num(a[7], i),
 				pareto:    boolean(a[8], i),
+				diff:      math.NaN(),
+				diffCI:    math.NaN(),
+			}
+			if a[9] != nil && a[10] != nil {
+				r.diff, r.diffCI = num(a[9], i), num(a[10], i)
+			}
+			if a[11] != nil {
+				r.tied = boolean(a[11], i)
 			}
 			if a[0] != nil {
 				r.variant = str(a[0], i)
@@ -306,7 +324,7 @@ func frontierFigure(rows []pairRow) *figure {
 	}
 	dots := pairDot(other, pairColor, vg.Points(3))
 	f.p.Add(dots)
-	f.legend("pair (95% CI bars)", dots)
+	f.legend("pair (bars: its own 95% CI)", dots)
 	if len(front) > 0 {
 		slices.SortFunc(front, func(a, b plotter.XY) int {
 			if a.X != b.X {
@@ -324,8 +342,31 @@ func frontierFigure(rows []pairRow) *figure {
 		f.p.Add(line, fd)
 		f.legend("Pareto frontier", line, fd)
 	}
+	// The best pair and those the paired test cannot tell from it are
+	// ringed: two pairs' own bars can overlap when every seed ranks them
+	// the same way (common random numbers), so the bars are no test.
+	markR := vg.Points(4) // the largest marker's radius, which labels keep clear of
+	if tied := tiedPoints(pts, xys); len(tied) > 0 {
+		markR = vg.Points(7)
+		ring, err := plotter.NewScatter(tied)
+		if err != nil {
+			panic(err)
+		}
+		ring.GlyphStyle.Shape = draw.RingGlyph{}
+		ring.GlyphStyle.Radius = markR
+		ring.GlyphStyle.Color = color.Black
+		f.p.Add(ring)
+		f.legend("best, or tied with it (paired Δ)", ring)
+	}
 	// Each point is labelled with its pair's number; the key under the plot
-	// names them.
+	// names them, with the paired Δ net value when comparison.arrow has it.
+	if withDiff := slices.ContainsFunc(pts, func(r *pairRow) bool { return !math.IsNaN(r.diff) }); withDiff {
+		h := "Δ: net value minus the baseline's, paired by seed, ± its 95% CI, in " + unit + "; n.s.: the seeds cannot tell the two apart"
+		if header != "" {
+			h = header + "; " + h
+		}
+		f.keyHeader = h
+	}
 	nums := make([]string, len(pts))
 	colors := make([]color.Color, len(pts))
 	for i, r := range pts {
@@ -334,11 +375,58 @@ func frontierFigure(rows []pairRow) *figure {
 			colors[i] = paretoColor
 		}
 	}
-	for i := range pts {
-		f.key = append(f.key, keyEntry{num: nums[i], name: names[idx[i]], color: colors[i]})
+	for i, r := range pts {
+		name := names[idx[i]]
+		if !math.IsNaN(r.diff) {
+			name += "   Δ " + formatDiff(r.diff/div, r.diffCI/div)
+		}
+		f.key = append(f.key, keyEntry{num: nums[i], name: name, color: colors[i]})
 	}
-	f.p.Add(&pointLabels{xys: xys, texts: nums, colors: colors, style: keyStyle(f.p), radius: vg.Points(4)})
+	f.p.Add(&pointLabels{xys: xys, texts: nums, colors: colors, style: keyStyle(f.p), radius: markR})
 	return f
+}
+
+// tiedPoints returns the points xys[i] of the pairs pts[i] tied with the
+// best (the best included).
+func tiedPoints(pts []*pairRow, xys plotter.XYs) plotter.XYs {
+	var tied plotter.XYs
+	for i, r := range pts {
+		if r.tied {
+			tied = append(tied, xys[i])
+		}
+	}
+	return tied
+}
+
+// formatDiff writes a paired difference and its 95% CI half-width ci as
+// the comparison table does: "−1.47 ± 0.09", "+0.009 ± 0.025 n.s." when the
+// interval spans 0, "0 ± 0" for the baseline, the mean alone (with "(one
+// seed)") when ci is null. Decimals: enough for two significant digits of
+// ci.
+func formatDiff(d, ci float64) string {
+	if d == 0 && ci == 0 {
+		return "0 ± 0"
+	}
+	prec := 2
+	switch {
+	case ci > 0 && !math.IsInf(ci, 0):
+		prec = max(0, 1-int(math.Floor(math.Log10(ci))))
+	case d != 0:
+		prec = max(0, 2-int(math.Floor(math.Log10(math.Abs(d)))))
+	}
+	s := strconv.FormatFloat(d, 'f', prec, 64)
+	if d > 0 {
+		s = "+" + s
+	}
+	s = strings.Replace(s, "-", "−", 1)
+	if math.IsNaN(ci) {
+		return s + " (one seed)"
+	}
+	s += " ± " + strconv.FormatFloat(ci, 'f', prec, 64)
+	if math.Abs(d) <= ci {
+		s += " n.s."
+	}
+	return s
 }
 
 // finite returns v, or 0 for NaN or ±Inf (a CI that is null: one seed).

@@ -177,3 +177,61 @@ func TestFrontierUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontierPairedDiffs: the key gives each pair's paired Δ net value
+// from comparison.arrow, marked n.s. when its CI spans 0, and the pairs
+// tied with the best are ringed; without the columns (an older file) the
+// key names the pairs alone.
+func TestFrontierPairedDiffs(t *testing.T) {
+	rows := []pairRow{
+		{allocator: "fifo", pricer: "flat", runs: 3, value: 17.86e6, valueCI: 0.53e6, delay: 0, delayCI: 0, diff: 0, diffCI: 0, tied: true, pareto: true},
+		{allocator: "fifo", pricer: "utilization", runs: 3, value: 16.39e6, valueCI: 0.62e6, delay: 0, delayCI: 0, diff: -1.468e6, diffCI: 0.0904e6},
+		{allocator: "backfill", pricer: "flat", runs: 3, value: 17.87e6, valueCI: 0.56e6, delay: 13, delayCI: 57, diff: 8754, diffCI: 25319, tied: true, pareto: true},
+	}
+	f := frontierFigure(rows)
+	want := []string{"fifo/flat   Δ 0 ± 0", "fifo/utilization   Δ −1.468 ± 0.090", "backfill/flat   Δ +0.009 ± 0.025 n.s."}
+	for i, e := range f.key {
+		if e.name != want[i] {
+			t.Errorf("key %d: %q, want %q", i, e.name, want[i])
+		}
+	}
+	if !strings.Contains(f.keyHeader, "paired by seed") || !strings.Contains(f.keyHeader, "million USD") {
+		t.Errorf("key header %q: want the Δ's definition and unit", f.keyHeader)
+	}
+	pts := []*pairRow{&rows[0], &rows[1], &rows[2]}
+	xys := plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}, {X: 2, Y: 2}}
+	if got := tiedPoints(pts, xys); !slices.Equal(got, plotter.XYs{xys[0], xys[2]}) {
+		t.Errorf("ringed points %v, want the 2 tied with the best", got)
+	}
+
+	for i := range rows {
+		rows[i].diff, rows[i].diffCI, rows[i].tied = math.NaN(), math.NaN(), false
+	}
+	f = frontierFigure(rows)
+	for i, e := range f.key {
+		if e.name != rows[i].label() {
+			t.Errorf("without Δ columns, key %d: %q, want %q", i, e.name, rows[i].label())
+		}
+	}
+	if f.keyHeader != "" {
+		t.Errorf("without Δ columns: header %q, want none", f.keyHeader)
+	}
+}
+
+func TestFormatDiff(t *testing.T) {
+	for _, tc := range []struct {
+		d, ci float64
+		want  string
+	}{
+		{0, 0, "0 ± 0"},
+		{-1.468, 0.0904, "−1.468 ± 0.090"},
+		{0.008754, 0.025319, "+0.009 ± 0.025 n.s."},
+		{-0.025, 0.025, "−0.025 ± 0.025 n.s."}, // |Δ| = CI: spans 0, as the table's n.s.
+		{1234, 56, "+1234 ± 56"},
+		{-2.5, math.NaN(), "−2.50 (one seed)"},
+	} {
+		if got := formatDiff(tc.d, tc.ci); got != tc.want {
+			t.Errorf("formatDiff(%g, %g) = %q, want %q", tc.d, tc.ci, got, tc.want)
+		}
+	}
+}

@@ -439,7 +439,10 @@ func checkComparisonSVGs(t *testing.T, dir string, pairs []string) {
 			t.Errorf("frontier.svg: no label %q in %q", p, texts)
 		}
 	}
-	for _, s := range []string{"Pareto frontier", "pair (95% CI bars)", "net value", "internal delay caused"} {
+	// The first pair is the baseline: its paired Δ is 0 ± 0. The best pair
+	// is ringed, whichever it is.
+	for _, s := range []string{"Pareto frontier", "pair (bars: its own 95% CI)", "best, or tied with it (paired Δ)",
+		"Δ 0 ± 0", "net value", "internal delay caused"} {
 		if !hasText(texts, s) {
 			t.Errorf("frontier.svg: no %q in %q", s, texts)
 		}
