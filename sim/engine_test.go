@@ -458,3 +458,40 @@ func TestReservedContractSurvivesFailures(t *testing.T) {
 		t.Errorf("training job after %d failures: ran %v, lost %v; want lost work redone", tr.Failures, tr.RunTime, tr.LostTime)
 	}
 }
+
+// TestPatience: a queued job leaves exactly when its patience runs out,
+// jobs that ran out at one instant leave in the order they were queued,
+// and a job that starts in its arrival's scheduling pass costs no abandon
+// event (one that would only have gone stale). One GPU: A runs for an
+// hour; B and D give up after 30 minutes; C, patient for two hours, starts
+// when A ends.
+func TestPatience(t *testing.T) {
+	od := func(id string, submit, patience sim.Time) sim.JobSpec {
+		return sim.JobSpec{ID: id, Segment: sim.SegOnDemand, GPUs: 1, Milli: 1000, Work: sim.Hour, Submit: submit, Patience: patience}
+	}
+	src := &simtest.List{Jobs: []sim.JobSpec{
+		od("A", 0, 10*sim.Minute), od("B", 0, 30*sim.Minute), od("D", 0, 30*sim.Minute), od("C", 10*sim.Minute, 2*sim.Hour),
+	}}
+	obs := &waits{order: []string{}}
+	cfg := sim.Config{CheckInvariants: true, SampleInterval: 100 * sim.Hour} // one sample, at 0
+	e := sim.New(cfg, simtest.Fleet(t, 1, 1, "H100"), &simtest.FIFO{}, &simtest.Flat{}, []sim.Source{src}, obs)
+	if err := e.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf("B abandoned -1 %d", 30*sim.Minute),
+		fmt.Sprintf("D abandoned -1 %d", 30*sim.Minute),
+		fmt.Sprintf("A completed 0 %d", sim.Hour),
+		fmt.Sprintf("C completed %d %d", sim.Hour, 2*sim.Hour),
+	}
+	if fmt.Sprint(obs.order) != fmt.Sprint(want) {
+		t.Errorf("jobs ended %q, want %q", obs.order, want)
+	}
+	// 4 arrivals, 3 scheduling passes (0, 10 min, 1 h; the run stops at
+	// the last end), 2 abandons, 2 ends and a sample: no event for A's
+	// patience, which it did not need (an abandon event pushed at A's
+	// arrival would run, stale, at 10 min; C's would come after the end).
+	if got := e.Stats().Events; got != 12 {
+		t.Errorf("%d events, want 12", got)
+	}
+}
