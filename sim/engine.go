@@ -206,14 +206,14 @@ type Engine struct {
 	// waiting (flushAbandons). Most start in that pass; pushed at arrival,
 	// their events went stale yet moved through the queue's buckets until
 	// their time (a fifth of the meta year's events).
-	abandons []pendingAbandon
-	updater     Updater // the pricer, if it is an Updater; else nil
-	priceEvery  Time    // its update interval
-	stats       Stats
-	run         runIndex // the running jobs, for View.Running and RunningIn
-	view        View
-	plan        Plan
-	err         error
+	abandons   []pendingAbandon
+	updater    Updater // the pricer, if it is an Updater; else nil
+	priceEvery Time    // its update interval
+	stats      Stats
+	run        runIndex // the running jobs, for View.Running and RunningIn
+	view       View
+	plan       Plan
+	err        error
 }
 
 // New makes an engine. Observers are called in the order given.
