@@ -205,7 +205,7 @@ type Engine struct {
 	// are pushed after the instant's scheduling pass, for those still
 	// waiting (flushAbandons). Most start in that pass; pushed at arrival,
 	// their events went stale yet moved through the queue's buckets until
-	// their time (a fifth of the meta year's events).
+	// their time (a tenth of the meta year's events).
 	abandons   []pendingAbandon
 	updater    Updater // the pricer, if it is an Updater; else nil
 	priceEvery Time    // its update interval
