@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 )
@@ -152,10 +153,17 @@ func TestFrontierUnits(t *testing.T) {
 		{3e3, 5e3, "internal delay caused (GPU-hours over the window)", "net value (USD over the window)"},
 		{4e5, 2e6, "internal delay caused (thousand GPU-hours over the window)", "net value (thousand USD over the window)"},
 		{3.3e8, 4.1e8, "internal delay caused (million GPU-hours over the window)", "net value (million USD over the window)"},
+		// The default scenario's comparison: a caused delay of −0.9 ± 4.2
+		// million GPU-hours, whose axis gonum labelled "-5000.00" …
+		// "2500.00" (thousand GPU-hours).
+		{-9.1e5, 2.7e6, "internal delay caused (thousand GPU-hours over the window)", "net value (million USD over the window)"},
 	} {
 		rows := []pairRow{
 			{allocator: "fifo", pricer: "flat", runs: 2, value: tc.value, valueCI: tc.value / 10, delay: tc.delay, delayCI: tc.delay / 10, pareto: true},
 			{allocator: "priority", pricer: "flat", runs: 2, value: tc.value / 2, valueCI: tc.value / 10, delay: tc.delay / 3, delayCI: tc.delay / 10, pareto: true},
+		}
+		if tc.delay < 0 {
+			rows[0].delayCI, rows[0].valueCI = 4.15e6, 9.5e6
 		}
 		f := frontierFigure(rows)
 		if f.p.X.Label.Text != tc.x || f.p.Y.Label.Text != tc.y {
@@ -170,8 +178,8 @@ func TestFrontierUnits(t *testing.T) {
 				marker = f.p.Y.Tick.Marker
 			}
 			for _, tk := range marker.Ticks(ax.lo, ax.hi) {
-				if len(tk.Label) > 4 || strings.ContainsRune(tk.Label, 'e') {
-					t.Errorf("delay %g, value %g: %s tick %q: want at most 4 digits", tc.delay, tc.value, ax.name, tk.Label)
+				if digits := strings.TrimPrefix(tk.Label, "-"); len(digits) > 4 || strings.ContainsRune(tk.Label, 'e') || strings.HasSuffix(tk.Label, ".00") {
+					t.Errorf("delay %g, value %g: %s tick %q: want at most 4 digits, no needless decimals", tc.delay, tc.value, ax.name, tk.Label)
 				}
 			}
 		}
@@ -232,6 +240,45 @@ func TestFormatDiff(t *testing.T) {
 	} {
 		if got := formatDiff(tc.d, tc.ci); got != tc.want {
 			t.Errorf("formatDiff(%g, %g) = %q, want %q", tc.d, tc.ci, got, tc.want)
+		}
+	}
+}
+
+// TestPlainTicks: tick labels carry the decimals their values need and no
+// more, the same number on every label of an axis: gonum's default writes
+// a step of 2.5 × 10ⁿ with two decimals at any n ("-5000.00", "2.50"),
+// which the default scenario's frontier showed. Each case names gonum's
+// labels for the same range, so a case that stops differing from them
+// tests nothing and fails.
+func TestPlainTicks(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi      float64
+		gonum, want []string
+	}{
+		{-5500, 3000, []string{"-5000.00", "-2500.00", "0.00", "2500.00"}, []string{"-5000", "-2500", "0", "2500"}},
+		{0, 7.5, []string{"0.00", "2.50", "5.00", "7.50"}, []string{"0.0", "2.5", "5.0", "7.5"}},
+		{-2.6, 0.2, []string{"-2.50", "0.00"}, []string{"-2.5", "0.0"}},
+		{-0.3, 0.6, nil, []string{"-0.25", "0.00", "0.25", "0.50"}}, // as gonum: the decimals are needed
+		{24, 26.6, nil, []string{"24", "25", "26"}},
+	} {
+		labels := func(m plot.Ticker) []string {
+			var l []string
+			for _, tk := range m.Ticks(tc.lo, tc.hi) {
+				if tk.Label != "" {
+					l = append(l, tk.Label)
+				}
+			}
+			return l
+		}
+		got, def := labels(plainTicks{}), labels(plot.DefaultTicks{})
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ticks of [%g, %g]: %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
+		if tc.gonum == nil {
+			tc.gonum = tc.want
+		}
+		if !slices.Equal(def, tc.gonum) {
+			t.Errorf("gonum's ticks of [%g, %g]: %q, the case expects %q", tc.lo, tc.hi, def, tc.gonum)
 		}
 	}
 }

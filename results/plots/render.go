@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/google/renameio/v2"
 	"gonum.org/v1/plot"
@@ -49,6 +52,7 @@ func newFigure(name, title, xLabel, yLabel string) *figure {
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	p.Add(plotter.NewGrid())
+	p.X.Tick.Marker, p.Y.Tick.Marker = plainTicks{}, plainTicks{}
 	leg := plot.NewLegend()
 	leg.Top = true
 	leg.Padding = vg.Points(3) // between entries: descenders clear the next line
@@ -202,6 +206,48 @@ var segByName = func() map[string]sim.Segment {
 	}
 	return m
 }()
+
+// plainTicks are gonum's default ticks labelled with no more decimals
+// than their values need: gonum gives every label two decimals when the
+// step is 2.5 × 10ⁿ, whatever n ("2500.00", "25.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	var labelled []float64
+	for _, t := range ticks {
+		if t.Label != "" {
+			labelled = append(labelled, t.Value)
+		}
+	}
+	if len(labelled) < 2 {
+		return ticks
+	}
+	// The fewest decimals (at most 6) that write each labelled value to
+	// within a millionth of the step between them.
+	tol := math.Abs(labelled[1]-labelled[0]) * 1e-6
+	prec := 0
+	for ; prec < 6; prec++ {
+		exact := true
+		for _, v := range labelled {
+			r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', prec, 64), 64)
+			exact = exact && math.Abs(r-v) <= tol
+		}
+		if exact {
+			break
+		}
+	}
+	for i, t := range ticks {
+		if t.Label != "" {
+			l := strconv.FormatFloat(t.Value, 'f', prec, 64)
+			if l == "-0" || strings.Trim(l, "-0.") == "" {
+				l = strings.TrimPrefix(l, "-") // no "-0" or "-0.0"
+			}
+			ticks[i].Label = l
+		}
+	}
+	return ticks
+}
 
 // durTicks marks a logarithmic axis of seconds at readable durations.
 type durTicks struct{}
