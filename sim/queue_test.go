@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"container/heap"
 	"math/rand/v2"
 	"sort"
 	"testing"
@@ -59,6 +60,142 @@ func TestQueueTotalOrder(t *testing.T) {
 	}
 	if q.Len() != len(pending) {
 		t.Fatalf("Len %d, pending %d", q.Len(), len(pending))
+	}
+}
+
+// refEvent and refHeap are the reference the queue is checked against: a
+// binary heap by (time, kind, push order).
+type refEvent struct {
+	at   Time
+	kind Kind
+	seq  int
+}
+
+type refHeap []refEvent
+
+func (h refHeap) Len() int { return len(h) }
+func (h refHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return a.seq < b.seq
+}
+func (h refHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *refHeap) Push(x any)   { *h = append(*h, x.(refEvent)) }
+func (h *refHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// TestQueueAgainstReference interleaves pushes and pops with times at every
+// scale the buckets cover (log-uniform distances from 0 to 2^62 µs), bursts
+// of hundreds of events at the current instant and at one future instant,
+// and checks every pop, PeekTime, NowBefore, Now and Len against a
+// reference heap ordered by (time, kind, push order).
+func TestQueueAgainstReference(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		r := rand.New(rand.NewPCG(seed, 7))
+		var q EventQueue
+		var ref refHeap
+		seq := 0
+		var now Time
+		push := func(at Time) {
+			k := Kind(r.IntN(int(numKinds)))
+			q.Push(Event{At: at, Ref: int32(seq)}, k)
+			heap.Push(&ref, refEvent{at, k, seq})
+			seq++
+		}
+		for step := 0; step < 60000; step++ {
+			switch c := r.IntN(100); {
+			case c < 2: // a burst at now or at one instant ahead
+				at := now
+				if c == 1 {
+					at += Time(r.Int64N(1 << 30))
+				}
+				for range 50 + r.IntN(400) {
+					push(at)
+				}
+			case c < 50 || len(ref) == 0:
+				d := Time(0)
+				if b := r.IntN(64); b > 0 {
+					d = Time(r.Uint64() >> (64 - b)) // log-uniform: every bucket
+				}
+				if now+d < now || now+d > 1<<62 {
+					d = Time(r.IntN(1000))
+				}
+				push(now + d)
+			default:
+				if got, want := q.PeekTime(), ref[0].at; got != want {
+					t.Fatalf("seed %d step %d: PeekTime %d, want %d", seed, step, got, want)
+				}
+				e, ok := q.Pop()
+				want := heap.Pop(&ref).(refEvent)
+				if !ok || e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
+					t.Fatalf("seed %d step %d: popped (%d,%v,%d), want (%d,%v,%d)", seed, step, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
+				}
+				now = e.At
+				if q.Now() != now {
+					t.Fatalf("seed %d step %d: Now %d, want %d", seed, step, q.Now(), now)
+				}
+				for k := Kind(0); k <= numKinds; k++ {
+					want := len(ref) > 0 && ref[0].at == now && ref[0].kind < k
+					if q.NowBefore(k) != want {
+						t.Fatalf("seed %d step %d: NowBefore(%v) = %v, want %v", seed, step, k, !want, want)
+					}
+				}
+			}
+			if q.Len() != len(ref) {
+				t.Fatalf("seed %d step %d: Len %d, want %d", seed, step, q.Len(), len(ref))
+			}
+		}
+		for len(ref) > 0 {
+			e, _ := q.Pop()
+			want := heap.Pop(&ref).(refEvent)
+			if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
+				t.Fatalf("seed %d drain: popped (%d,%v,%d), want (%d,%v,%d)", seed, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
+			}
+		}
+		if _, ok := q.Pop(); ok || q.Len() != 0 || q.PeekTime() != Forever {
+			t.Fatalf("seed %d: drained queue not empty", seed)
+		}
+	}
+}
+
+// TestQueueZeroValueAndNoAllocs: the zero value is an empty queue at time
+// 0, and once its buckets have grown a hold model (pop one, push one) does
+// not allocate.
+func TestQueueZeroValueAndNoAllocs(t *testing.T) {
+	var q EventQueue
+	if q.Len() != 0 || q.Now() != 0 || q.PeekTime() != Forever || q.NowBefore(numKinds) {
+		t.Fatal("zero value is not an empty queue at time 0")
+	}
+	if _, ok := q.Pop(); ok {
+		t.Fatal("zero value popped an event")
+	}
+	q.Push(Event{At: 0}, KindSample)
+	if e, ok := q.Pop(); !ok || e.At != 0 || e.Kind() != KindSample {
+		t.Fatalf("popped %+v, %v", e, ok)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 1000 {
+		q.Push(Event{At: Time(r.Int64N(int64(Hour))), Ref: int32(i)}, KindJobEnd)
+	}
+	step := func() {
+		e, _ := q.Pop()
+		e.At += Time(r.ExpFloat64()*float64(Minute)) + 1
+		q.Push(e, KindJobEnd)
+	}
+	for range 200000 {
+		step()
+	}
+	if a := testing.AllocsPerRun(10000, step); a != 0 {
+		t.Errorf("%v allocations per step", a)
 	}
 }
 
