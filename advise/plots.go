@@ -167,6 +167,23 @@ func (r *Result) Figures() ([]Figure, error) {
 				leg.Add("recommended", m)
 			}
 		}
+		if sp.name == "net_value" {
+			// The candidates the search could not separate from the
+			// recommendation: their bands are each one's own spread over
+			// the seeds, and may sit apart or overlap whatever the paired
+			// comparison the search makes says.
+			if tied := r.tiedPoints(ss, x, sp.f, sp.scale); len(tied) > 0 {
+				m, err := plotter.NewScatter(tied)
+				if err != nil {
+					return nil, err
+				}
+				m.Shape = draw.RingGlyph{}
+				m.Radius = vg.Points(6)
+				m.Color = color.Gray{Y: 0x40}
+				p.Add(m)
+				leg.Add("not separated from it", m)
+			}
+		}
 		png, svg, err := render(p, leg)
 		if err != nil {
 			return nil, fmt.Errorf("advise: drawing %s: %w", sp.name, err)
@@ -174,6 +191,22 @@ func (r *Result) Figures() ([]Figure, error) {
 		figs = append(figs, Figure{Name: sp.name, Title: sp.title, PNG: png, SVG: svg})
 	}
 	return figs, nil
+}
+
+// tiedPoints returns the points (x, mean of f × scale) of the candidates
+// still tied with the recommendation (Result.Tied) that are on a series of
+// ss.
+func (r *Result) tiedPoints(ss []series, x func(Candidate) float64, f func(*Obs) float64, scale float64) plotter.XYs {
+	var pts plotter.XYs
+	for _, i := range r.Tied {
+		c := r.Candidates[i]
+		st := statOf(c.Obs, f)
+		if byShareMissing(ss, i) || math.IsNaN(st.Mean) || math.IsInf(st.Mean, 0) {
+			continue
+		}
+		pts = append(pts, plotter.XY{X: x(c.Candidate), Y: st.Mean * scale})
+	}
+	return pts
 }
 
 // diffStat is candidate i's paired difference from the recommendation
