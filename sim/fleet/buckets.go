@@ -63,6 +63,7 @@ type index struct {
 
 // index returns the bucket indexes, building them on first use.
 func (f *Fleet) index() *index {
+	f.settle()
 	if !f.ix.ready {
 		f.buildIndex()
 	}
@@ -319,7 +320,7 @@ func (f *Fleet) NextFreeGPUCount(c ClassID, k int) int {
 }
 
 // NodeWhollyFreeGPUs returns how many of node n's GPUs are wholly free.
-func (f *Fleet) NodeWhollyFreeGPUs(n NodeID) int { return int(f.whole[n]) }
+func (f *Fleet) NodeWhollyFreeGPUs(n NodeID) int { f.settle(); return int(f.whole[n]) }
 
 // NextSharedFree returns the smallest free share v ≥ milli (in 1..FullGPU-1)
 // that some partly allocated GPU of type t has, or -1: the tightest shared

@@ -107,7 +107,8 @@ type Fleet struct {
 	taken    uint64 // bumped by every allocation (a node going down allocates it)
 	// nodeTaken[n] is the value of taken after the last allocation on node n.
 	nodeTaken []uint64
-	fit       fitReceipt // the last FirstFit placement (Validate)
+	fit       fitReceipt  // the last FirstFit placement (Validate)
+	pend      lazyRelease // a gang's release held back (lazy.go)
 
 	// hint[t][k] is a node of type t before which no node has k or more
 	// wholly free GPUs (0: no claim), so that a first-fit search for k
@@ -484,7 +485,7 @@ func (f *Fleet) Types() []TypeID { return f.types }
 func (f *Fleet) TypeGPUs(t TypeID) int64 { return f.totalGPUs[t] }
 
 // WhollyFreeGPUs returns how many GPUs of type t have nothing allocated.
-func (f *Fleet) WhollyFreeGPUs(t TypeID) int64 { return f.freeWhole[t] }
+func (f *Fleet) WhollyFreeGPUs(t TypeID) int64 { f.settle(); return f.freeWhole[t] }
 
 // NodeType returns node n's catalog type index.
 func (f *Fleet) NodeType(n NodeID) TypeID { return TypeID(f.nodeType[n]) }
@@ -493,7 +494,10 @@ func (f *Fleet) NodeType(n NodeID) TypeID { return TypeID(f.nodeType[n]) }
 func (f *Fleet) NodeGPUs(n NodeID) int { return int(f.nodeGPUs[n]) }
 
 // NodeFreeMilli returns the free milli-GPU of GPU j of node n.
-func (f *Fleet) NodeFreeMilli(n NodeID, j int) int { return int(f.gpuFree[f.gpuOff[n]+int32(j)]) }
+func (f *Fleet) NodeFreeMilli(n NodeID, j int) int {
+	f.settle()
+	return int(f.gpuFree[f.gpuOff[n]+int32(j)])
+}
 
 // NodeName returns node n's imported name, or "node-<n>".
 func (f *Fleet) NodeName(n NodeID) string {
@@ -584,6 +588,7 @@ func typeName(t TypeID) string {
 // nodes in order (gang placement across nodes never shares a node with
 // another job). It appends the shares to buf and returns them with the type.
 func (f *Fleet) FirstFit(d Demand, buf []Share) ([]Share, TypeID, bool) {
+	f.settleFor(d)
 	for _, t := range f.types {
 		if !d.Types.Has(t) {
 			continue
@@ -634,7 +639,8 @@ func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
 		}
 		return append(buf, Share{Node: NodeID(n), Milli: d.Milli, Mask: 1 << best}), true
 	}
-	if int64(d.GPUs) > f.freeWhole[t] {
+	held := f.pendingGPUs(t) // entirely free once released (lazy.go)
+	if int64(d.GPUs) > f.freeWhole[t]+held {
 		return buf, false
 	}
 	if d.GPUs <= f.maxGPUs[t] {
@@ -642,19 +648,42 @@ func (f *Fleet) firstFitType(d Demand, t TypeID, buf []Share) ([]Share, bool) {
 			return append(buf, Share{Node: NodeID(n), Milli: FullGPU, Mask: f.freeMask(n, int(d.GPUs))}), true
 		}
 	}
-	if int64(d.GPUs) > f.fullFreeGPUs[t] {
+	if int64(d.GPUs) > f.fullFreeGPUs[t]+held {
 		return buf, false
 	}
 	need := int(d.GPUs)
 	start := len(buf)
 	tree, k := f.freeNodeTree(t)
 	leaf := tree.lv[0]
+	var hold []Share // held-back nodes, entirely free once released, merged in node order
+	next := -1       // with hold: the first node at or after n the tree says is free (hi: none)
+	if held > 0 {
+		hold = f.pend.shares
+	}
 	for n := lo; need > 0; n++ {
 		// The next node is usually entirely free too (gangs are placed
 		// and released on runs of nodes): look at it before searching.
 		if n >= hi || leaf[n] < k {
-			if n = tree.firstAtLeast(n, hi, k); n < 0 {
-				return buf[:start], false // unreachable while counters are right
+			if len(hold) == 0 {
+				if n = tree.firstAtLeast(n, hi, k); n < 0 {
+					return buf[:start], false // unreachable while counters are right
+				}
+			} else {
+				for len(hold) > 0 && int(hold[0].Node) < n {
+					hold = hold[1:]
+				}
+				if next < n { // the tree does not change here: search once per gap
+					if next = tree.firstAtLeast(n, hi, k); next < 0 {
+						next = hi
+					}
+				}
+				m := next
+				if len(hold) > 0 && int(hold[0].Node) < m {
+					m = int(hold[0].Node)
+				}
+				if n = m; n >= hi {
+					return buf[:start], false // unreachable while counters are right
+				}
 			}
 		}
 		k := min(need, int(f.nodeGPUs[n]))
@@ -712,6 +741,7 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 		d.Types.Has(r.typ) && slices.Equal(r.shares, shares) && len(shares) > 0 {
 		return nil // FirstFit's placement, unchanged
 	}
+	f.settle()
 	// A node appears at most once: mark the nodes seen with a fresh stamp
 	// (O(shares), where comparing every pair was quadratic in a gang's nodes).
 	f.stamp++
@@ -774,10 +804,19 @@ func (f *Fleet) Validate(d Demand, shares []Share) error {
 }
 
 // Allocate takes the shares' capacity. The shares must have passed Validate.
-func (f *Fleet) Allocate(shares []Share) { f.apply(shares, -1) }
+func (f *Fleet) Allocate(shares []Share) {
+	if len(f.pend.shares) > 0 {
+		f.allocateHeld(shares)
+		return
+	}
+	f.apply(shares, -1)
+}
 
 // Release returns the shares' capacity.
-func (f *Fleet) Release(shares []Share) { f.apply(shares, +1) }
+func (f *Fleet) Release(shares []Share) {
+	f.settle()
+	f.apply(shares, +1)
+}
 
 func (f *Fleet) apply(shares []Share, sign int) {
 	f.version++
@@ -787,6 +826,12 @@ func (f *Fleet) apply(shares []Share, sign int) {
 			f.nodeTaken[s.Node] = f.taken
 		}
 	}
+	f.applyShares(shares, sign)
+}
+
+// applyShares applies the shares' capacity change without the version
+// bookkeeping (apply's, or lazy.go's).
+func (f *Fleet) applyShares(shares []Share, sign int) {
 	for k := 0; k < len(shares); k++ {
 		// A gang on a run of whole nodes is applied in bulk: a few
 		// slice operations and one fix of the trees above the run, where
@@ -890,6 +935,7 @@ func (f *Fleet) SetDown(n NodeID) {
 	if f.down[n] {
 		panic("fleet: node already down")
 	}
+	f.unhold(n)
 	if f.whole[n] != f.nodeGPUs[n] {
 		panic("fleet: SetDown on a node that still holds jobs")
 	}
@@ -904,6 +950,7 @@ func (f *Fleet) SetUp(n NodeID) {
 	if !f.down[n] {
 		panic("fleet: node is not down")
 	}
+	f.settle()
 	f.down[n] = false
 	f.version++
 	f.downGPUs -= int64(f.nodeGPUs[n])
@@ -946,6 +993,7 @@ func (f *Fleet) NodeOfGPU(g int) NodeID {
 // (nodes out of service excluded; for tests and conservation checks;
 // O(GPUs)).
 func (f *Fleet) UsedMilli() int64 {
+	f.settle()
 	var used int64
 	for _, v := range f.gpuFree {
 		used += int64(FullGPU - int(v))
@@ -955,6 +1003,7 @@ func (f *Fleet) UsedMilli() int64 {
 
 // Check verifies the fleet's invariants and returns the first violation.
 func (f *Fleet) Check() error {
+	f.settle()
 	var freeWhole, fullFree [MaxTypes]int64
 	for n := range f.nodeType {
 		var w uint8

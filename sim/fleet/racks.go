@@ -65,6 +65,7 @@ func (f *Fleet) MaxRackGPUs(t TypeID) int { return f.index().rackLimit[t] }
 // FirstFreeNode returns the first entirely free node in [lo, hi), or -1.
 // O(log nodes).
 func (f *Fleet) FirstFreeNode(lo, hi NodeID) NodeID {
+	f.settle()
 	for _, t := range f.types { // in node order: each type's nodes are numbered in a row
 		if a, b := max(int(lo), f.lo[t]), min(int(hi), f.hi[t]); a < b {
 			tree, k := f.freeNodeTree(t)
@@ -78,7 +79,7 @@ func (f *Fleet) FirstFreeNode(lo, hi NodeID) NodeID {
 
 // GPUsOnFreeNodes returns the GPUs of type t on entirely free nodes (the
 // capacity a multi-node gang can take).
-func (f *Fleet) GPUsOnFreeNodes(t TypeID) int64 { return f.fullFreeGPUs[t] }
+func (f *Fleet) GPUsOnFreeNodes(t TypeID) int64 { f.settle(); return f.fullFreeGPUs[t] }
 
 // checkRacks verifies the rack index against a recomputation.
 func (f *Fleet) checkRacks() error {
