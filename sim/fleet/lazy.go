@@ -20,6 +20,11 @@ package fleet
 // The bucket indexes (buckets.go) are unordered sets whose order follows
 // the sequence of operations, which a node freed and taken again changes:
 // once they are built, ReleaseLater releases at once.
+//
+// A method that reads free capacity (GPUs' free shares, the counters, the
+// trees, the bucket indexes through index) must call f.settle() first;
+// TestLazyReleaseMatchesEager compares a lazy fleet with an eager one
+// through the methods it calls, so a new such method belongs in it too.
 
 // lazyRelease is the held-back release of one gang's whole nodes.
 type lazyRelease struct {
