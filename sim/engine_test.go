@@ -495,3 +495,40 @@ func TestPatience(t *testing.T) {
 		t.Errorf("%d events, want 12", got)
 	}
 }
+
+// TestLazyRestartSameRun: a run whose gangs restart after node failures
+// ends the same, job by job, whether the fleet holds a failed gang's
+// release back (fleet.ReleaseLater) or releases it at once (it does once
+// its bucket indexes are built, which nothing else here reads).
+func TestLazyRestartSameRun(t *testing.T) {
+	run := func(eager bool) (*waits, *sim.Stats) {
+		f := simtest.Groups(t, fleet.Group{Nodes: 40, GPUsPerNode: 8, Type: "H100"}, fleet.Group{Nodes: 30, GPUsPerNode: 4, Type: "B200"})
+		if eager {
+			f.Classes(0) // builds the bucket indexes: ReleaseLater releases at once
+		}
+		var srcs []sim.Source
+		for _, w := range []simtest.Poisson{
+			{Name: "small", RatePerHour: 30, GPUs: simtest.Choice([]float64{1, 2, 8}, []float64{4, 1, 1}), Work: simtest.Exp(3600)},
+			{Name: "gang", RatePerHour: 1, GPUs: simtest.Choice([]float64{32, 64, 128}, []float64{1, 1, 1}), Work: simtest.Exp(6 * 3600), Checkpoint: 600 * sim.Second},
+		} {
+			w.Until = 4 * sim.Day
+			srcs = append(srcs, w.Source(11))
+		}
+		obs := &waits{order: []string{}}
+		cfg := sim.Config{Seed: 5, RestartOverhead: 5 * sim.Minute,
+			Failures: &sim.Failures{PerGPUHour: 1e-3, Repair: func(r *rand.Rand) sim.Time { return sim.Time(r.ExpFloat64() * float64(sim.Hour)) }}}
+		e := sim.New(cfg, f, &simtest.FIFO{}, nil, srcs, obs)
+		if err := e.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return obs, e.Stats()
+	}
+	lazy, ls := run(false)
+	eager, es := run(true)
+	if ls.Failures < 20 || lazy.lostHours == 0 {
+		t.Fatalf("%d failures, %.1f GPU-h lost: the restarts were not exercised", ls.Failures, lazy.lostHours)
+	}
+	if fmt.Sprint(lazy.order) != fmt.Sprint(eager.order) || ls.Events != es.Events {
+		t.Errorf("lazy and eager runs differ: %d and %d jobs ended, %d and %d events", len(lazy.order), len(eager.order), ls.Events, es.Events)
+	}
+}
