@@ -207,7 +207,6 @@ type Engine struct {
 	// their events went stale yet moved through the queue's buckets until
 	// their time (a tenth of the meta year's events).
 	abandons   []pendingAbandon
-	failing    bool    // fail is stopping the jobs on a failed node
 	updater    Updater // the pricer, if it is an Updater; else nil
 	priceEvery Time    // its update interval
 	stats      Stats
@@ -524,8 +523,12 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 // completes keeps all its work; an interrupted one (interrupted = true)
 // keeps only the work up to its last checkpoint (none if the job never
 // checkpoints) and must pay the restart overhead in its next run. Time held
-// but not kept (work since the checkpoint, overhead) is lost time.
-func (e *Engine) stop(id JobID, interrupted bool) {
+// but not kept (work since the checkpoint, overhead) is lost time. A run
+// stopped by a node failure (failed = true) has its GPUs released lazily:
+// a gang is usually placed again in this instant's scheduling pass, mostly
+// on the nodes it just left (88% of them in the meta scenario), and the
+// fleet never releases and retakes those (fleet.ReleaseLater).
+func (e *Engine) stop(id JobID, interrupted, failed bool) {
 	j := &e.jobs[id]
 	ran := e.now - j.Start
 	j.RunTime += ran
@@ -555,7 +558,11 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	} else {
 		j.Remaining = 0
 	}
-	e.release(j)
+	if failed {
+		e.fleet.ReleaseLater(j.Shares)
+	} else {
+		e.fleet.Release(j.Shares)
+	}
 	e.run.stopped(id, j.Segment)
 	for _, sh := range j.Shares {
 		e.nodeJobs.remove(id, sh, e.fleet.HoldsWhole(sh))
@@ -563,19 +570,6 @@ func (e *Engine) stop(id JobID, interrupted bool) {
 	e.busyMilli[j.Segment] -= milli
 	e.revenueRate -= j.rate
 	j.gen++
-}
-
-// release frees a stopped run's GPUs. A gang stopped by a node failure is
-// usually placed again in this instant's scheduling pass, mostly on the
-// nodes it just left (88% of them in the meta scenario): the fleet holds
-// their release back until something reads them (fleet.ReleaseLater), and
-// those the gang takes back are never released and taken again.
-func (e *Engine) release(j *Job) {
-	if e.failing {
-		e.fleet.ReleaseLater(j.Shares)
-		return
-	}
-	e.fleet.Release(j.Shares)
 }
 
 // domains counts the distinct racks of a placement. Racks are numbered in
@@ -619,7 +613,7 @@ func (e *Engine) jobEnd(id JobID, gen uint32) {
 	if j.gen != gen || j.State != Running {
 		return // stale: the run was preempted or killed
 	}
-	e.stop(id, false)
+	e.stop(id, false, false)
 	e.armSchedule()
 	e.terminate(id, Completed, "")
 }
@@ -664,7 +658,7 @@ func (e *Engine) noticeEnd(id JobID, gen uint32) {
 // interrupt stops a running job and queues it again in state s (Preempted,
 // or Queued after a failure).
 func (e *Engine) interrupt(id JobID, s State) {
-	e.stop(id, true)
+	e.stop(id, true, s == Queued)
 	e.jobs[id].State = s
 	e.enqueue(id)
 }
@@ -693,9 +687,7 @@ func (e *Engine) fail() {
 			break
 		}
 		e.jobs[id].Failures++
-		e.failing = true
 		e.interrupt(id, Queued)
-		e.failing = false
 	}
 	e.fleet.SetDown(n)
 	e.events.Push(Event{At: e.now + max(repair, 1), Ref: int32(n)}, KindRepair)
@@ -769,7 +761,7 @@ func (e *Engine) finish() {
 	}
 	for id := range e.jobs {
 		if j := &e.jobs[id]; j.live && j.State == Running {
-			e.stop(JobID(id), false)
+			e.stop(JobID(id), false, false)
 		}
 	}
 	for _, id := range e.queue {

@@ -12,15 +12,10 @@ import (
 func TestQueueTotalOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var q EventQueue
-	type rec struct {
-		at   Time
-		kind Kind
-		seq  int
-	}
-	var pending []rec
+	var pending []refEvent
 	seq := 0
 	var now Time
-	var popped []rec
+	var popped []refEvent
 	for step := 0; step < 20000; step++ {
 		if r.IntN(3) > 0 || q.Len() == 0 {
 			at := now + Time(r.IntN(5))*Time(1+r.IntN(3)) // ties on purpose
@@ -32,23 +27,14 @@ func TestQueueTotalOrder(t *testing.T) {
 			}
 			k := Kind(r.IntN(int(numKinds)))
 			q.Push(Event{At: at, Ref: int32(seq)}, k)
-			pending = append(pending, rec{at, k, seq})
+			pending = append(pending, refEvent{at, k, seq})
 			seq++
 		} else {
 			e, ok := q.Pop()
 			if !ok {
 				t.Fatal("empty queue popped nothing")
 			}
-			sort.Slice(pending, func(i, j int) bool {
-				a, b := pending[i], pending[j]
-				if a.at != b.at {
-					return a.at < b.at
-				}
-				if a.kind != b.kind {
-					return a.kind < b.kind
-				}
-				return a.seq < b.seq
-			})
+			sort.Slice(pending, func(i, j int) bool { return pending[i].before(pending[j]) })
 			want := pending[0]
 			pending = pending[1:]
 			if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
@@ -63,19 +49,16 @@ func TestQueueTotalOrder(t *testing.T) {
 	}
 }
 
-// refEvent and refHeap are the reference the queue is checked against: a
-// binary heap by (time, kind, push order).
+// refEvent is an event as the tests expect it, and refHeap the reference
+// the queue is checked against: a binary heap by (time, kind, push order).
 type refEvent struct {
 	at   Time
 	kind Kind
 	seq  int
 }
 
-type refHeap []refEvent
-
-func (h refHeap) Len() int { return len(h) }
-func (h refHeap) Less(i, j int) bool {
-	a, b := h[i], h[j]
+// before is the queue's total order: (time, kind, push order).
+func (a refEvent) before(b refEvent) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
@@ -84,8 +67,13 @@ func (h refHeap) Less(i, j int) bool {
 	}
 	return a.seq < b.seq
 }
-func (h refHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *refHeap) Push(x any)   { *h = append(*h, x.(refEvent)) }
+
+type refHeap []refEvent
+
+func (h refHeap) Len() int           { return len(h) }
+func (h refHeap) Less(i, j int) bool { return h[i].before(h[j]) }
+func (h refHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *refHeap) Push(x any)        { *h = append(*h, x.(refEvent)) }
 func (h *refHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]

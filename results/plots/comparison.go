@@ -423,7 +423,7 @@ func formatDiff(d, ci float64) string {
 		return s + " (one seed)"
 	}
 	s += " ± " + strconv.FormatFloat(ci, 'f', prec, 64)
-	if math.Abs(d) <= ci {
+	if !(results.MetricStats{DiffMean: d, DiffCI95: ci}).DiffSignificant() {
 		s += " n.s."
 	}
 	return s
