@@ -183,6 +183,13 @@ type Engine struct {
 	sources []Source
 	next    []JobSpec // each source's pending arrival
 	lastSub []Time    // each source's last submit time
+	// The sources' pending arrivals are kept out of the event queue: the
+	// loop takes the earliest of them (arrival, by time, then pull order)
+	// when it comes before the queue's earliest event (EventQueue.PopBefore).
+	arrAt    []Time   // each source's pending arrival time; Forever if none
+	arrSeq   []uint64 // the order its pending arrival was pulled in
+	arrPulls uint64   // arrivals pulled so far
+	arrNext  int      // the source with the earliest pending arrival
 
 	events EventQueue
 	now    Time
@@ -244,6 +251,8 @@ func (e *Engine) Stats() *Stats { return &e.stats }
 func (e *Engine) Run() error {
 	e.next = make([]JobSpec, len(e.sources))
 	e.lastSub = make([]Time, len(e.sources))
+	e.arrAt = make([]Time, len(e.sources))
+	e.arrSeq = make([]uint64, len(e.sources))
 	e.sourcesLeft = len(e.sources)
 	for i := range e.sources {
 		e.pull(i)
@@ -273,8 +282,12 @@ func (e *Engine) Run() error {
 			ev = Event{At: e.now, key: uint64(KindSchedule) << 56}
 		} else {
 			var ok bool
-			if ev, ok = e.events.Pop(); !ok {
-				break
+			at := e.nextArrival()
+			if ev, ok = e.events.PopBefore(at, KindArrival); !ok {
+				if at == Forever {
+					break
+				}
+				ev = Event{At: at, key: uint64(KindArrival) << 56, Ref: int32(e.arrNext)}
 			}
 		}
 		if e.cfg.Horizon > 0 && ev.At > e.cfg.Horizon {
@@ -333,15 +346,40 @@ func (e *Engine) pull(i int) {
 	if !e.sources[i].Next(s) {
 		e.err = e.sources[i].Err()
 		e.sourcesLeft--
+		e.arrAt[i] = Forever
+		e.pickArrival()
 		return
 	}
 	if s.Submit < e.lastSub[i] || s.Submit < e.now {
 		e.err = fmt.Errorf("%s: job %q submitted at %.6gs, before the previous job (%.6gs): sources must be sorted by submit time",
 			e.sources[i].Name(), s.ID, s.Submit.Seconds(), e.lastSub[i].Seconds())
-		return
+		return // the run ends with the error
 	}
 	e.lastSub[i] = s.Submit
-	e.events.Push(Event{At: s.Submit, Ref: int32(i)}, KindArrival)
+	e.arrAt[i], e.arrSeq[i] = s.Submit, e.arrPulls
+	e.arrPulls++
+	e.pickArrival()
+}
+
+// pickArrival finds the source whose pending arrival comes first: the
+// earliest, and of those the first pulled (the order arrival events had in
+// the queue).
+func (e *Engine) pickArrival() {
+	k := 0
+	for i := 1; i < len(e.arrAt); i++ {
+		if e.arrAt[i] < e.arrAt[k] || e.arrAt[i] == e.arrAt[k] && e.arrSeq[i] < e.arrSeq[k] {
+			k = i
+		}
+	}
+	e.arrNext = k
+}
+
+// nextArrival returns the time of the earliest pending arrival, or Forever.
+func (e *Engine) nextArrival() Time {
+	if len(e.arrAt) == 0 {
+		return Forever
+	}
+	return e.arrAt[e.arrNext]
 }
 
 func (e *Engine) newJob(spec *JobSpec) JobID {
@@ -471,7 +509,9 @@ func (e *Engine) armSchedule() { e.scheduleSet = true }
 
 // scheduleDue reports whether the armed scheduling pass comes before the
 // queue's earliest event. The queue's last popped time is now.
-func (e *Engine) scheduleDue() bool { return !e.events.NowBefore(KindSchedule) }
+func (e *Engine) scheduleDue() bool {
+	return !e.events.NowBefore(KindSchedule) && e.nextArrival() != e.now
+}
 
 // start runs job id on shares (already validated).
 func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {

@@ -532,3 +532,32 @@ func TestLazyRestartSameRun(t *testing.T) {
 		t.Errorf("lazy and eager runs differ: %d and %d jobs ended, %d and %d events", len(lazy.order), len(eager.order), ls.Events, es.Events)
 	}
 }
+
+// TestArrivalsAtOneInstant: jobs of several sources arriving at one instant
+// are queued in the order their arrivals were read (each source's next job
+// is read when its previous one arrives), the order arrival events had when
+// they went through the event queue; and they arrive after the instant's
+// ends and before its scheduling pass, so a GPU freed at that instant goes
+// to the first of them.
+func TestArrivalsAtOneInstant(t *testing.T) {
+	job := func(id string, submit sim.Time) sim.JobSpec {
+		return sim.JobSpec{ID: id, Segment: sim.SegOnDemand, GPUs: 1, Milli: 1000, Work: sim.Hour, Submit: submit}
+	}
+	a := &simtest.List{Jobs: []sim.JobSpec{job("a0", 0), job("a1", sim.Hour), job("a2", sim.Hour)}}
+	b := &simtest.List{Jobs: []sim.JobSpec{job("b1", sim.Hour), job("b2", sim.Hour)}}
+	obs := &waits{order: []string{}}
+	cfg := sim.Config{CheckInvariants: true, SampleInterval: 100 * sim.Hour}
+	e := sim.New(cfg, simtest.Fleet(t, 1, 1, "H100"), &simtest.FIFO{}, &simtest.Flat{}, []sim.Source{a, b}, obs)
+	if err := e.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// Read at the start: a0, then b1. a0 arrives; a1 is read. At 1 h, b1
+	// (read before a1) arrives first; b2 is read, after a1.
+	var want []string
+	for i, id := range []string{"a0", "b1", "a1", "b2", "a2"} {
+		want = append(want, fmt.Sprintf("%s completed %d %d", id, sim.Time(i)*sim.Hour, sim.Time(i+1)*sim.Hour))
+	}
+	if fmt.Sprint(obs.order) != fmt.Sprint(want) {
+		t.Errorf("jobs ended %q, want %q", obs.order, want)
+	}
+}

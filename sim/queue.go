@@ -111,6 +111,37 @@ func (q *EventQueue) Pop() (e Event, ok bool) {
 	return q.popNow(), true
 }
 
+// PopBefore removes and returns the earliest event if it comes before an
+// event at t of kind k (events order by time, then kind). Otherwise ok is
+// false and the queue's clock moves to t (unless t is Forever), as if an
+// event at t had been popped: the caller runs its own event at t, and
+// pushes must not be before it. t must not be before the last popped time.
+//
+// The engine keeps its sources' next arrivals out of the queue this way:
+// they were half of the events that went through it, each pushed and moved
+// through the buckets only to be popped a few seconds of simulated time
+// later.
+func (q *EventQueue) PopBefore(t Time, k Kind) (e Event, ok bool) {
+	if uint64(t) < q.last || t < 0 {
+		panic("sim: PopBefore a time in the past")
+	}
+	if len(q.buckets[0]) == 0 {
+		if q.n == 0 {
+			if t != Forever {
+				q.last = uint64(t)
+			}
+			return Event{}, false
+		}
+		q.refillTo(uint64(t))
+	}
+	h := q.buckets[0]
+	if len(h) > 0 && (h[0].At < t || h[0].Kind() < k) {
+		q.n--
+		return q.popNow(), true
+	}
+	return Event{}, false
+}
+
 // PeekTime returns the time of the earliest event, or Forever if none.
 func (q *EventQueue) PeekTime() Time {
 	if q.n == 0 {
@@ -132,8 +163,22 @@ func (q *EventQueue) NowBefore(k Kind) bool {
 
 // refill moves the lowest non-empty bucket into lower buckets after
 // advancing last to its minimum time. Bucket 0 must be empty.
-func (q *EventQueue) refill() {
+func (q *EventQueue) refill() { q.refillTo(uint64(Forever)) }
+
+// refillTo advances last to t or to the earliest pending time, whichever
+// is earlier, and moves the lowest non-empty bucket into lower buckets if
+// that time falls in its range. Bucket 0 must be empty and t ≥ last.
+func (q *EventQueue) refillTo(t uint64) {
 	i := bits.TrailingZeros64(q.full)
+	// Every event in bucket i has bit i−1 set where last has it clear, and
+	// the bits above it as last has them: it is at lo or after. A time
+	// before lo has the same bits as last from bit i−1 up, so every
+	// bucket's events differ from it in the same highest bit as from last:
+	// nothing moves.
+	if lo := (q.last>>(i-1) | 1) << (i - 1); t < lo {
+		q.last = t
+		return
+	}
 	b := q.buckets[i]
 	m := uint64(b[0].At)
 	for _, e := range b[1:] {
@@ -141,6 +186,7 @@ func (q *EventQueue) refill() {
 			m = uint64(e.At)
 		}
 	}
+	m = min(m, t)
 	q.last = m
 	for _, e := range b {
 		j := bits.Len64(uint64(e.At) ^ m)

@@ -158,6 +158,112 @@ func TestQueueAgainstReference(t *testing.T) {
 // TestQueueZeroValueAndNoAllocs: the zero value is an empty queue at time
 // 0, and once its buckets have grown a hold model (pop one, push one) does
 // not allocate.
+// TestQueuePopBefore drives the queue as the engine does with its sources'
+// arrivals kept outside it: each step offers an outside event (t, k) and
+// PopBefore must pop the queue's earliest event exactly when that comes
+// first, or else move the clock to t, after which events pushed at t itself
+// must still come out in order. Offers fall before, at and after the
+// earliest pending time, in every bucket's range.
+func TestQueuePopBefore(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		r := rand.New(rand.NewPCG(seed, 11))
+		var q EventQueue
+		var ref refHeap
+		seq := 0
+		var now Time
+		push := func(at Time) {
+			k := Kind(r.IntN(int(numKinds)))
+			q.Push(Event{At: at, Ref: int32(seq)}, k)
+			heap.Push(&ref, refEvent{at, k, seq})
+			seq++
+		}
+		logUniform := func() Time {
+			d := Time(0)
+			if b := r.IntN(64); b > 0 {
+				d = Time(r.Uint64() >> (64 - b))
+			}
+			if now+d < now || now+d > 1<<62 {
+				d = Time(r.IntN(1000))
+			}
+			return d
+		}
+		// aligned clears a random number of low bits: the times where a
+		// bucket's range starts.
+		aligned := func(at Time) Time { b := r.IntN(63); return at >> b << b }
+		outside := 0
+		for step := 0; step < 60000; step++ {
+			if c := r.IntN(100); c < 45 || len(ref) == 0 && c < 90 {
+				if c < 3 {
+					for range 20 + r.IntN(200) {
+						push(now) // a burst at the current instant
+					}
+				} else if at := aligned(now + logUniform()); c < 15 && at >= now {
+					push(at) // the first time of some bucket's range
+				} else {
+					push(now + logUniform())
+				}
+				continue
+			}
+			var at, first Time
+			if len(ref) > 0 {
+				first = aligned(ref[0].at)
+			}
+			switch c := r.IntN(10); {
+			case c == 0:
+				at = Forever
+			case c < 4 && len(ref) > 0:
+				at = ref[0].at // a tie in time: kinds decide
+			case c < 6 && len(ref) > 0 && ref[0].at > now:
+				at = now + Time(r.Int64N(int64(ref[0].at-now))) // before the queue's earliest
+			case c < 8 && len(ref) > 0 && first >= now:
+				at = first // the first time of the earliest's bucket, or before
+			default:
+				at = now + logUniform()
+			}
+			k := Kind(r.IntN(int(numKinds)))
+			e, ok := q.PopBefore(at, k)
+			queued := len(ref) > 0 && (ref[0].at < at || ref[0].at == at && ref[0].kind < k)
+			if ok != queued {
+				t.Fatalf("seed %d step %d: PopBefore(%d, %v) ok = %v, want %v", seed, step, at, k, ok, queued)
+			}
+			if ok {
+				want := heap.Pop(&ref).(refEvent)
+				if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
+					t.Fatalf("seed %d step %d: popped (%d,%v,%d), want (%d,%v,%d)", seed, step, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
+				}
+				now = e.At
+			} else if at != Forever {
+				now = at // the caller's own event runs at at
+				outside++
+			} else if len(ref) == 0 {
+				break
+			}
+			if q.Now() != now {
+				t.Fatalf("seed %d step %d: Now %d, want %d", seed, step, q.Now(), now)
+			}
+			for k := Kind(0); k <= numKinds; k++ {
+				want := len(ref) > 0 && ref[0].at == now && ref[0].kind < k
+				if q.NowBefore(k) != want {
+					t.Fatalf("seed %d step %d: NowBefore(%v) = %v, want %v", seed, step, k, !want, want)
+				}
+			}
+			if q.Len() != len(ref) {
+				t.Fatalf("seed %d step %d: Len %d, want %d", seed, step, q.Len(), len(ref))
+			}
+		}
+		if outside < 1000 {
+			t.Fatalf("seed %d: only %d outside events ran: the offers do not exercise PopBefore", seed, outside)
+		}
+		for len(ref) > 0 {
+			e, _ := q.Pop()
+			want := heap.Pop(&ref).(refEvent)
+			if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
+				t.Fatalf("seed %d drain: popped (%d,%v,%d), want (%d,%v,%d)", seed, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
+			}
+		}
+	}
+}
+
 func TestQueueZeroValueAndNoAllocs(t *testing.T) {
 	var q EventQueue
 	if q.Len() != 0 || q.Now() != 0 || q.PeekTime() != Forever || q.NowBefore(numKinds) {
