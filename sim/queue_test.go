@@ -81,189 +81,182 @@ func (h *refHeap) Pop() any {
 	return x
 }
 
+// queueCheck drives an EventQueue beside a reference heap ordered by (time,
+// kind, push order) and checks each step against it.
+type queueCheck struct {
+	t    *testing.T
+	seed uint64
+	r    *rand.Rand
+	q    EventQueue
+	ref  refHeap
+	seq  int
+	now  Time
+}
+
+func newQueueCheck(t *testing.T, seed, stream uint64) *queueCheck {
+	return &queueCheck{t: t, seed: seed, r: rand.New(rand.NewPCG(seed, stream))}
+}
+
+// push pushes an event of a random kind at at on both.
+func (c *queueCheck) push(at Time) {
+	k := Kind(c.r.IntN(int(numKinds)))
+	c.q.Push(Event{At: at, Ref: int32(c.seq)}, k)
+	heap.Push(&c.ref, refEvent{at, k, c.seq})
+	c.seq++
+}
+
+// ahead returns a log-uniform distance from now: times at every scale the
+// buckets cover, from 0 to 2^62 µs.
+func (c *queueCheck) ahead() Time {
+	d := Time(0)
+	if b := c.r.IntN(64); b > 0 {
+		d = Time(c.r.Uint64() >> (64 - b))
+	}
+	if c.now+d < c.now || c.now+d > 1<<62 {
+		d = Time(c.r.IntN(1000))
+	}
+	return d
+}
+
+// popped checks a popped event against the reference's earliest and
+// moves now to it.
+func (c *queueCheck) popped(step int, e Event) {
+	want := heap.Pop(&c.ref).(refEvent)
+	if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
+		c.t.Fatalf("seed %d step %d: popped (%d,%v,%d), want (%d,%v,%d)", c.seed, step, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
+	}
+	c.now = e.At
+}
+
+// state checks Now, NowBefore for every kind, and Len.
+func (c *queueCheck) state(step int) {
+	if c.q.Now() != c.now {
+		c.t.Fatalf("seed %d step %d: Now %d, want %d", c.seed, step, c.q.Now(), c.now)
+	}
+	for k := Kind(0); k <= numKinds; k++ {
+		want := len(c.ref) > 0 && c.ref[0].at == c.now && c.ref[0].kind < k
+		if c.q.NowBefore(k) != want {
+			c.t.Fatalf("seed %d step %d: NowBefore(%v) = %v, want %v", c.seed, step, k, !want, want)
+		}
+	}
+	if c.q.Len() != len(c.ref) {
+		c.t.Fatalf("seed %d step %d: Len %d, want %d", c.seed, step, c.q.Len(), len(c.ref))
+	}
+}
+
+// drain pops everything left and checks the queue ends empty.
+func (c *queueCheck) drain() {
+	for len(c.ref) > 0 {
+		e, _ := c.q.Pop()
+		c.popped(-1, e)
+	}
+	if _, ok := c.q.Pop(); ok || c.q.Len() != 0 || c.q.PeekTime() != Forever {
+		c.t.Fatalf("seed %d: drained queue not empty", c.seed)
+	}
+}
+
 // TestQueueAgainstReference interleaves pushes and pops with times at every
-// scale the buckets cover (log-uniform distances from 0 to 2^62 µs), bursts
-// of hundreds of events at the current instant and at one future instant,
-// and checks every pop, PeekTime, NowBefore, Now and Len against a
-// reference heap ordered by (time, kind, push order).
+// scale the buckets cover, bursts of hundreds of events at the current
+// instant and at one future instant, and checks every pop, PeekTime,
+// NowBefore, Now and Len against the reference heap.
 func TestQueueAgainstReference(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
-		r := rand.New(rand.NewPCG(seed, 7))
-		var q EventQueue
-		var ref refHeap
-		seq := 0
-		var now Time
-		push := func(at Time) {
-			k := Kind(r.IntN(int(numKinds)))
-			q.Push(Event{At: at, Ref: int32(seq)}, k)
-			heap.Push(&ref, refEvent{at, k, seq})
-			seq++
-		}
+		c := newQueueCheck(t, seed, 7)
 		for step := 0; step < 60000; step++ {
-			switch c := r.IntN(100); {
-			case c < 2: // a burst at now or at one instant ahead
-				at := now
-				if c == 1 {
-					at += Time(r.Int64N(1 << 30))
+			switch x := c.r.IntN(100); {
+			case x < 2: // a burst at now or at one instant ahead
+				at := c.now
+				if x == 1 {
+					at += Time(c.r.Int64N(1 << 30))
 				}
-				for range 50 + r.IntN(400) {
-					push(at)
+				for range 50 + c.r.IntN(400) {
+					c.push(at)
 				}
-			case c < 50 || len(ref) == 0:
-				d := Time(0)
-				if b := r.IntN(64); b > 0 {
-					d = Time(r.Uint64() >> (64 - b)) // log-uniform: every bucket
-				}
-				if now+d < now || now+d > 1<<62 {
-					d = Time(r.IntN(1000))
-				}
-				push(now + d)
+			case x < 50 || len(c.ref) == 0:
+				c.push(c.now + c.ahead())
 			default:
-				if got, want := q.PeekTime(), ref[0].at; got != want {
+				if got, want := c.q.PeekTime(), c.ref[0].at; got != want {
 					t.Fatalf("seed %d step %d: PeekTime %d, want %d", seed, step, got, want)
 				}
-				e, ok := q.Pop()
-				want := heap.Pop(&ref).(refEvent)
-				if !ok || e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
-					t.Fatalf("seed %d step %d: popped (%d,%v,%d), want (%d,%v,%d)", seed, step, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
+				e, ok := c.q.Pop()
+				if !ok {
+					t.Fatalf("seed %d step %d: Pop found nothing", seed, step)
 				}
-				now = e.At
-				if q.Now() != now {
-					t.Fatalf("seed %d step %d: Now %d, want %d", seed, step, q.Now(), now)
-				}
-				for k := Kind(0); k <= numKinds; k++ {
-					want := len(ref) > 0 && ref[0].at == now && ref[0].kind < k
-					if q.NowBefore(k) != want {
-						t.Fatalf("seed %d step %d: NowBefore(%v) = %v, want %v", seed, step, k, !want, want)
+				c.popped(step, e)
+			}
+			c.state(step)
+		}
+		c.drain()
+	}
+}
+
+// TestQueuePopBefore drives the queue as the engine does with its sources'
+// arrivals kept outside it: each step offers an outside event (t, k) and
+// PopBefore must pop the queue's earliest event exactly when that comes
+// first, or else move the clock to t, after which events pushed at t itself
+// must still come out in order. Offers fall before, at and after the
+// earliest pending time, and at the first time of a bucket's range.
+func TestQueuePopBefore(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		c := newQueueCheck(t, seed, 11)
+		// aligned clears a random number of low bits: the times where a
+		// bucket's range starts.
+		aligned := func(at Time) Time { b := c.r.IntN(63); return at >> b << b }
+		outside := 0
+		for step := 0; step < 60000; step++ {
+			if x := c.r.IntN(100); x < 45 || len(c.ref) == 0 && x < 90 {
+				if x < 3 {
+					for range 20 + c.r.IntN(200) {
+						c.push(c.now) // a burst at the current instant
 					}
+				} else if at := aligned(c.now + c.ahead()); x < 15 && at >= c.now {
+					c.push(at)
+				} else {
+					c.push(c.now + c.ahead())
 				}
+				continue
 			}
-			if q.Len() != len(ref) {
-				t.Fatalf("seed %d step %d: Len %d, want %d", seed, step, q.Len(), len(ref))
+			var at, first Time
+			if len(c.ref) > 0 {
+				first = aligned(c.ref[0].at)
 			}
-		}
-		for len(ref) > 0 {
-			e, _ := q.Pop()
-			want := heap.Pop(&ref).(refEvent)
-			if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
-				t.Fatalf("seed %d drain: popped (%d,%v,%d), want (%d,%v,%d)", seed, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
+			switch x := c.r.IntN(10); {
+			case x == 0:
+				at = Forever
+			case x < 4 && len(c.ref) > 0:
+				at = c.ref[0].at // a tie in time: kinds decide
+			case x < 6 && len(c.ref) > 0 && c.ref[0].at > c.now:
+				at = c.now + Time(c.r.Int64N(int64(c.ref[0].at-c.now))) // before the queue's earliest
+			case x < 8 && len(c.ref) > 0 && first >= c.now:
+				at = first // the first time of the earliest's bucket, or before
+			default:
+				at = c.now + c.ahead()
 			}
+			k := Kind(c.r.IntN(int(numKinds)))
+			e, ok := c.q.PopBefore(at, k)
+			queued := len(c.ref) > 0 && (c.ref[0].at < at || c.ref[0].at == at && c.ref[0].kind < k)
+			if ok != queued {
+				t.Fatalf("seed %d step %d: PopBefore(%d, %v) ok = %v, want %v", seed, step, at, k, ok, queued)
+			}
+			switch {
+			case ok:
+				c.popped(step, e)
+			case at != Forever:
+				c.now = at // the caller's own event runs at at
+				outside++
+			}
+			c.state(step)
 		}
-		if _, ok := q.Pop(); ok || q.Len() != 0 || q.PeekTime() != Forever {
-			t.Fatalf("seed %d: drained queue not empty", seed)
+		if outside < 1000 {
+			t.Fatalf("seed %d: only %d outside events ran: the offers do not exercise PopBefore", seed, outside)
 		}
+		c.drain()
 	}
 }
 
 // TestQueueZeroValueAndNoAllocs: the zero value is an empty queue at time
 // 0, and once its buckets have grown a hold model (pop one, push one) does
 // not allocate.
-// TestQueuePopBefore drives the queue as the engine does with its sources'
-// arrivals kept outside it: each step offers an outside event (t, k) and
-// PopBefore must pop the queue's earliest event exactly when that comes
-// first, or else move the clock to t, after which events pushed at t itself
-// must still come out in order. Offers fall before, at and after the
-// earliest pending time, in every bucket's range.
-func TestQueuePopBefore(t *testing.T) {
-	for seed := uint64(1); seed <= 4; seed++ {
-		r := rand.New(rand.NewPCG(seed, 11))
-		var q EventQueue
-		var ref refHeap
-		seq := 0
-		var now Time
-		push := func(at Time) {
-			k := Kind(r.IntN(int(numKinds)))
-			q.Push(Event{At: at, Ref: int32(seq)}, k)
-			heap.Push(&ref, refEvent{at, k, seq})
-			seq++
-		}
-		logUniform := func() Time {
-			d := Time(0)
-			if b := r.IntN(64); b > 0 {
-				d = Time(r.Uint64() >> (64 - b))
-			}
-			if now+d < now || now+d > 1<<62 {
-				d = Time(r.IntN(1000))
-			}
-			return d
-		}
-		// aligned clears a random number of low bits: the times where a
-		// bucket's range starts.
-		aligned := func(at Time) Time { b := r.IntN(63); return at >> b << b }
-		outside := 0
-		for step := 0; step < 60000; step++ {
-			if c := r.IntN(100); c < 45 || len(ref) == 0 && c < 90 {
-				if c < 3 {
-					for range 20 + r.IntN(200) {
-						push(now) // a burst at the current instant
-					}
-				} else if at := aligned(now + logUniform()); c < 15 && at >= now {
-					push(at) // the first time of some bucket's range
-				} else {
-					push(now + logUniform())
-				}
-				continue
-			}
-			var at, first Time
-			if len(ref) > 0 {
-				first = aligned(ref[0].at)
-			}
-			switch c := r.IntN(10); {
-			case c == 0:
-				at = Forever
-			case c < 4 && len(ref) > 0:
-				at = ref[0].at // a tie in time: kinds decide
-			case c < 6 && len(ref) > 0 && ref[0].at > now:
-				at = now + Time(r.Int64N(int64(ref[0].at-now))) // before the queue's earliest
-			case c < 8 && len(ref) > 0 && first >= now:
-				at = first // the first time of the earliest's bucket, or before
-			default:
-				at = now + logUniform()
-			}
-			k := Kind(r.IntN(int(numKinds)))
-			e, ok := q.PopBefore(at, k)
-			queued := len(ref) > 0 && (ref[0].at < at || ref[0].at == at && ref[0].kind < k)
-			if ok != queued {
-				t.Fatalf("seed %d step %d: PopBefore(%d, %v) ok = %v, want %v", seed, step, at, k, ok, queued)
-			}
-			if ok {
-				want := heap.Pop(&ref).(refEvent)
-				if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
-					t.Fatalf("seed %d step %d: popped (%d,%v,%d), want (%d,%v,%d)", seed, step, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
-				}
-				now = e.At
-			} else if at != Forever {
-				now = at // the caller's own event runs at at
-				outside++
-			} else if len(ref) == 0 {
-				break
-			}
-			if q.Now() != now {
-				t.Fatalf("seed %d step %d: Now %d, want %d", seed, step, q.Now(), now)
-			}
-			for k := Kind(0); k <= numKinds; k++ {
-				want := len(ref) > 0 && ref[0].at == now && ref[0].kind < k
-				if q.NowBefore(k) != want {
-					t.Fatalf("seed %d step %d: NowBefore(%v) = %v, want %v", seed, step, k, !want, want)
-				}
-			}
-			if q.Len() != len(ref) {
-				t.Fatalf("seed %d step %d: Len %d, want %d", seed, step, q.Len(), len(ref))
-			}
-		}
-		if outside < 1000 {
-			t.Fatalf("seed %d: only %d outside events ran: the offers do not exercise PopBefore", seed, outside)
-		}
-		for len(ref) > 0 {
-			e, _ := q.Pop()
-			want := heap.Pop(&ref).(refEvent)
-			if e.At != want.at || e.Kind() != want.kind || int(e.Ref) != want.seq {
-				t.Fatalf("seed %d drain: popped (%d,%v,%d), want (%d,%v,%d)", seed, e.At, e.Kind(), e.Ref, want.at, want.kind, want.seq)
-			}
-		}
-	}
-}
-
 func TestQueueZeroValueAndNoAllocs(t *testing.T) {
 	var q EventQueue
 	if q.Len() != 0 || q.Now() != 0 || q.PeekTime() != Forever || q.NowBefore(numKinds) {
