@@ -68,6 +68,10 @@ type EventQueue struct {
 	// passed 20 to 40 empty ones (microsecond times: the next event is
 	// usually seconds to hours away), 3% of a meta run's instructions.
 	full uint64
+	// low[i] is the earliest time in buckets[i] (i ≥ 1) while it holds
+	// events, kept as they come in: refill reads it rather than scanning
+	// the bucket once more before moving its events.
+	low [64]uint64
 	// buckets[0] is a binary heap ordered by key. Times are non-negative
 	// int64s, so an event differs from the last popped time in bit 62 at
 	// most: buckets[63] is the highest used.
@@ -93,6 +97,14 @@ func (q *EventQueue) Push(e Event, k Kind) {
 	if i == 0 {
 		q.pushNow(e)
 		return
+	}
+	q.add(i, e)
+}
+
+// add puts e into bucket i ≥ 1.
+func (q *EventQueue) add(i int, e Event) {
+	if q.full&(1<<i) == 0 || uint64(e.At) < q.low[i] {
+		q.low[i] = uint64(e.At)
 	}
 	q.buckets[i] = append(q.buckets[i], e)
 	q.full |= 1 << i
@@ -180,21 +192,14 @@ func (q *EventQueue) refillTo(t uint64) {
 		return
 	}
 	b := q.buckets[i]
-	m := uint64(b[0].At)
-	for _, e := range b[1:] {
-		if uint64(e.At) < m {
-			m = uint64(e.At)
-		}
-	}
-	m = min(m, t)
+	m := min(q.low[i], t)
 	q.last = m
 	for _, e := range b {
 		j := bits.Len64(uint64(e.At) ^ m)
 		if j == 0 {
 			q.pushNow(e)
 		} else {
-			q.buckets[j] = append(q.buckets[j], e)
-			q.full |= 1 << j
+			q.add(j, e)
 		}
 	}
 	q.buckets[i] = b[:0]
