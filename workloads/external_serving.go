@@ -67,12 +67,24 @@ type ServingSource struct {
 	maxJobs, n             int64
 	tokens                 int64
 	idBuf                  []byte
+	scan                   servingScan
 	trace                  *servingTrace // nil: the synthetic rate
 }
 
 type servingInterval struct {
 	need   int
 	tokens float64 // a whole number with a trace
+}
+
+// servingScan holds what the jobs that start in interval k share, so that
+// a level's job costs a binary search rather than two scans of its hold.
+// Its slices grow as far as a level needs: the first level that gets a job
+// in k holds longest (a job's end never grows with its level).
+type servingScan struct {
+	k    int64     // the interval cached; −1: none
+	low  int       // the least need over k … k+holdMin−1
+	mins []int     // mins[j]: the least need over k+holdMin … k+holdMin+j
+	sums []float64 // sums[i]: Σ tokens/need over k … k+i−1, added in order from 0
 }
 
 // RequestLog is a serving request log in memory, sorted by time: traces
@@ -183,7 +195,7 @@ func newServingSource(s *ExternalSegment, types fleet.TypeSet, seed uint64, comp
 		perReplica: s.ReplicaTokensPerS * s.TargetUtilization,
 		minRep:     *s.MinReplicas,
 		holdMin:    max(1, int64(math.Ceil(s.MinHoldS/iv-1e-9))),
-		until:      until, maxJobs: s.MaxJobs,
+		until:      until, maxJobs: s.MaxJobs, scan: servingScan{k: -1},
 	}
 	src.holdMax = max(src.holdMin, int64(math.Ceil(s.MaxHoldS/iv-1e-9)))
 	if s.Trace != "" {
@@ -212,6 +224,14 @@ func (s *ServingSource) Rate() *Rate { return s.rate }
 
 // info returns interval k's need and tokens, computing intervals in order.
 func (s *ServingSource) info(k int64) servingInterval {
+	if d := k - s.base; d < int64(len(s.ahead)) {
+		return s.ahead[d]
+	}
+	return s.compute(k)
+}
+
+// compute computes the intervals up to k and returns k's.
+func (s *ServingSource) compute(k int64) servingInterval {
 	for s.base+int64(len(s.ahead)) <= k {
 		j := s.base + int64(len(s.ahead))
 		if s.trace != nil {
@@ -258,39 +278,27 @@ func (s *ServingSource) Next(j *sim.JobSpec) bool {
 			return false
 		}
 		need := s.info(s.k).need
-		for s.level < need {
-			s.level++
-			L := s.level
-			for len(s.levelEnd) < L {
-				s.levelEnd = append(s.levelEnd, 0)
-			}
-			if s.levelEnd[L-1] > s.k {
-				continue // its job is still live
-			}
-			end := s.k + s.holdMin
-			for end < s.k+s.holdMax && s.info(end).need >= L {
-				end++
-			}
+		for len(s.levelEnd) < need {
+			s.levelEnd = append(s.levelEnd, 0)
+		}
+		L, ends, k := s.level, s.levelEnd[:need], s.k
+		for L < need && ends[L] > k {
+			L++ // level L+1's job is still live
+		}
+		if L < need {
+			L++
+			s.level = L
+			end := s.holdEnd(L)
 			if s.trace != nil {
 				// No demand past the horizon: the replicas end by it.
 				end = min(end, int64(s.until/s.interval)+min(1, int64(s.until%s.interval)))
 			}
 			s.levelEnd[L-1] = end
 			var tokens float64
-			var whole int64 // with a trace
-			for k := s.k; k < end; k++ {
-				if iv := s.info(k); iv.need >= L && s.trace != nil {
-					t, n := int64(iv.tokens), int64(iv.need)
-					whole += t / n
-					if int64(L) <= t%n {
-						whole++
-					}
-				} else if iv.need >= L {
-					tokens += iv.tokens / float64(iv.need)
-				}
-			}
-			if s.trace != nil {
-				tokens = float64(whole)
+			if s.trace == nil && L <= s.scan.low {
+				tokens = s.holdSum(end)
+			} else {
+				tokens = s.levelTokens(L, s.k, end)
 			}
 			s.emit(j, at, end, tokens)
 			return true
@@ -302,6 +310,75 @@ func (s *ServingSource) Next(j *sim.JobSpec) bool {
 			s.base = s.k
 		}
 	}
+}
+
+// holdEnd returns the end of level L's job starting in interval s.k: the
+// first interval from s.k+holdMin with a need below L, at most
+// s.k+holdMax.
+func (s *ServingSource) holdEnd(L int) int64 {
+	sc := &s.scan
+	if sc.k != s.k {
+		sc.k, sc.mins, sc.sums = s.k, sc.mins[:0], sc.sums[:0]
+		sc.low = s.info(s.k).need
+		for k := s.k + 1; k < s.k+s.holdMin; k++ {
+			sc.low = min(sc.low, s.info(k).need)
+		}
+	}
+	from, span := s.k+s.holdMin, int(s.holdMax-s.holdMin)
+	for n := len(sc.mins); n < span && (n == 0 || sc.mins[n-1] >= L); n++ {
+		m := s.info(from + int64(n)).need
+		if n > 0 {
+			m = min(m, sc.mins[n-1])
+		}
+		sc.mins = append(sc.mins, m)
+	}
+	// mins does not increase: the first below L.
+	i, j := 0, len(sc.mins)
+	for i < j {
+		if h := int(uint(i+j) >> 1); sc.mins[h] >= L {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return from + int64(i)
+}
+
+// holdSum returns the tokens of a job from s.k to end that serves in every
+// interval of it (its level at most scan.low): the sum in the order of
+// the intervals, the same bits as adding them one by one.
+func (s *ServingSource) holdSum(end int64) float64 {
+	sc := &s.scan
+	if len(sc.sums) == 0 {
+		sc.sums = append(sc.sums, 0)
+	}
+	for i := len(sc.sums) - 1; s.k+int64(i) < end; i++ {
+		iv := s.info(s.k + int64(i))
+		sc.sums = append(sc.sums, sc.sums[i]+iv.tokens/float64(iv.need))
+	}
+	return sc.sums[end-s.k]
+}
+
+// levelTokens returns the tokens that level L's job from interval k to
+// end serves, interval by interval.
+func (s *ServingSource) levelTokens(L int, k, end int64) float64 {
+	var tokens float64
+	var whole int64 // with a trace
+	for ; k < end; k++ {
+		if iv := s.info(k); iv.need >= L && s.trace != nil {
+			t, n := int64(iv.tokens), int64(iv.need)
+			whole += t / n
+			if int64(L) <= t%n {
+				whole++
+			}
+		} else if iv.need >= L {
+			tokens += iv.tokens / float64(iv.need)
+		}
+	}
+	if s.trace != nil {
+		tokens = float64(whole)
+	}
+	return tokens
 }
 
 func (s *ServingSource) emit(j *sim.JobSpec, at sim.Time, end int64, tokens float64) {

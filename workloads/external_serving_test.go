@@ -204,3 +204,67 @@ func TestServingTraceErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestServingMatchesPlainScan: the replica jobs are those of the rule
+// applied the plain way, each job's hold scanned twice (its end, then its
+// tokens added interval by interval), with or without a trace and with a
+// minimum hold of one interval or several.
+func TestServingMatchesPlainScan(t *testing.T) {
+	l := genLog(7200)
+	for _, tc := range []struct {
+		name  string
+		seg   ExternalSegment
+		until sim.Time
+	}{
+		{"defaults", ExternalSegment{Segment: "serving", TokensPerS: 2e5}, 3 * sim.Day},
+		{"hold", ExternalSegment{Segment: "serving", TokensPerS: 2e5, NoiseSigma: ptrTo(0.3), MinHoldS: 1800, MaxHoldS: 21600}, 3 * sim.Day},
+		{"trace", traceSeg(func(s *ExternalSegment) { s.TraceTile, s.TraceRateScale, s.MinHoldS = true, 1.5, 900 }), sim.Day},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := tc.seg.SourceWith(7, "test", tc.until, l.open)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs := drainExt(t, src)
+			ref, _ := tc.seg.SourceWith(7, "test", tc.until, l.open)
+			want := plainServing(ref.(*ServingSource))
+			if len(jobs) != len(want) {
+				t.Fatalf("%d jobs; the plain scan makes %d", len(jobs), len(want))
+			}
+			for i, j := range jobs {
+				if w := want[i]; j.Submit != w.Submit || j.Work != w.Work || j.Tokens != w.Tokens {
+					t.Fatalf("job %d at %v for %v with %d tokens; the plain scan's at %v for %v with %d", i, j.Submit, j.Work, j.Tokens, w.Submit, w.Work, w.Tokens)
+				}
+			}
+		})
+	}
+}
+
+// plainServing returns s's replica jobs (submit, work, tokens) by the
+// autoscaler rule as written, reading the intervals with s.info: each
+// job's end scanned for, its tokens added interval by interval.
+func plainServing(s *ServingSource) (jobs []sim.JobSpec) {
+	var levelEnd []int64
+	for k := int64(0); sim.Time(k)*s.interval < s.until; k++ {
+		for L := 1; L <= s.info(k).need; L++ {
+			for len(levelEnd) < L {
+				levelEnd = append(levelEnd, 0)
+			}
+			if levelEnd[L-1] > k {
+				continue
+			}
+			end := k + s.holdMin
+			for end < k+s.holdMax && s.info(end).need >= L {
+				end++
+			}
+			if s.trace != nil {
+				end = min(end, int64(s.until/s.interval)+min(1, int64(s.until%s.interval)))
+			}
+			levelEnd[L-1] = end
+			at := sim.Time(k) * s.interval
+			tokens := math.Round(s.levelTokens(L, k, end))
+			jobs = append(jobs, sim.JobSpec{Submit: at, Work: sim.Time(end)*s.interval - at, Tokens: int64(tokens)})
+		}
+	}
+	return jobs
+}
