@@ -35,7 +35,7 @@ func (s *ExternalSegment) source(seed uint64, prefix string, until sim.Time, ope
 		name: "external " + s.Name, seg: kind, proc: proc, shapes: sim.Stream(seed, comp, 0),
 		gpus: s.GPUs, dur: s.Duration, patience: *s.Patience, wtp: s.WTPRatio,
 		reserved: kind == sim.SegReserved, types: types, tenant: s.Name,
-		prefix: s.Name + "-", custPrefix: s.Name + "-cust-", list: s.ListUSDPerHour,
+		prefix: s.Name + "-", ids: newJobIDs(s.Name + "-"), custPrefix: s.Name + "-cust-", list: s.ListUSDPerHour,
 		prio: *s.Priority, ckpt: sim.FromSeconds(*s.CheckpointS), notice: sim.FromSeconds(*s.NoticeS),
 		until: until, maxJobs: s.MaxJobs,
 	}
@@ -78,7 +78,7 @@ type jobSource struct {
 	prio                     int32
 	ckpt, notice, until      sim.Time
 	maxJobs, n               int64
-	idBuf                    []byte
+	ids                      jobIDs
 }
 
 func (s *jobSource) Name() string { return s.name }
@@ -102,8 +102,7 @@ func (s *jobSource) Next(j *sim.JobSpec) bool {
 		ratio = 1 - ratio
 	}
 	s.n++
-	s.idBuf = strconv.AppendInt(append(s.idBuf[:0], s.prefix...), s.n, 10)
-	id := string(s.idBuf)
+	id := s.ids.next()
 	name := &s.custNames[cust-1]
 	if *name == "" { // one string per customer: no allocation per job
 		*name = s.custPrefix + strconv.Itoa(cust)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
 
 	"neosim/sim"
 	"neosim/sim/fleet"
@@ -46,29 +45,29 @@ import (
 // its n_k replicas as whole numbers (the first T_k mod n_k levels one
 // more), so the jobs' tokens sum to Σ T_k exactly.
 type ServingSource struct {
-	name, prefix, customer string
-	seg                    *ExternalSegment
-	types                  fleet.TypeSet
-	rate                   *Rate
-	noise, shapes          *rand.Rand
-	patience               Dist
-	sigma, rho             float64
-	x                      float64 // AR(1) state of the log noise
-	interval               sim.Time
-	perReplica             float64 // tokens/s one replica takes at the target
-	minRep                 int
-	holdMin, holdMax       int64 // intervals
-	ahead                  []servingInterval
-	base                   int64   // interval index of ahead[0]
-	levelEnd               []int64 // per level (from 1): interval at which its job ends
-	k                      int64   // current interval
-	level                  int     // next level to look at in interval k
-	until                  sim.Time
-	maxJobs, n             int64
-	tokens                 int64
-	idBuf                  []byte
-	scan                   servingScan
-	trace                  *servingTrace // nil: the synthetic rate
+	name, customer   string
+	seg              *ExternalSegment
+	types            fleet.TypeSet
+	rate             *Rate
+	noise, shapes    *rand.Rand
+	patience         Dist
+	sigma, rho       float64
+	x                float64 // AR(1) state of the log noise
+	interval         sim.Time
+	perReplica       float64 // tokens/s one replica takes at the target
+	minRep           int
+	holdMin, holdMax int64 // intervals
+	ahead            []servingInterval
+	base             int64   // interval index of ahead[0]
+	levelEnd         []int64 // per level (from 1): interval at which its job ends
+	k                int64   // current interval
+	level            int     // next level to look at in interval k
+	until            sim.Time
+	maxJobs, n       int64
+	tokens           int64
+	ids              jobIDs
+	scan             servingScan
+	trace            *servingTrace // nil: the synthetic rate
 }
 
 type servingInterval struct {
@@ -186,7 +185,7 @@ func newServingSource(s *ExternalSegment, types fleet.TypeSet, seed uint64, comp
 	iv := s.IntervalS
 	sigma := *s.NoiseSigma
 	src := &ServingSource{
-		name: "external " + s.Name, prefix: s.Name + "-", customer: s.Name, seg: s, types: types,
+		name: "external " + s.Name, ids: newJobIDs(s.Name + "-"), customer: s.Name, seg: s, types: types,
 		rate:   NewRate(s.TokensPerS, *s.Cycle, sim.Stream(seed, comp, 2)),
 		noise:  sim.Stream(seed, comp, 3),
 		shapes: sim.Stream(seed, comp, 0), patience: *s.Patience,
@@ -385,9 +384,8 @@ func (s *ServingSource) emit(j *sim.JobSpec, at sim.Time, end int64, tokens floa
 	patience := s.patience.Sample(s.shapes) // the one draw per job
 	s.n++
 	s.tokens = int64(math.Round(tokens))
-	s.idBuf = strconv.AppendInt(append(s.idBuf[:0], s.prefix...), s.n, 10)
 	*j = sim.JobSpec{
-		ID:       string(s.idBuf),
+		ID:       s.ids.next(),
 		Submit:   at,
 		GPUs:     int32(s.seg.ReplicaGPUs),
 		Milli:    fleet.FullGPU,

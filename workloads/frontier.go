@@ -392,7 +392,7 @@ func (f *Frontier) Source(seed uint64, until sim.Time) (sim.Source, error) {
 		comp := g.Name + "/" + c.Name
 		*k = frontierClass{
 			gpus: c.GPUs, dur: c.Duration, prio: c.Priority, tenant: c.Tenant,
-			prefix:  c.Name + "-",
+			ids:     newJobIDs(c.Name + "-"),
 			shapes:  sim.Stream(seed, comp, 0),
 			arrive:  sim.Stream(seed, comp, 1),
 			meanGap: 3600 / rates[i],
@@ -419,7 +419,6 @@ type frontierSource struct {
 	maxGPUs float64
 	// diurnal modulation
 	amp, peak, weekend, weekday, modMax float64
-	idBuf                               []byte
 }
 
 type frontierClass struct {
@@ -427,12 +426,11 @@ type frontierClass struct {
 	prio      int32
 	types     fleet.TypeSet
 	tenant    string
-	prefix    string // "<class>-"
+	ids       jobIDs // "<class>-<n>"
 	shapes    *rand.Rand
 	arrive    *rand.Rand
-	meanGap   float64 // seconds, at the mean rate
-	next      float64 // seconds: the pending arrival
-	n         int64
+	meanGap   float64  // seconds, at the mean rate
+	next      float64  // seconds: the pending arrival
 	ckpt      sim.Time // checkpoint cost; 0: never
 	ckptMin   int32
 	diurnal   bool
@@ -490,10 +488,8 @@ func (s *frontierSource) Next(j *sim.JobSpec) bool {
 	work := max(sim.Microsecond, sim.FromSeconds(k.dur.Sample(k.shapes)))
 	k.next = s.advance(k, k.next)
 	s.n++
-	k.n++
-	s.idBuf = strconv.AppendInt(append(s.idBuf[:0], k.prefix...), k.n, 10)
 	*j = sim.JobSpec{
-		ID:       string(s.idBuf),
+		ID:       k.ids.next(),
 		Submit:   at,
 		GPUs:     gpus,
 		Milli:    fleet.FullGPU,

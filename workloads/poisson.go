@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
 
 	"neosim/sim"
 	"neosim/sim/fleet"
@@ -96,7 +95,7 @@ func (w *Poisson) Source(seed uint64, until sim.Time) (sim.Source, error) {
 		until = sim.Forever
 	}
 	return &poissonSource{w: w, rng: sim.Stream(seed, "workload/"+w.Name, 0), seg: seg, types: types,
-		milli: milli, tenant: tenant, until: until, meanGap: 3600 / w.RatePerHour}, nil
+		milli: milli, tenant: tenant, until: until, meanGap: 3600 / w.RatePerHour, ids: newJobIDs(w.Name + "-")}, nil
 }
 
 type poissonSource struct {
@@ -110,7 +109,7 @@ type poissonSource struct {
 	meanGap float64 // seconds
 	t       float64 // seconds
 	n       int64
-	idBuf   []byte
+	ids     jobIDs
 }
 
 func (s *poissonSource) Name() string { return "workload " + s.w.Name }
@@ -134,9 +133,8 @@ func (s *poissonSource) Next(j *sim.JobSpec) bool {
 		return false
 	}
 	s.n++
-	s.idBuf = strconv.AppendInt(append(append(s.idBuf[:0], s.w.Name...), '-'), s.n, 10)
 	*j = sim.JobSpec{
-		ID:         string(s.idBuf),
+		ID:         s.ids.next(),
 		Submit:     at,
 		GPUs:       int32(max(1, math.Round(gpus))),
 		Milli:      s.milli,
