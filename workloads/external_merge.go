@@ -12,8 +12,10 @@ type mergedSource struct {
 }
 
 func (m *mergedSource) pull(i int) {
-	m.has[i] = m.srcs[i].Next(&m.pend[i])
-	if err := m.srcs[i].Err(); !m.has[i] && err != nil && m.err == nil {
+	if m.has[i] = m.srcs[i].Next(&m.pend[i]); m.has[i] {
+		return
+	}
+	if err := m.srcs[i].Err(); err != nil && m.err == nil {
 		m.err = err
 	}
 }
@@ -25,10 +27,10 @@ func (m *mergedSource) Next(j *sim.JobSpec) bool {
 	if m.err != nil {
 		return false
 	}
-	best := -1
-	for i := range m.srcs {
-		if m.has[i] && (best < 0 || m.pend[i].Submit < m.pend[best].Submit) {
-			best = i
+	best, at, pend := -1, sim.Time(0), m.pend[:len(m.has)]
+	for i, has := range m.has {
+		if has && (best < 0 || pend[i].Submit < at) {
+			best, at = i, pend[i].Submit
 		}
 	}
 	if best < 0 {
