@@ -353,8 +353,8 @@ func (r *reservation) spare(v *sim.View, shares []fleet.Share, t fleet.TypeID) b
 				return false
 			}
 			var other uint64
-			for j := 0; j < f.NodeGPUs(sh.Node); j++ {
-				if r.mask&(1<<j) == 0 && f.NodeFreeMilli(sh.Node, j) == fleet.FullGPU {
+			for j, v := range f.NodeFreeMilli(sh.Node) {
+				if r.mask&(1<<j) == 0 && v == fleet.FullGPU {
 					other |= 1 << j
 				}
 			}

@@ -319,9 +319,7 @@ func (a *FGD) Place(f fleet.View, d fleet.Demand, buf []fleet.Share) ([]fleet.Sh
 			// candidate (same type, same free vector) scores the same and
 			// loses the tie: skip it.
 			off := len(a.free)
-			for j := range f.NodeGPUs(n) {
-				a.free = append(a.free, uint16(f.NodeFreeMilli(n, j)))
-			}
+			a.free = append(a.free, f.NodeFreeMilli(n)...)
 			free := a.free[off:]
 			a.off = append(a.off, int32(off))
 			if a.sameAsEarlier(f, i, free) {

@@ -90,9 +90,9 @@ type fgdCounting struct {
 	nodes map[fleet.NodeID]bool
 }
 
-func (c *fgdCounting) NodeFreeMilli(n fleet.NodeID, j int) int {
+func (c *fgdCounting) NodeFreeMilli(n fleet.NodeID) []uint16 {
 	c.nodes[n] = true
-	return c.View.NodeFreeMilli(n, j)
+	return c.View.NodeFreeMilli(n)
 }
 
 func (c *fgdCounting) NodeGPUs(n fleet.NodeID) int {

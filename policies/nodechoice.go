@@ -61,8 +61,9 @@ func wholeShare(f fleet.View, n fleet.NodeID, k int, milli uint16) fleet.Share {
 	if k == f.NodeGPUs(n) {
 		m = lowMask(k)
 	} else {
+		free := f.NodeFreeMilli(n)
 		for j := 0; k > 0; j++ {
-			if f.NodeFreeMilli(n, j) == fleet.FullGPU {
+			if free[j] == fleet.FullGPU {
 				m |= 1 << j
 				k--
 			}

@@ -298,7 +298,7 @@ type ncTruth struct {
 func (b ncTruth) whole(n fleet.NodeID) int {
 	w := 0
 	for j := 0; j < b.f.NodeGPUs(n); j++ {
-		if b.f.NodeFreeMilli(n, j) == fleet.FullGPU {
+		if b.f.NodeFreeMilli(n)[j] == fleet.FullGPU {
 			w++
 		}
 	}
@@ -423,7 +423,7 @@ func (b ncTruth) check(name string, d fleet.Demand, typ fleet.TypeID, s []fleet.
 			continue
 		}
 		for j := 0; j < f.NodeGPUs(n); j++ {
-			if v := f.NodeFreeMilli(n, j); v >= int(d.Milli) && v < fleet.FullGPU {
+			if v := int(f.NodeFreeMilli(n)[j]); v >= int(d.Milli) && v < fleet.FullGPU {
 				minShared = min(minShared, v)
 			}
 		}
@@ -442,7 +442,7 @@ func (b ncTruth) check(name string, d fleet.Demand, typ fleet.TypeID, s []fleet.
 		return "wrong type"
 	}
 	if d.Milli < fleet.FullGPU && name != "firstfit" && name != "random" {
-		got := f.NodeFreeMilli(n, bits.TrailingZeros64(s[0].Mask))
+		got := int(f.NodeFreeMilli(n)[bits.TrailingZeros64(s[0].Mask)])
 		if minShared < fleet.FullGPU && got != minShared {
 			return "not the tightest shared GPU"
 		}

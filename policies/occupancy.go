@@ -132,9 +132,10 @@ func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
 	if !all {
 		for k := range o.nodes {
 			n := &o.nodes[k]
-			for j := range n.count {
-				u := &o.gpus[n.off+j]
-				u.other = fleet.FullGPU - int32(f.NodeFreeMilli(n.node, int(j))) - u.spot - u.coming
+			gpus := o.gpus[n.off : n.off+n.count]
+			for j, free := range f.NodeFreeMilli(n.node) {
+				u := &gpus[j]
+				u.other = fleet.FullGPU - int32(free) - u.spot - u.coming
 			}
 		}
 	}

@@ -442,8 +442,9 @@ func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (fleet.Node
 		}
 		if f.NodeGPUs(n) >= g {
 			usable, k := 0, lo
-			for gpu := range int32(f.NodeGPUs(n)) {
-				avail := int32(f.NodeFreeMilli(n, int(gpu)))
+			for gpu, free := range f.NodeFreeMilli(n) {
+				gpu := int32(gpu)
+				avail := int32(free)
 				for ; k < hi && a.coming[k].gpu == gpu; k++ {
 					avail += a.coming[k].milli
 				}

@@ -137,8 +137,9 @@ func (a *Random) gpu(f fleet.View, t fleet.TypeID, milli uint16) (fleet.Share, b
 			if u < k*len(ns) {
 				n := ns[u/k]
 				// The (u mod k)-th wholly free GPU of the node.
+				free := f.NodeFreeMilli(n)
 				for j, skip := 0, u%k; ; j++ {
-					if f.NodeFreeMilli(n, j) == fleet.FullGPU {
+					if free[j] == fleet.FullGPU {
 						if skip == 0 {
 							return fleet.Share{Node: n, Milli: milli, Mask: 1 << j}, true
 						}

@@ -112,7 +112,7 @@ func checkQueries(t *testing.T, f *Fleet, typ TypeID, k, milli, c int) {
 	want := -1
 	for g := GPUID(0); g < GPUID(f.GPUs()); g++ {
 		n, j := f.GPUNode(g)
-		if v := f.NodeFreeMilli(n, j); f.NodeType(n) == typ && v >= max(milli, 1) && v < FullGPU && (want < 0 || v < want) {
+		if v := int(f.NodeFreeMilli(n)[j]); f.NodeType(n) == typ && v >= max(milli, 1) && v < FullGPU && (want < 0 || v < want) {
 			want = v
 		}
 	}

@@ -493,10 +493,10 @@ func (f *Fleet) NodeType(n NodeID) TypeID { return TypeID(f.nodeType[n]) }
 // NodeGPUs returns node n's GPU count.
 func (f *Fleet) NodeGPUs(n NodeID) int { return int(f.nodeGPUs[n]) }
 
-// NodeFreeMilli returns the free milli-GPU of GPU j of node n.
-func (f *Fleet) NodeFreeMilli(n NodeID, j int) int {
+// NodeFreeMilli returns the free milli-GPU of each of node n's GPUs.
+func (f *Fleet) NodeFreeMilli(n NodeID) []uint16 {
 	f.settle()
-	return int(f.gpuFree[f.gpuOff[n]+int32(j)])
+	return f.gpuFree[f.gpuOff[n]:f.gpuOff[n+1]:f.gpuOff[n+1]]
 }
 
 // NodeName returns node n's imported name, or "node-<n>".

@@ -337,7 +337,7 @@ func TestMilliTreeBuiltOnFirstShare(t *testing.T) {
 				want := NodeID(-1)
 				for n := 0; n < f.Nodes() && want < 0; n++ {
 					for j := range f.NodeGPUs(NodeID(n)) {
-						if f.NodeFreeMilli(NodeID(n), j) >= int(d.Milli) {
+						if f.NodeFreeMilli(NodeID(n))[j] >= d.Milli {
 							want = NodeID(n)
 							break
 						}

@@ -80,8 +80,8 @@ func lazyMatchesEager(t *testing.T, groups []Group, buckets bool) {
 		}
 		for n := range NodeID(eager.Nodes()) {
 			for j := range eager.NodeGPUs(n) {
-				if eager.NodeFreeMilli(n, j) != lazy.NodeFreeMilli(n, j) {
-					t.Fatalf("step %d: node %d GPU %d: %d free, lazy %d", step, n, j, eager.NodeFreeMilli(n, j), lazy.NodeFreeMilli(n, j))
+				if eager.NodeFreeMilli(n)[j] != lazy.NodeFreeMilli(n)[j] {
+					t.Fatalf("step %d: node %d GPU %d: %d free, lazy %d", step, n, j, eager.NodeFreeMilli(n)[j], lazy.NodeFreeMilli(n)[j])
 				}
 			}
 			if eager.NodeTakenVersion(n) != lazy.NodeTakenVersion(n) || eager.Down(n) != lazy.Down(n) {

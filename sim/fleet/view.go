@@ -45,10 +45,12 @@ type View interface {
 	NodeType(n NodeID) TypeID
 	// NodeGPUs returns node n's GPU count.
 	NodeGPUs(n NodeID) int
-	// NodeFreeMilli returns the free milli-GPU of node n's GPU j
-	// (0 ≤ j < NodeGPUs(n)): FullGPU if wholly free, 0 if fully allocated
-	// or down.
-	NodeFreeMilli(n NodeID, j int) int
+	// NodeFreeMilli returns the free milli-GPU of each of node n's
+	// GPUs, in GPU order (NodeGPUs(n) of them): FullGPU if wholly free, 0
+	// if fully allocated or down. One call per node, not per GPU: policies
+	// read whole nodes, and a call through this interface per GPU was a
+	// visible part of the preemption pass's walk.
+	NodeFreeMilli(n NodeID) []uint16
 	// NodeWhollyFreeGPUs returns how many of node n's GPUs are wholly free.
 	NodeWhollyFreeGPUs(n NodeID) int
 	// Rack returns node n's rack (NVLink domain).
