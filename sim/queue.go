@@ -16,7 +16,7 @@ const (
 	KindRepair                  // a failed node returns to service (Ref: node)
 	KindAbandon                 // a queued job's patience runs out (Ref: job slot)
 	KindPriceUpdate             // the pricer updates its state (Updater), before the instant's arrivals are quoted
-	KindArrival                 // a source's next job arrives (Ref: source index)
+	KindArrival                 // a source's next job arrives (Ref: source index; kept outside the queue, see Engine.Run)
 	KindSchedule                // run the allocator over the queue
 	KindSample                  // the metrics sampler ticks
 	numKinds
