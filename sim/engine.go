@@ -392,14 +392,14 @@ func (e *Engine) newJob(spec *JobSpec) JobID {
 		id = JobID(len(e.jobs) - 1)
 	}
 	j := &e.jobs[id]
-	many := j.many[:0]
+	shares := j.Shares[:0]
 	gen := j.gen + 1
 	// Cleared in place, then set: a composite literal assigned to *j was
 	// built on the stack and copied over.
 	*j = Job{}
 	j.JobSpec = *spec
 	j.State, j.Type, j.FirstStart, j.End, j.Remaining = Queued, -1, -1, -1, spec.Work
-	j.many, j.gen, j.live = many, gen, true
+	j.Shares, j.gen, j.live = shares, gen, true
 	if spec.Segment < NumSegments {
 		j.Arrival = e.arrivals[spec.Segment]
 		e.arrivals[spec.Segment]++
@@ -518,15 +518,7 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 	j := &e.jobs[id]
 	e.dequeue(id)
 	e.fleet.Allocate(shares)
-	if len(shares) == 1 {
-		// If the job table grows while this run lasts, the table's old
-		// array keeps the share that Shares names; nothing writes it.
-		j.one[0] = shares[0]
-		j.Shares = j.one[:]
-	} else {
-		j.many = append(j.many[:0], shares...)
-		j.Shares = j.many
-	}
+	j.Shares = append(j.Shares[:0], shares...)
 	j.State = Running
 	e.run.started(id, j.Segment)
 	j.Type = typ

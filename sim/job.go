@@ -182,15 +182,8 @@ type Job struct {
 	// 0 for one that had not run by then.
 	RunTimeBeforeWindow Time
 
-	Shares []fleet.Share // the placement of the current run
-	gen    uint32
-	// one holds a placement of one share (most runs: one node), which
-	// Shares then names: the run's end reads it with the job's own fields
-	// rather than from an allocation of its own, a cache miss per job.
-	// many is the slot's array for placements of several shares, kept for
-	// the slot's next jobs.
-	one      [1]fleet.Share
-	many     []fleet.Share
+	Shares   []fleet.Share // the placement of the current run
+	gen      uint32
 	speed    float64
 	rate     int64 // n$ per hour this run is billed (revenueRate)
 	end      Time  // when the current run ends if not interrupted
