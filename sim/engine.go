@@ -181,13 +181,12 @@ type Engine struct {
 	obs     []Observer
 	runObs  []RunObserver // the observers that are RunObservers
 	sources []Source
-	next    []JobSpec // each source's pending arrival
+	next    []JobSpec // each source's pending arrival; Submit is Forever once it has none
 	lastSub []Time    // each source's last submit time
 	// The sources' pending arrivals are kept out of the event queue: the
 	// loop takes the earliest of them (arrival, by time, then pull order)
 	// when it comes before the queue's earliest event (EventQueue.PopBefore).
-	arrAt    []Time   // each source's pending arrival time; Forever if none
-	arrSeq   []uint64 // the order its pending arrival was pulled in
+	arrSeq   []uint64 // the order each pending arrival was pulled in
 	arrPulls uint64   // arrivals pulled so far
 	arrNext  int      // the source with the earliest pending arrival
 
@@ -251,7 +250,6 @@ func (e *Engine) Stats() *Stats { return &e.stats }
 func (e *Engine) Run() error {
 	e.next = make([]JobSpec, len(e.sources))
 	e.lastSub = make([]Time, len(e.sources))
-	e.arrAt = make([]Time, len(e.sources))
 	e.arrSeq = make([]uint64, len(e.sources))
 	e.sourcesLeft = len(e.sources)
 	for i := range e.sources {
@@ -346,7 +344,7 @@ func (e *Engine) pull(i int) {
 	if !e.sources[i].Next(s) {
 		e.err = e.sources[i].Err()
 		e.sourcesLeft--
-		e.arrAt[i] = Forever
+		s.Submit = Forever
 		e.pickArrival()
 		return
 	}
@@ -356,7 +354,7 @@ func (e *Engine) pull(i int) {
 		return // the run ends with the error
 	}
 	e.lastSub[i] = s.Submit
-	e.arrAt[i], e.arrSeq[i] = s.Submit, e.arrPulls
+	e.arrSeq[i] = e.arrPulls
 	e.arrPulls++
 	e.pickArrival()
 }
@@ -366,8 +364,8 @@ func (e *Engine) pull(i int) {
 // the queue).
 func (e *Engine) pickArrival() {
 	k := 0
-	for i := 1; i < len(e.arrAt); i++ {
-		if e.arrAt[i] < e.arrAt[k] || e.arrAt[i] == e.arrAt[k] && e.arrSeq[i] < e.arrSeq[k] {
+	for i := 1; i < len(e.next); i++ {
+		if at := e.next[i].Submit; at < e.next[k].Submit || at == e.next[k].Submit && e.arrSeq[i] < e.arrSeq[k] {
 			k = i
 		}
 	}
@@ -376,10 +374,10 @@ func (e *Engine) pickArrival() {
 
 // nextArrival returns the time of the earliest pending arrival, or Forever.
 func (e *Engine) nextArrival() Time {
-	if len(e.arrAt) == 0 {
+	if len(e.next) == 0 {
 		return Forever
 	}
-	return e.arrAt[e.arrNext]
+	return e.next[e.arrNext].Submit
 }
 
 func (e *Engine) newJob(spec *JobSpec) JobID {
