@@ -561,3 +561,30 @@ func TestArrivalsAtOneInstant(t *testing.T) {
 		t.Errorf("jobs ended %q, want %q", obs.order, want)
 	}
 }
+
+// capsSeen records each started job's share count and room.
+type capsSeen map[string][2]int
+
+func (c capsSeen) JobStarted(j *sim.Job) { c[j.ID] = [2]int{len(j.Shares), cap(j.Shares)} }
+func (capsSeen) JobEnded(*sim.Job)       {}
+func (capsSeen) Sampled(*sim.Sample)     {}
+
+// TestSlotDropsGangPlacement: a job slot reused after a gang ended does not
+// keep the gang's placement array for the small job that reuses it (in the
+// meta year, slots that had once held pre-training gangs kept 25 MB).
+func TestSlotDropsGangPlacement(t *testing.T) {
+	src := &simtest.List{Jobs: []sim.JobSpec{
+		{ID: "gang", GPUs: 800, Milli: 1000, Work: sim.Hour},
+		{ID: "small", GPUs: 1, Milli: 1000, Work: sim.Hour, Submit: 2 * sim.Hour},
+	}}
+	seen := capsSeen{}
+	if err := sim.New(sim.Config{CheckInvariants: true}, simtest.Fleet(t, 100, 8, "H100"), &simtest.FIFO{}, nil, []sim.Source{src}, seen).Run(); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen["gang"][0]; got != 100 {
+		t.Fatalf("the gang ran on %d nodes, want 100", got)
+	}
+	if got := seen["small"]; got[0] != 1 || got[1] >= 100 {
+		t.Errorf("the small job's placement: %d shares with room for %d; the gang's array of 100 was kept", got[0], got[1])
+	}
+}
