@@ -90,16 +90,22 @@ func (s State) Terminal() bool { return s >= Completed }
 func (s State) Waiting() bool { return s == Queued || s == Preempted }
 
 // JobSpec is a job as a source describes it, before the simulation acts on it.
+//
+// Its fields are laid out by use: the first 64 bytes (one cache line) hold
+// what the scheduling pass and a run's start and end read; the strings and
+// what only the output reads come after.
 type JobSpec struct {
-	ID       string
 	Submit   Time
+	Work     Time // run time on H100s if never interrupted
 	GPUs     int32
+	Priority int32
 	Milli    uint16        // share of each GPU, 1..fleet.FullGPU
 	GPUTypes fleet.TypeSet // allowed GPU types; empty: any
-	Tenant   string
 	Segment  Segment
-	Priority int32
-	Work     Time // run time on H100s if never interrupted
+	// Hold marks a job that holds its GPUs for Work of wall-clock time
+	// whatever their speed (a reserved contract's term, a serving replica's
+	// hold), rather than doing Work of H100 compute.
+	Hold     bool
 	Patience Time // how long the customer waits in the queue; 0 = forever
 	// Checkpoint is how often the job saves its state (0: never). Work since
 	// the last checkpoint is lost when a run is interrupted.
@@ -107,25 +113,24 @@ type JobSpec struct {
 	// Notice is the warning a job gets before a preemption takes effect
 	// (spot: 120 s on AWS, 30 s on GCP); it keeps running meanwhile. 0: at once.
 	Notice Time
+	// TokenPriceMicroUSD (per million tokens), when > 0, bills the job by
+	// the tokens it serves (Tokens) instead of by GPU-hour, and the pricer
+	// does not quote it.
+	TokenPriceMicroUSD int64
+
+	ID     string
+	Tenant string
 	// Customer identifies an external customer (billing, support cost);
 	// "" for internal work.
 	Customer string
+	// QoS is the trace's quality-of-service class, kept as given (openb:
+	// LS, BE, Burstable, Guaranteed); "" if none.
+	QoS string
 	// WTPMicroUSD is the most the customer would pay per GPU-hour, in
 	// micro-dollars: a quote above it is declined. 0: no limit (takes any
 	// price).
 	WTPMicroUSD int64
-	// Hold marks a job that holds its GPUs for Work of wall-clock time
-	// whatever their speed (a reserved contract's term, a serving replica's
-	// hold), rather than doing Work of H100 compute.
-	Hold bool
-	// Tokens is what a serving job serves over its run; TokenPriceMicroUSD
-	// (per million tokens), when > 0, bills the job by tokens served
-	// instead of by GPU-hour, and the pricer does not quote it.
-	Tokens             int64
-	TokenPriceMicroUSD int64
-	// QoS is the trace's quality-of-service class, kept as given (openb:
-	// LS, BE, Burstable, Guaranteed); "" if none.
-	QoS string
+	Tokens      int64 // what a serving job serves over its run
 	// CPUMilli and MemoryMiB are the job's host CPU (milli-cores) and memory
 	// requests where the trace gives them; 0 if not. The fleet does not
 	// model them yet: they are carried for trace conversion and placement
@@ -146,55 +151,67 @@ type JobID int32
 
 // Job is a job in the simulation. Policies and observers read it; only the
 // engine changes it.
+//
+// Its fields are laid out by use, in 384 bytes (six cache lines; Go aligns
+// the engine's job table to a page once it is over 32 KB): a
+// run's start and end read and write the first three lines and JobSpec's
+// first, the scheduling pass JobSpec's first; the strings and what only the
+// output reads are in the last two. TestJobLayout keeps it so.
 type Job struct {
-	JobSpec
-	State  State
-	Reason string // why a job was rejected, failed or is unfinished
+	State State
+	live  bool // the slot holds a job that has not ended
+	gen   uint32
+	// restarts is the interruptions so far: each later run pays the
+	// restart overhead.
+	restarts  int32
+	Runs      int32 // runs ended so far (RunObserver.RunEnded calls)
+	Start     Time  // start of the current run
+	end       Time  // when the current run ends if not interrupted
+	speed     float64
+	rate      int64 // n$ per hour this run is billed (revenueRate)
+	Remaining Time  // H100 work left
+	RunTime   Time  // time spent running, over all runs
 
-	Type        fleet.TypeID // catalog type it last ran on; -1 if never
-	FirstStart  Time         // -1 if never started
-	Start       Time         // start of the current run
-	End         Time         // when it reached a terminal state; -1 if it has not
-	Remaining   Time         // H100 work left
-	RunTime     Time         // time spent running, over all runs
-	Runs        int32        // runs ended so far (RunObserver.RunEnded calls)
-	Preemptions int32        // times it was preempted
-	Failures    int32        // times a failure killed it
+	overhead Time          // restart overhead at the start of the current run
+	noticeAt Time          // when the current run's preemption notice ends; -1 if none
+	Shares   []fleet.Share // the placement of the current run
+	// billed and billedBefore are the runs' GPU-hour bills so far, exactly,
+	// in µ$ × milli-GPU-µs per GPU-hour (money.go), and their part before
+	// the measurement window.
+	billed wide
+	// LostTime is the part of RunTime that did not advance the job: work
+	// since the last checkpoint of interrupted runs, and restart overheads.
+	LostTime Time
+
+	// RunTimeBeforeWindow is the part of RunTime before the measurement
+	// window opened (Config.Warmup): all of it for a job that ended before,
+	// 0 for one that had not run by then.
+	RunTimeBeforeWindow Time
+	// RunPriceMicroUSD is the price per GPU-hour the current (or last) run
+	// is billed: the quote for the GPU type it runs on (sim.TypeQuoter), or
+	// PriceMicroUSD if the pricer prices every type alike.
+	RunPriceMicroUSD int64
+	// PriceMicroUSD is the price per GPU-hour quoted at arrival, for the
+	// first GPU type (in placement order) the job allows, in micro-dollars
+	// (0 for internal work): the price the customer accepts or declines.
+	PriceMicroUSD int64
+	Type          fleet.TypeID // catalog type it last ran on; -1 if never
+	FirstStart    Time         // -1 if never started
+	End           Time         // when it reached a terminal state; -1 if it has not
+	Reason        string       // why a job was rejected, failed or is unfinished
+
+	JobSpec
+
 	// Arrival is the job's number among the arrivals of its segment (0,
 	// 1, …, rejected and declined jobs included). Two runs whose sources
 	// give the same jobs of a segment in the same order number them
 	// alike, whatever other segments bring: the counterfactual and its
 	// run pair their internal jobs by it.
-	Arrival int64
-	// PriceMicroUSD is the price per GPU-hour quoted at arrival, for the
-	// first GPU type (in placement order) the job allows, in micro-dollars
-	// (0 for internal work): the price the customer accepts or declines.
-	PriceMicroUSD int64
-	// RunPriceMicroUSD is the price per GPU-hour the current (or last) run
-	// is billed: the quote for the GPU type it runs on (sim.TypeQuoter), or
-	// PriceMicroUSD if the pricer prices every type alike.
-	RunPriceMicroUSD int64
-	// LostTime is the part of RunTime that did not advance the job: work
-	// since the last checkpoint of interrupted runs, and restart overheads.
-	LostTime Time
-	// RunTimeBeforeWindow is the part of RunTime before the measurement
-	// window opened (Config.Warmup): all of it for a job that ended before,
-	// 0 for one that had not run by then.
-	RunTimeBeforeWindow Time
-
-	Shares   []fleet.Share // the placement of the current run
-	gen      uint32
-	speed    float64
-	rate     int64 // n$ per hour this run is billed (revenueRate)
-	end      Time  // when the current run ends if not interrupted
-	restarts int32 // interruptions so far: each later run pays the restart overhead
-	overhead Time  // restart overhead at the start of the current run
-	noticeAt Time  // when the current run's preemption notice ends; -1 if none
-	// billed and billedBefore are the runs' GPU-hour bills so far, exactly,
-	// in µ$ × milli-GPU-µs per GPU-hour (money.go), and their part before
-	// the measurement window.
-	billed, billedBefore wide
-	live                 bool // the slot holds a job that has not ended
+	Arrival      int64
+	billedBefore wide
+	Preemptions  int32 // times it was preempted
+	Failures     int32 // times a failure killed it
+	_            [8]byte
 }
 
 // GPUHours returns the GPU-hours the job held, all runs together (a GPU
