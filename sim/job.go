@@ -153,36 +153,26 @@ type JobID int32
 // engine changes it.
 //
 // Its fields are laid out by use, in 384 bytes (six cache lines; Go aligns
-// the engine's job table to a page once it is over 32 KB): a
-// run's start and end read and write the first three lines and JobSpec's
-// first, the scheduling pass JobSpec's first; the strings and what only the
-// output reads are in the last two. TestJobLayout keeps it so.
+// the engine's job table to a page once it is over 32 KB): a run's start
+// and end read and write the first three lines and JobSpec's first (the
+// fourth), the scheduling pass JobSpec's first, and a walk over the running
+// jobs (policies' occupancy) the third and fourth; the strings and what
+// only the output reads are in the last two. TestJobLayout keeps it so.
 type Job struct {
-	State State
-	live  bool // the slot holds a job that has not ended
-	gen   uint32
-	// restarts is the interruptions so far: each later run pays the
-	// restart overhead.
-	restarts  int32
-	Runs      int32 // runs ended so far (RunObserver.RunEnded calls)
-	Start     Time  // start of the current run
-	end       Time  // when the current run ends if not interrupted
+	Start     Time // start of the current run
 	speed     float64
 	rate      int64 // n$ per hour this run is billed (revenueRate)
 	Remaining Time  // H100 work left
 	RunTime   Time  // time spent running, over all runs
-
-	overhead Time          // restart overhead at the start of the current run
-	noticeAt Time          // when the current run's preemption notice ends; -1 if none
-	Shares   []fleet.Share // the placement of the current run
+	overhead  Time  // restart overhead at the start of the current run
 	// billed and billedBefore are the runs' GPU-hour bills so far, exactly,
 	// in µ$ × milli-GPU-µs per GPU-hour (money.go), and their part before
 	// the measurement window.
 	billed wide
+
 	// LostTime is the part of RunTime that did not advance the job: work
 	// since the last checkpoint of interrupted runs, and restart overheads.
 	LostTime Time
-
 	// RunTimeBeforeWindow is the part of RunTime before the measurement
 	// window opened (Config.Warmup): all of it for a job that ended before,
 	// 0 for one that had not run by then.
@@ -195,10 +185,24 @@ type Job struct {
 	// first GPU type (in placement order) the job allows, in micro-dollars
 	// (0 for internal work): the price the customer accepts or declines.
 	PriceMicroUSD int64
-	Type          fleet.TypeID // catalog type it last ran on; -1 if never
-	FirstStart    Time         // -1 if never started
-	End           Time         // when it reached a terminal state; -1 if it has not
-	Reason        string       // why a job was rejected, failed or is unfinished
+	FirstStart    Time   // -1 if never started
+	End           Time   // when it reached a terminal state; -1 if it has not
+	Reason        string // why a job was rejected, failed or is unfinished
+
+	// The third line and JobSpec's first are what a walk over the running
+	// jobs reads (policies' occupancy: state, type, notice, end, placement,
+	// segment).
+	State State
+	live  bool // the slot holds a job that has not ended
+	gen   uint32
+	// restarts is the interruptions so far: each later run pays the
+	// restart overhead.
+	restarts int32
+	Runs     int32         // runs ended so far (RunObserver.RunEnded calls)
+	end      Time          // when the current run ends if not interrupted
+	noticeAt Time          // when the current run's preemption notice ends; -1 if none
+	Type     fleet.TypeID  // catalog type it last ran on; -1 if never
+	Shares   []fleet.Share // the placement of the current run
 
 	JobSpec
 

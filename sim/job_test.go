@@ -6,8 +6,9 @@ import (
 )
 
 // TestJobLayout keeps Job's layout (see its doc): six whole cache lines, a
-// run's start and end fields in the first three, and the fields the
-// scheduling pass and a run read of JobSpec in the line after them. A field
+// run's start and end fields in the first three, the fields the scheduling
+// pass and a run read of JobSpec in the line after them, and what a walk
+// over the running jobs reads in the third and fourth. A field
 // added or moved carelessly makes every job's start and end read a line
 // more.
 func TestJobLayout(t *testing.T) {
@@ -29,6 +30,15 @@ func TestJobLayout(t *testing.T) {
 	for name, off := range engine {
 		if off >= 3*line {
 			t.Errorf("Job.%s at byte %d: past the first three lines", name, off)
+		}
+	}
+	walk := map[string]uintptr{
+		"State": unsafe.Offsetof(j.State), "end": unsafe.Offsetof(j.end), "noticeAt": unsafe.Offsetof(j.noticeAt),
+		"Type": unsafe.Offsetof(j.Type), "Shares": unsafe.Offsetof(j.Shares),
+	}
+	for name, off := range walk {
+		if off/line != 2 {
+			t.Errorf("Job.%s at byte %d: a walk over the running jobs reads it, with JobSpec's first line, from the third", name, off)
 		}
 	}
 	spec := unsafe.Offsetof(j.JobSpec)
