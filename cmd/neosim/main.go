@@ -59,6 +59,7 @@ summary.arrow, run.json); docs/output-schema.md describes every column.
 var errUsage = errors.New("usage")
 
 func main() {
+	setHeapFloor()
 	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 }
 
