@@ -1,0 +1,30 @@
+package main
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestHeapFloor: the floor stays while the live heap is small and is let
+// go after a collection that finds more than heapFloorDrop live.
+func TestHeapFloor(t *testing.T) {
+	setHeapFloor()
+	t.Cleanup(func() { heapFloor = nil })
+	for range 5 {
+		runtime.GC()
+		time.Sleep(time.Millisecond) // the finalizer goroutine runs the watch
+	}
+	if heapFloor == nil {
+		t.Fatalf("the floor was let go with %d MB live", liveHeap()>>20)
+	}
+	big := make([]byte, 2*heapFloorDrop)
+	for i := 0; i < 1000 && heapFloor != nil; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	runtime.KeepAlive(big)
+	if heapFloor != nil {
+		t.Errorf("the floor is still held with %d MB live", liveHeap()>>20)
+	}
+}
