@@ -5,26 +5,24 @@ import (
 	"runtime/metrics"
 )
 
-// heapFloor puts a floor under the garbage collector's heap goal while the
-// live heap is small. Go collects whenever the heap has grown by GOGC% (100)
-// of what the last collection left live, and at least every 4 MB: a sweep
-// of small runs (a few MB live each) collected every 8 ms, 118 times in a
-// one-second sweep of 200 runs, 8% of its CPU (GODEBUG=gctrace=1). 16 MB
-// that stay live raise every goal by 32 MB, so such a sweep collects about
-// a tenth as often. The bytes hold no pointers, so the collector never scans
+// heapFloor puts a floor under the garbage collector's heap goal. Go
+// collects whenever the heap has grown by GOGC% (100) of what the last
+// collection left live, and at least every 4 MB: a sweep of small runs (a
+// few MB live each) collected every 8 ms, 8% of its CPU (GODEBUG=gctrace=1).
+// 16 MB that stay live raise every goal by 32 MB, so it collects about a
+// tenth as often. The bytes hold no pointers, so the collector never scans
 // them, and are never written, so the operating system never backs them
 // with memory. Go has no setting for a minimum heap (GOMEMLIMIT is a
 // maximum); a "ballast" like this is the practice it leaves (golang/go#23044,
 // #57175).
 //
-// A run whose live heap passes heapFloorDrop (the meta year's is 50–120
-// MB) collects rarely anyway, and the floor would only add to its peak
-// memory: after the first collection that finds that much live, the floor
-// is let go.
-//
-// Measured (2-core VM, docs/performance.md, round ten): a compare of 200
-// one-day small runs, 1 worker, 8,444–9,844 → 8,836–11,695 runs/min in
-// three alternated pairs; a whole small run 17.4–18.0 → 15.3–16.8 ms.
+// The commands that make many runs in one process (advise, compare, sweep,
+// bench) keep the floor: they build and drop each run's fleet, job table and
+// buffers again and again, so they collect often whatever their live heap.
+// `neosim run` lets it go after the first collection that finds more than
+// heapFloorDrop live besides it (the meta year's live heap is 50–120 MB): a
+// run that large collects rarely anyway, and the floor would only add to its
+// peak memory. docs/performance.md (round ten) has the measurements.
 var heapFloor []byte
 
 const (
@@ -32,10 +30,13 @@ const (
 	heapFloorDrop  = 32 << 20
 )
 
-// setHeapFloor sets the floor and watches each collection's live heap.
-func setHeapFloor() {
+// setHeapFloor sets the floor; with letGo, it watches each collection's
+// live heap to let the floor go once it is large.
+func setHeapFloor(letGo bool) {
 	heapFloor = make([]byte, heapFloorBytes)
-	watchHeapFloor()
+	if letGo {
+		watchHeapFloor()
+	}
 }
 
 // watchHeapFloor arms a sentinel whose finalizer runs after the next

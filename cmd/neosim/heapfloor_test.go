@@ -7,9 +7,10 @@ import (
 )
 
 // TestHeapFloor: the floor stays while the live heap is small and is let
-// go after a collection that finds more than heapFloorDrop live.
+// go after a collection that finds more than heapFloorDrop live (as for
+// `neosim run`).
 func TestHeapFloor(t *testing.T) {
-	setHeapFloor()
+	setHeapFloor(true)
 	t.Cleanup(func() { heapFloor = nil })
 	for range 5 {
 		runtime.GC()
