@@ -43,17 +43,46 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// procState returns the state letter of /proc/PID/stat (R, S, T, …).
-func procState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+// groupStopped reports whether SIGSTOP has taken hold of process group
+// pgid: one of its processes is stopped (T) and every other is stopped or
+// in uninterruptible sleep (D). The shell is D, not T, when the signal
+// catches the child it has just vforked (dash does) before the child
+// execs: the child stops, and the shell waits in the kernel for it, with
+// every signal blocked, until it is resumed. Only runnable or sleeping
+// members mean the group is still going.
+func groupStopped(pgid int) bool {
+	dirs, err := os.ReadDir("/proc")
 	if err != nil {
-		return ""
+		return false
 	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2 : i+3]
+	stopped := false
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		// After the command's name: state, ppid, pgrp, ...
+		f := strings.Fields(s[i+1:])
+		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		switch f[0] {
+		case "T":
+			stopped = true
+		case "D":
+		default:
+			return false
+		}
 	}
-	return ""
+	return stopped
 }
 
 // The real load: sh -c in its own process group, paused with SIGSTOP,
@@ -74,7 +103,7 @@ func TestExecLoad(t *testing.T) {
 	if err := l.SetRunning(false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the process group to stop", func() bool { return procState(el.pgid) == "T" })
+	waitFor(t, "the process group to stop", func() bool { return groupStopped(el.pgid) })
 	time.Sleep(50 * time.Millisecond) // let the reader drain the pipe
 	_, seq := l.Throughput()
 	time.Sleep(100 * time.Millisecond)
