@@ -3,6 +3,7 @@ package main
 import (
 	"runtime"
 	"runtime/metrics"
+	"sync/atomic"
 )
 
 // heapFloor puts a floor under the garbage collector's heap goal. Go
@@ -23,7 +24,10 @@ import (
 // heapFloorDrop live besides it (the meta year's live heap is 50–120 MB): a
 // run that large collects rarely anyway, and the floor would only add to its
 // peak memory. docs/performance.md (round ten) has the measurements.
-var heapFloor []byte
+//
+// It is atomic because the finalizer that lets it go runs on a goroutine
+// of the runtime's.
+var heapFloor atomic.Pointer[[]byte]
 
 const (
 	heapFloorBytes = 16 << 20
@@ -33,7 +37,8 @@ const (
 // setHeapFloor sets the floor; with letGo, it watches each collection's
 // live heap to let the floor go once it is large.
 func setHeapFloor(letGo bool) {
-	heapFloor = make([]byte, heapFloorBytes)
+	b := make([]byte, heapFloorBytes)
+	heapFloor.Store(&b)
 	if letGo {
 		watchHeapFloor()
 	}
@@ -47,7 +52,7 @@ func watchHeapFloor() {
 	s := new(floorSentinel)
 	runtime.SetFinalizer(s, func(*floorSentinel) {
 		if liveHeap() > heapFloorDrop+heapFloorBytes {
-			heapFloor = nil
+			heapFloor.Store(nil)
 			return
 		}
 		watchHeapFloor()
