@@ -149,7 +149,7 @@ func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, b
 	if reserve > 1 {
 		bufSize = 1 << 20
 	}
-	t.buf = bufio.NewWriterSize(f, bufSize)
+	t.buf = bufio.NewWriterSize(newWritebackFile(f), bufSize)
 	switch format {
 	case FormatParquet:
 		t.w, err = newParquetEncoder(t.buf, s.Schema, mem)
