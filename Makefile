@@ -9,7 +9,7 @@ FUZZTIME ?= 20s
 # default build's (docs/scale-out.md, "Same bytes").
 export GOAMD64 := v1
 
-.PHONY: build run test test-go test-short race test-reader test-slurm test-browser test-browser-if-present bench fuzz lint clean
+.PHONY: build run test test-go test-short race test-reader test-slurm test-browser test-browser-if-present bench goals fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/neosim
@@ -103,6 +103,15 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Hold' -benchmem ./bench/
 	$(GO) test -run '^$$' -bench 'Run100k|DefaultScenario|Overloaded|Replay10M|Fragmentation|Compare' -benchtime 1x -benchmem ./bench/...
 	$(GO) test -run '^$$' -bench . -benchmem ./policies/ ./traces/ ./sim/fleet/ ./results/
+
+# Issue 18's goals (the meta year with and without its counterfactual, the
+# 1 M-job trace, the small run and sweep, advise), this tree's build against
+# GOALS_BASE (a revision or a binary), alternating run by run, GOALS_REPS
+# times each: about 15 minutes on 2 cores. bench/goals.sh says more.
+GOALS_BASE ?= HEAD
+GOALS_REPS ?= 3
+goals: build
+	bench/goals.sh -n $(GOALS_REPS) $(GOALS_BASE) ./$(BIN)
 
 # Every fuzz target of every package, FUZZTIME each (go test fuzzes one
 # target per run).
