@@ -20,31 +20,48 @@ const (
 	prefetchBatches = 4
 )
 
+// prefetchAfter is how many jobs a source gives on the engine's goroutine
+// before its own goroutine starts. A small run never starts one: the
+// goroutine, its channels and its batches cost more than they save there,
+// and it would read up to prefetchBatches batches past the horizon (a day
+// of the small scenario has about 2,500 jobs; docs/performance.md, round
+// eleven). A long run hands the source over once, after a few milliseconds.
+const prefetchAfter = 4 * prefetchBatch
+
 // prefetchSource reads a source on a goroutine of its own, up to
-// prefetchBatches batches ahead of the engine.
+// prefetchBatches batches ahead of the engine, once the engine has read
+// prefetchAfter jobs from it directly.
 type prefetchSource struct {
 	src     sim.Source
+	inline  int                // jobs still to read on the caller's goroutine before starting the goroutine
+	ended   bool               // the source ended (or failed) while read inline
+	started bool               // the goroutine runs (or ran): the fields below are in use
 	batches chan []sim.JobSpec // read batches, in order; closed at the end
 	free    chan []sim.JobSpec // emptied batches, for reuse
 	done    chan struct{}      // closed by stop
 	exited  chan struct{}      // closed when the goroutine returns
-	err     error              // the source's Err, set before batches closes
+	err     error              // the source's Err, set before batches closes (or when ended)
 	cur     []sim.JobSpec
 	pos     int
 }
 
 func newPrefetchSource(src sim.Source) *prefetchSource {
-	p := &prefetchSource{src: src,
-		batches: make(chan []sim.JobSpec, prefetchBatches),
-		free:    make(chan []sim.JobSpec, prefetchBatches+2),
-		done:    make(chan struct{}), exited: make(chan struct{})}
-	// Batches grow to prefetchBatch as they fill (and are reused): a small
-	// run does not pay for zeroing room it never uses.
+	return &prefetchSource{src: src, inline: prefetchAfter}
+}
+
+// start hands the source to a goroutine of its own. The source's state
+// moves with it: the go statement orders every read made here before the
+// goroutine's.
+func (p *prefetchSource) start() {
+	p.started = true
+	p.batches = make(chan []sim.JobSpec, prefetchBatches)
+	p.free = make(chan []sim.JobSpec, prefetchBatches+2)
+	p.done, p.exited = make(chan struct{}), make(chan struct{})
+	// Batches grow to prefetchBatch as they fill (and are reused).
 	for range prefetchBatches + 2 {
 		p.free <- nil
 	}
 	go p.run()
-	return p
 }
 
 func (p *prefetchSource) run() {
@@ -87,6 +104,20 @@ func (p *prefetchSource) Name() string { return p.src.Name() }
 func (p *prefetchSource) Err() error { return p.err }
 
 func (p *prefetchSource) Next(spec *sim.JobSpec) bool {
+	if p.inline > 0 {
+		if p.ended {
+			return false
+		}
+		if p.src.Next(spec) {
+			p.inline--
+			return true
+		}
+		p.ended, p.err = true, p.src.Err()
+		return false
+	}
+	if !p.started {
+		p.start()
+	}
 	for p.pos >= len(p.cur) {
 		if p.cur != nil {
 			p.free <- p.cur // never blocks: free holds every batch
@@ -103,9 +134,13 @@ func (p *prefetchSource) Next(spec *sim.JobSpec) bool {
 	return true
 }
 
-// stop ends the goroutine (it may be reading ahead of a run that stopped at
-// its horizon) and waits for it, so that the source can be closed.
+// stop ends the goroutine, if it started (it may be reading ahead of a run
+// that stopped at its horizon), and waits for it, so that the source can be
+// closed.
 func (p *prefetchSource) stop() {
+	if !p.started {
+		return
+	}
 	close(p.done)
 	<-p.exited
 }
