@@ -11,7 +11,7 @@ import (
 // The table then syncs the file, so that a folder holding run.json holds a
 // complete run after a crash.
 //
-// A large data file (jobs.arrow, timeseries.arrow) goes to the disk without
+// A large data file (the jobs file) goes to the disk without
 // the page cache where the system allows it (Linux's O_DIRECT:
 // datafile_linux.go). Writing 1.75 GB into the page cache, as the meta
 // year's jobs.arrow is, cost this machine 3.2–5.5 s of system CPU

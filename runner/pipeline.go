@@ -9,7 +9,8 @@ import (
 // The engine's loop is one goroutine; on a machine with a second core,
 // reading jobs (generators, trace decoding) and writing the output (the
 // column builders, compression, the write system calls) run beside it, each
-// on a goroutine of its own, handing jobs over in batches. Each source is
+// on a goroutine of its own, handing jobs over in batches (a source's once
+// the engine has read prefetchAfter jobs from it). Each source is
 // still read in order, and the writer still sees every call in the order the
 // engine made it, so the output is byte-identical to a serial run.
 
