@@ -217,6 +217,7 @@ type Engine struct {
 	priceEvery Time    // its update interval
 	stats      Stats
 	run        runIndex // the running jobs, for View.Running and RunningIn
+	touched    uint32   // what RunningIn read ahead, kept so that the reads stay
 	view       View
 	plan       Plan
 	err        error

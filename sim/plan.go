@@ -40,11 +40,39 @@ func (v *View) Running(fn func(id JobID, j *Job)) {
 // RunningIn calls fn, in slot order, for every running job of a segment in
 // segs and, with notice, for every running job under a preemption notice
 // (whatever its segment). Its cost grows with the jobs it visits (and a word
-// per 64 job slots), not with every job in flight.
+// per 64 job slots), not with every job in flight. fn may preempt the job
+// it is handed; whether a job that fn otherwise starts or stops is still
+// visited is not defined (collect such jobs, then act).
+//
+// The jobs visited are scattered over the slot array, so each is a cache
+// miss; RunningIn reads a job's slot runAhead jobs before it hands the job
+// to fn, so that those misses overlap rather than come one after another.
 func (v *View) RunningIn(segs SegmentSet, notice bool, fn func(id JobID, j *Job)) {
 	jobs := v.e.jobs
-	v.e.run.each(segs, notice, func(id JobID) { fn(id, &jobs[id]) })
+	var (
+		ahead   [runAhead]JobID
+		n       int
+		touched uint32
+	)
+	v.e.run.each(segs, notice, func(id JobID) {
+		j := &jobs[id]
+		touched += j.gen + uint32(j.Segment) // the lines fn reads first
+		k := n % runAhead
+		if n >= runAhead {
+			fn(ahead[k], &jobs[ahead[k]])
+		}
+		ahead[k] = id
+		n++
+	})
+	for i := max(n-runAhead, 0); i < n; i++ {
+		id := ahead[i%runAhead]
+		fn(id, &jobs[id])
+	}
+	v.e.touched = touched
 }
+
+// runAhead is how many jobs ahead of fn RunningIn reads.
+const runAhead = 8
 
 // Plan is how an Allocator acts: each call is validated and applied at
 // once, or refused with an error wrapping ErrPlan (and nothing changes).
