@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -115,7 +116,7 @@ var _ batchBuilder = (*array.RecordBuilder)(nil)
 type table struct {
 	tmp, final string
 	f          *os.File
-	buf        dataWriter
+	buf        *bufio.Writer
 	w          encoder
 	b          batchBuilder
 	rows       int // rows in the current batch
@@ -137,18 +138,18 @@ const asyncBatches = 2
 func openTable(dir string, s NamedSchema, format Format, mem memory.Allocator, b batchBuilder, reserve int) (*table, error) {
 	name := format.File(s.Name)
 	t := &table{tmp: filepath.Join(dir, "."+name+".tmp"), final: filepath.Join(dir, name), reserve: reserve}
-	// A jobs file writes megabytes per batch; the others are small.
-	large := reserve > 1
-	bufSize := 64 << 10
-	if large {
-		bufSize = 1 << 20
-	}
-	f, buf, err := createDataFile(t.tmp, bufSize, large)
+	f, err := os.OpenFile(t.tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		b.Release()
 		return nil, fmt.Errorf("results: %w", err)
 	}
-	t.f, t.buf = f, buf
+	t.f = f
+	// A jobs file writes megabytes per batch; the others are small.
+	bufSize := 64 << 10
+	if reserve > 1 {
+		bufSize = 1 << 20
+	}
+	t.buf = bufio.NewWriterSize(newWritebackFile(f), bufSize)
 	switch format {
 	case FormatParquet:
 		t.w, err = newParquetEncoder(t.buf, s.Schema, mem)
