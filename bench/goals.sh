@@ -68,8 +68,8 @@ say() { echo "$*" | tee -a "$log"; }
 meta=$repo/bench/scenarios/meta.yaml
 declare -A rows # "measure|binary index" -> the runs' cells, comma-separated
 
-# timed BIN DIR ARGS...: runs BIN ARGS into DIR (removed first), prints
-# "wall user sys rssMB".
+# timed BIN DIR ARGS...: runs BIN ARGS into DIR (removed first) and sets
+# wall, user, sys (seconds) and rss (MB). A failed run ends the script.
 timed() {
 	local bin=$1 dir=$2
 	shift 2
@@ -79,7 +79,7 @@ timed() {
 		tail -5 "$out/stderr" >&2
 		exit 1
 	fi
-	awk '{printf "%s %s %s %.0f\n", $1, $2, $3, $4 / 1024}' "$out/time"
+	read -r wall user sys rss < <(awk '{printf "%s %s %s %.0f\n", $1, $2, $3, $4 / 1024}' "$out/time")
 }
 sha() { sha256sum "$1" | cut -c1-8; }
 add() { rows["$1|$2"]+="${rows["$1|$2"]:+, }$3"; }
@@ -110,7 +110,7 @@ for m in "${want[@]}"; do
 			year | year-cf)
 				cf=false
 				[ "$m" = year-cf ] && cf=true
-				read -r wall user sys rss < <(timed "$bin" "$d" run --scenario "$meta" --quiet --counterfactual=$cf --out "$d")
+				timed "$bin" "$d" run --scenario "$meta" --quiet --counterfactual=$cf --out "$d"
 				size=$(stat -c %s "$d/jobs.arrow")
 				add "$m" "$i" "$wall s"
 				add "$m-rss" "$i" "$rss MB"
@@ -119,13 +119,13 @@ for m in "${want[@]}"; do
 				say "$m $name rep $rep: wall $wall s, user $user s, sys $sys s, peak RSS $rss MB, jobs.arrow $size B $(sha "$d/jobs.arrow"), load $(cut -d' ' -f1 /proc/loadavg)"
 				;;
 			trace)
-				read -r wall user sys rss < <(timed "$bin" "$d" run --trace "$trace" --fleet 12500x8xH100 --allocator fifo --external=false --horizon 0 --quiet --out "$d")
+				timed "$bin" "$d" run --trace "$trace" --fleet 12500x8xH100 --allocator fifo --external=false --horizon 0 --quiet --out "$d"
 				add trace "$i" "$wall s"
 				addu trace-sha "$i" "$(sha "$d/jobs.arrow")"
 				say "trace $name rep $rep: wall $wall s, user $user s, sys $sys s, peak RSS $rss MB, jobs.arrow $(sha "$d/jobs.arrow")"
 				;;
 			small)
-				timed "$bin" "$d" bench suite small --small-runs 200 --hold=false --trace-jobs 0 --quiet --out "$d" >/dev/null
+				timed "$bin" "$d" bench suite small --small-runs 200 --hold=false --trace-jobs 0 --quiet --out "$d"
 				fixed=$(awk '$1 == "small-1d-summary" {print $3 " " $4}' "$out/stdout")
 				j1=$(awk '$1 == "small-1d-summary-j1" {print $NF}' "$out/stdout")
 				j2=$(awk '$1 ~ /^small-1d-summary-j[2-9]/ {print $NF}' "$out/stdout")
@@ -135,7 +135,7 @@ for m in "${want[@]}"; do
 				say "small $name rep $rep: fixed cost $fixed, sweep $j1 → $j2 runs/min (${ratio}×)"
 				;;
 			advise)
-				read -r wall user sys rss < <(timed "$bin" "$d" advise --quiet --out "$d")
+				timed "$bin" "$d" advise --quiet --out "$d"
 				add advise "$i" "$wall s"
 				addu advise-sha "$i" "$(sha "$d/advice.arrow")"
 				say "advise $name rep $rep: wall $wall s, user $user s, sys $sys s, peak RSS $rss MB, advice.arrow $(sha "$d/advice.arrow")"
