@@ -20,6 +20,13 @@ type occupancy struct {
 	nodes []occNode
 	gpus  []occGPU
 
+	// The spot jobs and jobs under notice that a build without all
+	// recorded, in slot order, each with its shares as (node position,
+	// GPUs): what preempting picked GPUs reads (Priority.preemptPicked),
+	// sequentially, instead of walking the running jobs again.
+	held       []occHeld
+	heldShares []occShare
+
 	minSize  [fleet.MaxTypes]int // smallest node of each GPU type
 	sizedFor int                 // the fleet's node count when minSize was computed
 }
@@ -41,6 +48,17 @@ type occGPU struct {
 	// Milli-GPU held by spot jobs not under notice, by jobs under a
 	// preemption notice, and by every other job.
 	spot, coming, other int32
+}
+
+type occHeld struct {
+	id     sim.JobID
+	notice bool
+	off, n int32 // its shares in heldShares
+}
+
+type occShare struct {
+	k    int32 // the node's position in nodes
+	mask uint64
 }
 
 // sizes computes the smallest node of each type, once per fleet.
@@ -93,15 +111,14 @@ func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
 		o.gen = 1
 	}
 	o.nodes, o.gpus = o.nodes[:0], o.gpus[:0]
-	segs, notice := sim.AllSegments, false
-	if !all {
-		segs, notice = sim.Segments(sim.SegSpot), true
-	}
-	v.RunningIn(segs, notice, func(_ sim.JobID, r *sim.Job) {
-		if !types.Has(r.Type) || (!all && r.Segment != sim.SegSpot && !r.Preempting()) {
+	o.held, o.heldShares = o.held[:0], o.heldShares[:0]
+	add := func(r sim.Placed) {
+		if !types.Has(r.Type) {
 			return
 		}
-		end := r.ExpectedEnd()
+		if !all {
+			o.held = append(o.held, occHeld{id: r.ID, notice: r.Notice, off: int32(len(o.heldShares)), n: int32(len(r.Shares))})
+		}
 		for _, sh := range r.Shares {
 			k, ok := o.find(sh.Node)
 			if !ok {
@@ -113,13 +130,16 @@ func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
 					o.gpus = append(o.gpus, occGPU{})
 				}
 			}
+			if !all {
+				o.heldShares = append(o.heldShares, occShare{k: k, mask: sh.Mask})
+			}
 			n := &o.nodes[k]
-			n.full = max(n.full, end)
+			n.full = max(n.full, r.End)
 			for m := sh.Mask; m != 0; m &= m - 1 {
 				u := &o.gpus[n.off+int32(bits.TrailingZeros64(m))]
-				u.freeAt = max(u.freeAt, end)
+				u.freeAt = max(u.freeAt, r.End)
 				switch {
-				case r.Preempting():
+				case r.Notice:
 					u.coming += int32(sh.Milli)
 				case r.Segment == sim.SegSpot:
 					u.spot += int32(sh.Milli)
@@ -128,7 +148,12 @@ func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
 				}
 			}
 		}
-	})
+	}
+	if all {
+		v.Running(func(id sim.JobID, r *sim.Job) { add(sim.PlacedOf(id, r)) })
+	} else {
+		v.RunningPlaced(true, true, add)
+	}
 	if !all {
 		for k := range o.nodes {
 			n := &o.nodes[k]

@@ -45,8 +45,8 @@ type Priority struct {
 	cands     []gangCand
 	nCands    int // the gang's nodes: cands[:nCands] (cheapestGang)
 	gangNodes []fleet.NodeID
-	pick      map[fleet.NodeID]uint64 // node → GPUs to free
-	coming    []comingGPU             // noticeNode's list
+	pick      []uint64    // by position in occ.nodes: the GPUs to free there
+	coming    []comingGPU // noticeNode's list
 
 	// The last preemptFor that preempted nothing, for this job on this
 	// fleet: see preemptFor.
@@ -185,7 +185,7 @@ func (a *Priority) preemptFor(v *sim.View, p *sim.Plan, j *sim.Job) {
 		return
 	}
 	a.pickGPUs(j, bestGang, bestNode)
-	a.preemptPicked(v, p)
+	a.preemptPicked(p)
 }
 
 // stillIdle reports whether the last preemptFor that preempted nothing was
@@ -348,18 +348,20 @@ func (a *Priority) cheapestGang(f fleet.View, t fleet.TypeID, j *sim.Job) (int, 
 // pickGPUs sets a.pick to the GPUs to free for j: the gang's nodes
 // (a.gangNodes) whole, or the costly GPUs of bestNode in order until the
 // free and coming ones make j's GPUs.
+// Nodes no spot job or job under notice touches are left out: there is no
+// one to preempt there.
 func (a *Priority) pickGPUs(j *sim.Job, bestGang bool, bestNode fleet.NodeID) {
-	if a.pick == nil {
-		a.pick = map[fleet.NodeID]uint64{}
-	}
+	o := &a.occ
+	a.pick = slices.Grow(a.pick[:0], len(o.nodes))[:len(o.nodes)]
 	clear(a.pick)
 	if bestGang {
 		for _, n := range a.gangNodes {
-			a.pick[n] = ^uint64(0)
+			if k, ok := o.find(n); ok {
+				a.pick[k] = ^uint64(0)
+			}
 		}
 		return
 	}
-	o := &a.occ
 	g, need := int(j.GPUs), int32(j.Milli)
 	k, _ := o.find(bestNode)
 	n := &o.nodes[k]
@@ -379,24 +381,26 @@ func (a *Priority) pickGPUs(j *sim.Job, bestGang bool, bestNode fleet.NodeID) {
 			have++
 		}
 	}
-	a.pick[bestNode] = mask
+	a.pick[k] = mask
 }
 
 // preemptPicked preempts every running spot job not under notice that
-// holds a GPU in a.pick.
-func (a *Priority) preemptPicked(v *sim.View, p *sim.Plan) {
+// holds a GPU in a.pick: of the jobs the occupancy's build recorded, which
+// are every spot job on a node of the types the pass is for.
+func (a *Priority) preemptPicked(p *sim.Plan) {
 	a.victims = a.victims[:0]
-	v.RunningIn(sim.Segments(sim.SegSpot), false, func(id sim.JobID, r *sim.Job) {
-		if r.Segment != sim.SegSpot || r.Preempting() {
-			return
+	o := &a.occ
+	for _, h := range o.held {
+		if h.notice {
+			continue
 		}
-		for _, sh := range r.Shares {
-			if a.pick[sh.Node]&sh.Mask != 0 {
-				a.victims = append(a.victims, id)
-				return
+		for _, sh := range o.heldShares[h.off : h.off+h.n] {
+			if a.pick[sh.k]&sh.mask != 0 {
+				a.victims = append(a.victims, h.id)
+				break
 			}
 		}
-	})
+	}
 	for _, id := range a.victims {
 		if err := p.Preempt(id); err != nil {
 			panic("priority: preempting a running spot job failed: " + err.Error())
@@ -414,7 +418,7 @@ func (a *Priority) preemptPicked(v *sim.View, p *sim.Plan) {
 // notices it had given).
 func (a *Priority) noticeNode(v *sim.View, f fleet.View, j *sim.Job) (fleet.NodeID, bool) {
 	a.coming = a.coming[:0]
-	v.RunningIn(0, true, func(_ sim.JobID, r *sim.Job) {
+	v.RunningPlaced(false, true, func(r sim.Placed) {
 		if !j.GPUTypes.Has(r.Type) {
 			return
 		}

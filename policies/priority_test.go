@@ -242,6 +242,23 @@ func TestPriorityPreemptsUsableGPUs(t *testing.T) {
 			t.Error("internal work preempted")
 		}
 	})
+	t.Run("spot on two nodes", func(t *testing.T) {
+		// The only spot job holds nodes 0 and 1 whole; node 2 runs
+		// internal work. An 8-GPU job preempts the spot job, whose
+		// placement spans two nodes.
+		spot := job("spot", sim.SegSpot, 0, 10*sim.Hour, 16)
+		spot.Notice = 30 * sim.Second
+		l := schedRun(t, "3x8xH100", &policies.Priority{}, 0,
+			spot, job("long", sim.SegInternal, 0, 20*sim.Hour, 8),
+			job("internal", sim.SegInternal, sim.Hour, sim.Hour, 8),
+		)
+		if got := l.first("internal"); got != sim.Hour+30*sim.Second {
+			t.Errorf("internal started at %v, want 1h0m30s (preempting the spot job on two nodes)", got)
+		}
+		if n := l.ended["spot"].Preemptions; n != 1 {
+			t.Errorf("spot preempted %d times, want 1", n)
+		}
+	})
 	t.Run("gang useless", func(t *testing.T) {
 		// Only one node could be freed: the gang waits, and no spot job is
 		// preempted for nothing.

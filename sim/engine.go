@@ -562,6 +562,9 @@ func (e *Engine) start(id JobID, shares []fleet.Share, typ fleet.TypeID) {
 	}
 	run := j.overhead + Time(math.Ceil(float64(j.Remaining)/j.speed))
 	j.end = e.now + run
+	if j.Segment == SegSpot {
+		e.run.place(id, j, false)
+	}
 	e.events.Push(Event{At: j.end, Ref: int32(id), Gen: j.gen}, KindJobEnd)
 	for _, o := range e.obs {
 		o.JobStarted(j)
@@ -689,7 +692,7 @@ func (e *Engine) preempt(id JobID) {
 	e.stats.Preemptions++
 	if j.Notice > 0 {
 		j.noticeAt = e.now + j.Notice
-		e.run.noticed(id)
+		e.run.noticed(id, j)
 		e.events.Push(Event{At: j.noticeAt, Ref: int32(id), Gen: j.gen}, KindNoticeEnd)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestRunningInOrder: RunningIn, which reads runAhead jobs ahead of the one
@@ -31,5 +32,13 @@ func TestRunningInOrder(t *testing.T) {
 				t.Fatalf("%d running, segments %b: RunningIn visited %v, the index %v", running, segs, got, want)
 			}
 		}
+	}
+}
+
+// TestPlacedRecSize: a placement record is a quarter of a cache line, what
+// RunningPlaced's cost rests on: a field added to it must not grow it.
+func TestPlacedRecSize(t *testing.T) {
+	if n := unsafe.Sizeof(placedRec{}); n != 32 {
+		t.Errorf("placedRec is %d bytes, want 32", n)
 	}
 }

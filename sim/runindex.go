@@ -1,6 +1,11 @@
 package sim
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+
+	"neosim/sim/fleet"
+)
 
 // runIndex records which job slots hold running jobs, one bitset per
 // segment, and which of them run under a preemption notice. Allocators walk
@@ -9,9 +14,38 @@ import "math/bits"
 // of the job table would, at a cost of a word per 64 slots instead of a
 // whole Job per slot (at a million GPUs the table holds hundreds of
 // thousands of jobs, and the scan was most of a loaded run's time).
+//
+// It also keeps, by slot, a compact copy of the placement of every running
+// spot job and every job under notice (placedRec), which the preemption
+// walks read (View.RunningPlaced) instead of the jobs themselves.
 type runIndex struct {
 	seg    [NumSegments][]uint64
 	notice []uint64
+	placed []placedRec
+}
+
+// placedRec is a running job's placement as a preemption walk reads it:
+// 32 bytes, two to a cache line, where the job was three lines (its state,
+// its spec, its shares' array), each a miss in a walk over scattered slots.
+// A job on several nodes keeps only its first share here; the walk reads
+// the rest from the job.
+type placedRec struct {
+	end    Time
+	first  [1]fleet.Share
+	shares uint16 // how many the job has
+	typ    int8
+	seg    Segment
+	notice bool
+}
+
+// place records job j's placement in its slot id; with notice, as under a
+// preemption notice.
+func (r *runIndex) place(id JobID, j *Job, notice bool) {
+	for len(r.placed) <= int(id) {
+		r.placed = append(r.placed, placedRec{})
+	}
+	r.placed[id] = placedRec{end: j.end, first: [1]fleet.Share{j.Shares[0]}, shares: uint16(min(len(j.Shares), math.MaxUint16)),
+		typ: int8(j.Type), seg: j.Segment, notice: notice}
 }
 
 func setBit(bs *[]uint64, id JobID) {
@@ -42,8 +76,15 @@ func (r *runIndex) stopped(id JobID, seg Segment) {
 	clearBit(r.notice, id)
 }
 
-// noticed records that running job id got a preemption notice.
-func (r *runIndex) noticed(id JobID) { setBit(&r.notice, id) }
+// noticed records that running job j in slot id got a preemption notice.
+func (r *runIndex) noticed(id JobID, j *Job) {
+	setBit(&r.notice, id)
+	if j.Segment == SegSpot {
+		r.placed[id].notice = true
+	} else {
+		r.place(id, j, true)
+	}
+}
 
 // SegmentSet is a set of segments, a bit per Segment.
 type SegmentSet uint8
