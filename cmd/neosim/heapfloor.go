@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync/atomic"
 )
@@ -25,6 +27,17 @@ import (
 // run that large collects rarely anyway, and the floor would only add to its
 // peak memory. docs/performance.md (round ten) has the measurements.
 //
+// A floor allocated at start made the heap exceed the first goal (4 MB) at
+// once, so every process collected once in its first milliseconds (0.9 ms
+// of CPU in a small run). So the process starts with the collector off
+// (GOGC=off) under a memory limit of heapFloorStart, Go's own setting for
+// "do not collect before" (golang/go#48409): a small run never collects.
+// The first collection, when the heap reaches the limit, turns GOGC back
+// on, lifts the limit, and only then sets the floor (for `neosim run`, if
+// the live heap is still under heapFloorDrop). Where GOGC or GOMEMLIMIT is
+// set, the user's settings hold from the start and the floor is set at
+// once.
+//
 // It is atomic because the finalizer that lets it go runs on a goroutine
 // of the runtime's.
 var heapFloor atomic.Pointer[[]byte]
@@ -32,11 +45,39 @@ var heapFloor atomic.Pointer[[]byte]
 const (
 	heapFloorBytes = 16 << 20
 	heapFloorDrop  = 32 << 20
+	heapFloorStart = 32 << 20
 )
 
-// setHeapFloor sets the floor; with letGo, it watches each collection's
-// live heap to let the floor go once it is large.
+// setHeapFloor sets the floor, after the first collection where it can;
+// with letGo, it watches each collection's live heap to let the floor go
+// once it is large.
 func setHeapFloor(letGo bool) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		holdHeapFloor(letGo)
+		return
+	}
+	startHeapFloor(letGo, heapFloorStart)
+}
+
+// startHeapFloor turns the collector off until the memory in use reaches
+// start; the first collection then turns it on again and sets the floor.
+func startHeapFloor(letGo bool, start int64) {
+	gogc := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(start)
+	s := new(floorSentinel)
+	runtime.SetFinalizer(s, func(*floorSentinel) {
+		debug.SetGCPercent(gogc)
+		debug.SetMemoryLimit(limit)
+		if letGo && liveHeap() > heapFloorDrop {
+			return // a large run: no floor
+		}
+		holdHeapFloor(letGo)
+	})
+}
+
+// holdHeapFloor allocates the floor; with letGo, it watches for the live
+// heap to pass heapFloorDrop.
+func holdHeapFloor(letGo bool) {
 	b := make([]byte, heapFloorBytes)
 	heapFloor.Store(&b)
 	if letGo {
