@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"unsafe"
 
+	"neosim/sim/internal/prefetch"
 	"neosim/sim/fleet"
 )
 
@@ -217,7 +219,7 @@ type Engine struct {
 	priceEvery Time    // its update interval
 	stats      Stats
 	run        runIndex // the running jobs, for View.Running and RunningIn
-	touched    uint32   // what RunningIn read ahead, kept so that the reads stay
+	warmEnd    JobID    // the job slot last prefetched for its end
 	view       View
 	plan       Plan
 	err        error
@@ -297,6 +299,10 @@ func (e *Engine) Run() error {
 		}
 		e.now = ev.At
 		e.stats.Events++
+		if ref, k, ok := e.events.Next(); ok && k == KindJobEnd && JobID(ref) != e.warmEnd {
+			e.warmEnd = JobID(ref)
+			e.prefetchJob(e.warmEnd)
+		}
 		switch ev.Kind() {
 		case KindJobEnd:
 			e.jobEnd(JobID(ev.Ref), ev.Gen)
@@ -336,6 +342,18 @@ func (e *Engine) Run() error {
 	}
 	e.finish()
 	return e.err
+}
+
+// prefetchJob starts loading the lines of job slot id, whose end is
+// (probably) the next event: a job's end reads each of its lines, and the
+// slot, last touched when the job started, is rarely still in a cache.
+// The loads overlap with the event in hand (docs/performance.md, round
+// twelve).
+func (e *Engine) prefetchJob(id JobID) {
+	if int(id) >= len(e.jobs) {
+		return
+	}
+	prefetch.Lines(unsafe.Pointer(&e.jobs[id]), int(unsafe.Sizeof(Job{})/64))
 }
 
 // pull reads source i's next job and schedules its arrival.

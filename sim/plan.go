@@ -2,7 +2,9 @@ package sim
 
 import (
 	"fmt"
+	"unsafe"
 
+	"neosim/sim/internal/prefetch"
 	"neosim/sim/fleet"
 )
 
@@ -45,18 +47,19 @@ func (v *View) Running(fn func(id JobID, j *Job)) {
 // visited is not defined (collect such jobs, then act).
 //
 // The jobs visited are scattered over the slot array, so each is a cache
-// miss; RunningIn reads a job's slot runAhead jobs before it hands the job
-// to fn, so that those misses overlap rather than come one after another.
+// miss; RunningIn prefetches a job's slot runAhead jobs before it hands the
+// job to fn, so that those misses overlap rather than come one after
+// another.
 func (v *View) RunningIn(segs SegmentSet, notice bool, fn func(id JobID, j *Job)) {
 	jobs := v.e.jobs
 	var (
-		ahead   [runAhead]JobID
-		n       int
-		touched uint32
+		ahead [runAhead]JobID
+		n     int
 	)
 	v.e.run.each(segs, notice, func(id JobID) {
 		j := &jobs[id]
-		touched += j.gen + uint32(j.Segment) // the lines fn reads first
+		prefetch.Line(unsafe.Pointer(&j.gen)) // the lines fn reads first
+		prefetch.Line(unsafe.Pointer(&j.Segment))
 		k := n % runAhead
 		if n >= runAhead {
 			fn(ahead[k], &jobs[ahead[k]])
@@ -68,10 +71,10 @@ func (v *View) RunningIn(segs SegmentSet, notice bool, fn func(id JobID, j *Job)
 		id := ahead[i%runAhead]
 		fn(id, &jobs[id])
 	}
-	v.e.touched = touched
 }
 
-// runAhead is how many jobs ahead of fn RunningIn and RunningPlaced read.
+// runAhead is how many jobs ahead of fn RunningIn and RunningPlaced
+// prefetch.
 const runAhead = 8
 
 // Placed is a running job's placement, as RunningPlaced hands it over.
@@ -98,7 +101,7 @@ func PlacedOf(id JobID, j *Job) Placed {
 // notice (with notice): the jobs preemption concerns, as RunningIn with
 // Segments(SegSpot) and notice would visit them. It reads the engine's
 // compact copy of their placements (a quarter of a cache line each) rather
-// than the jobs (three lines each), runAhead jobs ahead of fn. fn may
+// than the jobs (three lines each), prefetched runAhead jobs ahead of fn. fn may
 // preempt the job it is handed; whether a job that fn otherwise starts or
 // stops is still visited is not defined (collect such jobs, then act).
 func (v *View) RunningPlaced(spot, notice bool, fn func(p Placed)) {
@@ -109,9 +112,8 @@ func (v *View) RunningPlaced(spot, notice bool, fn func(p Placed)) {
 	e := v.e
 	recs := e.run.placed
 	var (
-		ahead   [runAhead]JobID
-		n       int
-		touched Time
+		ahead [runAhead]JobID
+		n     int
 	)
 	hand := func(id JobID) {
 		r := &recs[id]
@@ -124,7 +126,7 @@ func (v *View) RunningPlaced(spot, notice bool, fn func(p Placed)) {
 		fn(p)
 	}
 	e.run.each(segs, notice, func(id JobID) {
-		touched += recs[id].end // the line hand reads
+		prefetch.Line(unsafe.Pointer(&recs[id])) // the line hand reads
 		k := n % runAhead
 		if n >= runAhead {
 			hand(ahead[k])
@@ -135,7 +137,6 @@ func (v *View) RunningPlaced(spot, notice bool, fn func(p Placed)) {
 	for i := max(n-runAhead, 0); i < n; i++ {
 		hand(ahead[i%runAhead])
 	}
-	e.touched = uint32(touched)
 }
 
 // Plan is how an Allocator acts: each call is validated and applied at

@@ -70,8 +70,12 @@ type EventQueue struct {
 	full uint64
 	// low[i] is the earliest time in buckets[i] (i ≥ 1) while it holds
 	// events, kept as they come in: refill reads it rather than scanning
-	// the bucket once more before moving its events.
-	low [64]uint64
+	// the bucket once more before moving its events. lowRef[i] and
+	// lowKind[i] are the Ref and Kind of the first event pushed at that
+	// time, for Next.
+	low     [64]uint64
+	lowRef  [64]int32
+	lowKind [64]Kind
 	// buckets[0] is a binary heap ordered by key. Times are non-negative
 	// int64s, so an event differs from the last popped time in bit 62 at
 	// most: buckets[63] is the highest used.
@@ -105,6 +109,7 @@ func (q *EventQueue) Push(e Event, k Kind) {
 func (q *EventQueue) add(i int, e Event) {
 	if q.full&(1<<i) == 0 || uint64(e.At) < q.low[i] {
 		q.low[i] = uint64(e.At)
+		q.lowRef[i], q.lowKind[i] = e.Ref, e.Kind()
 	}
 	q.buckets[i] = append(q.buckets[i], e)
 	q.full |= 1 << i
@@ -152,6 +157,22 @@ func (q *EventQueue) PopBefore(t Time, k Kind) (e Event, ok bool) {
 		return q.popNow(), true
 	}
 	return Event{}, false
+}
+
+// Next returns the Ref and Kind of the event that Pop would return next if
+// nothing were pushed before it, or ok false when the queue is empty. Among
+// events at the same time after the current instant it may name another
+// than Pop's (the first pushed, not the lowest kind): it is a hint, for
+// loading what that event will read, and moves nothing.
+func (q *EventQueue) Next() (ref int32, k Kind, ok bool) {
+	if h := q.buckets[0]; len(h) > 0 {
+		return h[0].Ref, h[0].Kind(), true
+	}
+	if q.full == 0 {
+		return 0, 0, false
+	}
+	i := bits.TrailingZeros64(q.full)
+	return q.lowRef[i], q.lowKind[i], true
 }
 
 // PeekTime returns the time of the earliest event, or Forever if none.

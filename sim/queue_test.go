@@ -320,3 +320,38 @@ func TestParseDuration(t *testing.T) {
 		t.Errorf("String = %q", s)
 	}
 }
+
+// TestQueueNext: with every pending time after the current instant
+// distinct, Next names exactly the event Pop returns next, whether it is at
+// the current instant (bucket 0, any number of them) or in a bucket to be
+// redistributed, through pushes and pops at every scale; on an empty queue
+// it names none.
+func TestQueueNext(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var q EventQueue
+	if _, _, ok := q.Next(); ok {
+		t.Fatal("Next named an event of an empty queue")
+	}
+	used := map[Time]bool{}
+	ref := int32(0)
+	for step := 0; step < 100000; step++ {
+		if q.Len() == 0 || r.IntN(2) == 0 {
+			at := q.Now()
+			if r.IntN(4) > 0 {
+				at += Time(r.Int64N(1 << uint(r.IntN(40))))
+			}
+			if used[at] && at != q.Now() {
+				continue
+			}
+			used[at] = true
+			ref++
+			q.Push(Event{At: at, Ref: ref}, Kind(r.IntN(int(numKinds))))
+			continue
+		}
+		nref, nk, ok := q.Next()
+		e, _ := q.Pop()
+		if !ok || nref != e.Ref || nk != e.Kind() {
+			t.Fatalf("step %d: Next named (%d, %v, %v), Pop returned (%d, %v)", step, nref, nk, ok, e.Ref, e.Kind())
+		}
+	}
+}

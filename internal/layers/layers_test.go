@@ -27,28 +27,29 @@ var runLayers = []string{"runner", "experiment", "advise", "bench", "bench/fragm
 // imports within the module. A package missing here fails the test, so a
 // new package gets its line in the map.
 var mayImport = map[string][]string{
-	"sim/fleet":           {},
-	"sim":                 simLayer,
-	"sim/econ":            simLayer,
-	"sim/simtest":         simLayer,
-	"policies/frag":       simLayer,
-	"policies":            append([]string{"policies/frag"}, simLayer...),
-	"workloads":           simLayer,
-	"traces":              simLayer,
-	"results":             simLayer,
-	"results/plots":       append([]string{"results"}, simLayer...),
-	"scenario":            append([]string{"workloads"}, simLayer...),
-	"calibrate":           simLayer,
-	"runner":              append(slices.Clone(model), simLayer...),
-	"experiment":          append([]string{"runner"}, append(slices.Clone(model), simLayer...)...),
-	"advise":              append([]string{"runner"}, append(slices.Clone(model), simLayer...)...),
-	"bench":               append([]string{"runner", "experiment"}, append(slices.Clone(model), simLayer...)...),
-	"bench/fragmentation": append(slices.Clone(model), simLayer...),
-	"cmd/neosim":          nil,            // the command line: anything
-	"deploy/kubernetes":   {"experiment"}, // a test of the cluster files only
-	"internal/arrowtest":  append(slices.Clone(model), simLayer...),
-	"internal/sharedtest": {},
-	"internal/layers":     {},
+	"sim/fleet":             {},
+	"sim/internal/prefetch": {},
+	"sim":                   append(slices.Clone(simLayer), "sim/internal/prefetch"),
+	"sim/econ":              simLayer,
+	"sim/simtest":           simLayer,
+	"policies/frag":         simLayer,
+	"policies":              append([]string{"policies/frag"}, simLayer...),
+	"workloads":             simLayer,
+	"traces":                simLayer,
+	"results":               simLayer,
+	"results/plots":         append([]string{"results"}, simLayer...),
+	"scenario":              append([]string{"workloads"}, simLayer...),
+	"calibrate":             simLayer,
+	"runner":                append(slices.Clone(model), simLayer...),
+	"experiment":            append([]string{"runner"}, append(slices.Clone(model), simLayer...)...),
+	"advise":                append([]string{"runner"}, append(slices.Clone(model), simLayer...)...),
+	"bench":                 append([]string{"runner", "experiment"}, append(slices.Clone(model), simLayer...)...),
+	"bench/fragmentation":   append(slices.Clone(model), simLayer...),
+	"cmd/neosim":            nil,            // the command line: anything
+	"deploy/kubernetes":     {"experiment"}, // a test of the cluster files only
+	"internal/arrowtest":    append(slices.Clone(model), simLayer...),
+	"internal/sharedtest":   {},
+	"internal/layers":       {},
 }
 
 type pkg struct {
