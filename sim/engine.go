@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"unsafe"
 
-	"neosim/sim/internal/prefetch"
 	"neosim/sim/fleet"
+	"neosim/sim/internal/prefetch"
 )
 
 // Source produces jobs in non-decreasing submit order, pulled lazily: the

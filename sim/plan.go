@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"unsafe"
 
-	"neosim/sim/internal/prefetch"
 	"neosim/sim/fleet"
+	"neosim/sim/internal/prefetch"
 )
 
 // View is the read-only window an Allocator or Pricer gets on the run.
