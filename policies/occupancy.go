@@ -100,8 +100,10 @@ func (o *occupancy) find(n fleet.NodeID) (int32, bool) {
 }
 
 // build walks the running jobs of types once. With all false it records
-// only the jobs that preemption concerns (spot, and jobs under notice) and
-// derives every other job's hold of their GPUs from the free share.
+// only the jobs that preemption concerns (spot, and jobs under notice),
+// from the engine's compact copy of their placements (View.RunningPlaced),
+// lists them in held, and derives every other job's hold of their GPUs from
+// the free share.
 func (o *occupancy) build(v *sim.View, types fleet.TypeSet, all bool) {
 	f := v.Fleet()
 	o.sizes(f)
