@@ -350,9 +350,6 @@ func (e *Engine) Run() error {
 // The loads overlap with the event in hand (docs/performance.md, round
 // twelve).
 func (e *Engine) prefetchJob(id JobID) {
-	if int(id) >= len(e.jobs) {
-		return
-	}
 	prefetch.Lines(unsafe.Pointer(&e.jobs[id]), int(unsafe.Sizeof(Job{})/64))
 }
 

@@ -52,30 +52,11 @@ func (v *View) Running(fn func(id JobID, j *Job)) {
 // another.
 func (v *View) RunningIn(segs SegmentSet, notice bool, fn func(id JobID, j *Job)) {
 	jobs := v.e.jobs
-	var (
-		ahead [runAhead]JobID
-		n     int
-	)
-	v.e.run.each(segs, notice, func(id JobID) {
-		j := &jobs[id]
-		prefetch.Line(unsafe.Pointer(&j.gen)) // the lines fn reads first
-		prefetch.Line(unsafe.Pointer(&j.Segment))
-		k := n % runAhead
-		if n >= runAhead {
-			fn(ahead[k], &jobs[ahead[k]])
-		}
-		ahead[k] = id
-		n++
-	})
-	for i := max(n-runAhead, 0); i < n; i++ {
-		id := ahead[i%runAhead]
-		fn(id, &jobs[id])
-	}
+	v.e.run.eachAhead(segs, notice, func(id JobID) {
+		prefetch.Line(unsafe.Pointer(&jobs[id].gen)) // the lines fn reads first
+		prefetch.Line(unsafe.Pointer(&jobs[id].Segment))
+	}, func(id JobID) { fn(id, &jobs[id]) })
 }
-
-// runAhead is how many jobs ahead of fn RunningIn and RunningPlaced
-// prefetch.
-const runAhead = 8
 
 // Placed is a running job's placement, as RunningPlaced hands it over.
 type Placed struct {
@@ -111,32 +92,16 @@ func (v *View) RunningPlaced(spot, notice bool, fn func(p Placed)) {
 	}
 	e := v.e
 	recs := e.run.placed
-	var (
-		ahead [runAhead]JobID
-		n     int
-	)
-	hand := func(id JobID) {
+	e.run.eachAhead(segs, notice, func(id JobID) {
+		prefetch.Line(unsafe.Pointer(&recs[id])) // the line fn's Placed comes from
+	}, func(id JobID) {
 		r := &recs[id]
-		p := Placed{ID: id, Type: fleet.TypeID(r.typ), Segment: r.seg, Notice: r.notice, End: r.end}
-		if r.shares == 1 {
-			p.Shares = r.first[:]
-		} else {
+		p := Placed{ID: id, Type: fleet.TypeID(r.typ), Segment: r.seg, Notice: r.notice, End: r.end, Shares: r.first[:]}
+		if r.multi {
 			p.Shares = e.jobs[id].Shares
 		}
 		fn(p)
-	}
-	e.run.each(segs, notice, func(id JobID) {
-		prefetch.Line(unsafe.Pointer(&recs[id])) // the line hand reads
-		k := n % runAhead
-		if n >= runAhead {
-			hand(ahead[k])
-		}
-		ahead[k] = id
-		n++
 	})
-	for i := max(n-runAhead, 0); i < n; i++ {
-		hand(ahead[i%runAhead])
-	}
 }
 
 // Plan is how an Allocator acts: each call is validated and applied at

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math"
 	"math/bits"
 
 	"neosim/sim/fleet"
@@ -32,7 +31,7 @@ type runIndex struct {
 type placedRec struct {
 	end    Time
 	first  [1]fleet.Share
-	shares uint16 // how many the job has
+	multi  bool // the job has more shares than the first
 	typ    int8
 	seg    Segment
 	notice bool
@@ -44,7 +43,7 @@ func (r *runIndex) place(id JobID, j *Job, notice bool) {
 	for len(r.placed) <= int(id) {
 		r.placed = append(r.placed, placedRec{})
 	}
-	r.placed[id] = placedRec{end: j.end, first: [1]fleet.Share{j.Shares[0]}, shares: uint16(min(len(j.Shares), math.MaxUint16)),
+	r.placed[id] = placedRec{end: j.end, first: [1]fleet.Share{j.Shares[0]}, multi: len(j.Shares) > 1,
 		typ: int8(j.Type), seg: j.Segment, notice: notice}
 }
 
@@ -129,5 +128,31 @@ func (r *runIndex) each(segs SegmentSet, notice bool, fn func(JobID)) {
 		for ; word != 0; word &= word - 1 {
 			fn(JobID(w<<6 + bits.TrailingZeros64(word)))
 		}
+	}
+}
+
+// runAhead is how many jobs ahead of fn eachAhead calls ahead.
+const runAhead = 8
+
+// eachAhead is each, with ahead called for every job runAhead jobs before
+// fn is: ahead starts the loads of what fn will read (prefetch), so that
+// the cache misses of a walk over scattered slots overlap rather than come
+// one after another.
+func (r *runIndex) eachAhead(segs SegmentSet, notice bool, ahead, fn func(JobID)) {
+	var (
+		ring [runAhead]JobID
+		n    int
+	)
+	r.each(segs, notice, func(id JobID) {
+		ahead(id)
+		k := n % runAhead
+		if n >= runAhead {
+			fn(ring[k])
+		}
+		ring[k] = id
+		n++
+	})
+	for i := max(n-runAhead, 0); i < n; i++ {
+		fn(ring[i%runAhead])
 	}
 }
